@@ -1,0 +1,48 @@
+# A thin layer over CMake: `make run` and `make test` work on a fresh machine.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+LISTEN ?= :9435
+EXAMPLES ?= timers,softirqs,syscalls,biolatency
+BUSTED = luajit /usr/bin/busted
+
+.PHONY: all deps build run test test-c test-lua test-integration bench lint clean
+
+all: build
+
+deps:
+	@sh tools/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: deps $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
+
+run: build
+	@sh tools/kernel-fs.sh
+	exec $(BUILD)/ebpf-lua-exporter --config.dir=$(BUILD)/examples \
+		--config.names=$(EXAMPLES) --web.listen-address=$(LISTEN)
+
+test: build
+	@sh tools/kernel-fs.sh
+	@$(MAKE) --no-print-directory lint test-c test-lua test-integration
+
+lint:
+	@luacheck -q lua decoders spec tools examples/decoders 2>/dev/null || luacheck lua decoders spec tools
+	@! grep -rnE '#only|describe\.only|it\.only' spec || (echo "focus tags in spec/" && false)
+
+test-c:
+	@cd $(BUILD) && ctest --output-on-failure
+
+test-lua:
+	@$(BUSTED) --run=unit
+
+test-integration:
+	@$(BUSTED) --run=integration
+
+bench: build
+	@sh tools/kernel-fs.sh
+	@luajit bench/run.lua $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

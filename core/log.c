@@ -1,0 +1,89 @@
+/* Logging to stderr: "<time> <level>: <message>", the time in UTC with
+ * milliseconds, left out with --log.no-timestamps (journald adds its own). */
+#define _GNU_SOURCE
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "abi.h"
+
+static int log_debug_on;
+static int log_timestamps = 1;
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+void elx_log_setup(int debug, int timestamps)
+{
+	log_debug_on = debug;
+	log_timestamps = timestamps;
+}
+
+int elx_log_debug_enabled(void)
+{
+	return log_debug_on;
+}
+
+static void log_line(enum elx_log_level level, const char *msg, size_t len)
+{
+	char stamp[40] = "";
+
+	if (level == ELX_DEBUG && !log_debug_on)
+		return;
+	/* Messages from libbpf and Lua end with their own newline. */
+	while (len > 0 && msg[len - 1] == '\n')
+		len--;
+	if (log_timestamps) {
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		size_t n = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(stamp + n, sizeof(stamp) - n, ".%03ldZ ", ts.tv_nsec / 1000000);
+	}
+	/* One fprintf per line so that lines from several threads never interleave. */
+	fprintf(stderr, "%s%s: %.*s\n", stamp, level_names[level], (int)len, msg);
+}
+
+void elx_vlogf(enum elx_log_level level, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	va_list again;
+
+	if (level == ELX_DEBUG && !log_debug_on)
+		return;
+	va_copy(again, ap);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (n >= 0 && (size_t)n < sizeof(buf)) {
+		log_line(level, buf, (size_t)n);
+	} else if (n >= 0) {
+		/* Verifier logs run to many kilobytes: never cut them. */
+		char *big = NULL;
+
+		if (vasprintf(&big, fmt, again) >= 0) {
+			log_line(level, big, strlen(big));
+			free(big);
+		}
+	}
+	va_end(again);
+}
+
+void elx_logf(enum elx_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	elx_vlogf(level, fmt, ap);
+	va_end(ap);
+}
+
+ELX_EXPORT void elx_log(int level, const char *msg)
+{
+	if (level < ELX_DEBUG || level > ELX_ERROR)
+		level = ELX_ERROR;
+	log_line((enum elx_log_level)level, msg, strlen(msg));
+}

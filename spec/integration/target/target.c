@@ -1,0 +1,68 @@
+/* A test program for the integration specs: calls functions that the test BPF
+ * objects probe, an exact number of times, with exact values.
+ *
+ *   elx-test-target [--cpu N] hit <count> [value]   elx_test_hit(value) count times
+ *   elx-test-target [--cpu N] values <v>...         elx_test_hit(v) once per value
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The uprobe target. noinline and the empty asm keep one real call per hit. */
+__attribute__((noinline, used)) void elx_test_hit(uint64_t value)
+{
+	__asm__ volatile("" : : "r"(value) : "memory");
+}
+
+static uint64_t parse_u64(const char *s)
+{
+	char *end;
+	uint64_t v = strtoull(s, &end, 0);
+
+	if (*s == '\0' || *end != '\0') {
+		fprintf(stderr, "elx-test-target: not a number: %s\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: elx-test-target [--cpu N] hit <count> [value] | values <v>...\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	if (argc > 2 && strcmp(argv[i], "--cpu") == 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET((int)parse_u64(argv[i + 1]), &set);
+		if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+			perror("elx-test-target: sched_setaffinity");
+			return 1;
+		}
+		i += 2;
+	}
+	if (i >= argc)
+		usage();
+	if (strcmp(argv[i], "hit") == 0 && argc - i >= 2) {
+		uint64_t n = parse_u64(argv[i + 1]);
+		uint64_t value = argc - i >= 3 ? parse_u64(argv[i + 2]) : 1;
+
+		for (uint64_t k = 0; k < n; k++)
+			elx_test_hit(value);
+	} else if (strcmp(argv[i], "values") == 0) {
+		for (int k = i + 1; k < argc; k++)
+			elx_test_hit(parse_u64(argv[k]));
+	} else {
+		usage();
+	}
+	return 0;
+}
