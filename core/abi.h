@@ -32,9 +32,9 @@ struct elx_batch {
 	uint32_t map_type;
 	uint32_t key_size;
 	uint32_t value_stride; /* bytes from one value slot to the next */
-	uint32_t ncpus;        /* value slots per key: possible CPUs, or 1 */
-	uint32_t count;        /* keys read */
-	int32_t error;         /* 0, or -errno when the read failed */
+	uint32_t ncpus;	       /* value slots per key: possible CPUs, or 1 */
+	uint32_t count;	       /* keys read */
+	int32_t error;	       /* 0, or -errno when the read failed */
 	const uint8_t *keys;   /* count * key_size bytes */
 	const uint8_t *values; /* count * ncpus * value_stride bytes */
 };

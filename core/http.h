@@ -16,10 +16,10 @@ struct elx_http_request {
 };
 
 struct elx_http_response {
-	int status;               /* 200 unless the handler sets it */
+	int status;		  /* 200 unless the handler sets it */
 	const char *content_type; /* static string; defaults to text/plain */
-	const char *allow;        /* static string for an Allow header, or NULL */
-	char *body;               /* malloc'd; the server frees it */
+	const char *allow;	  /* static string for an Allow header, or NULL */
+	char *body;		  /* malloc'd; the server frees it */
 	size_t body_len;
 };
 
@@ -30,24 +30,26 @@ typedef void (*elx_http_handler_fn)(void *ctx, const struct elx_http_request *re
 
 struct elx_http_limits {
 	size_t max_header_bytes;  /* request line + headers; 431 beyond */
-	unsigned max_headers;     /* header count; 431 beyond */
-	size_t max_body_bytes;    /* 413 beyond */
+	unsigned max_headers;	  /* header count; 431 beyond */
+	size_t max_body_bytes;	  /* 413 beyond */
 	unsigned max_connections; /* further connections are closed at once */
 	unsigned idle_timeout_ms; /* a keep-alive connection idle this long is closed */
 };
 
 #define ELX_HTTP_LIMITS_DEFAULT                                                                    \
-	{ .max_header_bytes = 8192, .max_headers = 64, .max_body_bytes = 65536,                    \
-	  .max_connections = 256, .idle_timeout_ms = 60000 }
+	{                                                                                          \
+		.max_header_bytes = 8192, .max_headers = 64, .max_body_bytes = 65536,              \
+		.max_connections = 256, .idle_timeout_ms = 60000                                   \
+	}
 
 struct elx_http_server;
 
 /* Listens on `address`: ":9435" (every address), "host:port", "[v6addr]:port",
  * or "fd://N" for an already listening socket (systemd socket activation).
  * Returns 0 or -errno; *err_msg (static or NULL) says what was wrong. */
-int elx_http_server_start(uv_loop_t *loop, const char *address, const struct elx_http_limits *limits,
-			  elx_http_handler_fn fn, void *ctx, struct elx_http_server **out,
-			  const char **err_msg);
+int elx_http_server_start(uv_loop_t *loop, const char *address,
+			  const struct elx_http_limits *limits, elx_http_handler_fn fn, void *ctx,
+			  struct elx_http_server **out, const char **err_msg);
 
 /* Closes the listener and every connection; the loop runs the close callbacks,
  * after which the memory is freed. */

@@ -12,8 +12,8 @@ void elx_vlogf(enum elx_log_level level, const char *fmt, va_list ap);
 void elx_logf(enum elx_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) elx_logf(ELX_DEBUG, __VA_ARGS__)
-#define log_info(...) elx_logf(ELX_INFO, __VA_ARGS__)
-#define log_warn(...) elx_logf(ELX_WARN, __VA_ARGS__)
+#define log_info(...)  elx_logf(ELX_INFO, __VA_ARGS__)
+#define log_warn(...)  elx_logf(ELX_WARN, __VA_ARGS__)
 #define log_error(...) elx_logf(ELX_ERROR, __VA_ARGS__)
 
 #endif

@@ -10,12 +10,12 @@
 struct elx_key_set; /* keys seen during one key-by-key walk */
 
 struct elx_map_reader {
-	int fd;                 /* not owned */
+	int fd; /* not owned */
 	uint32_t max_entries;
-	uint32_t value_size;    /* as the map declares it */
-	int no_batch;           /* the kernel refused batch lookups for this map */
-	void *keys;             /* max_entries * key_size */
-	void *values;           /* max_entries * ncpus * value_stride */
+	uint32_t value_size; /* as the map declares it */
+	int no_batch;	     /* the kernel refused batch lookups for this map */
+	void *keys;	     /* max_entries * key_size */
+	void *values;	     /* max_entries * ncpus * value_stride */
 	struct elx_key_set *seen;
 	struct elx_batch batch; /* what Lua reads; points into keys/values */
 	/* Test hook: called in a key-by-key walk between finding a key and
