@@ -9,6 +9,11 @@
 
 struct elx_key_set; /* keys seen during one key-by-key walk */
 
+/* A walk gives up after this many get_next_key steps: each deletion of the
+ * key it stands on restarts a hash map from its first key, so a map under
+ * heavy churn could otherwise keep it going forever. */
+#define ELX_WALK_MAX_STEPS(max_entries) ((uint64_t)(max_entries)*4 + 16)
+
 struct elx_map_reader {
 	int fd; /* not owned */
 	uint32_t max_entries;
@@ -17,6 +22,8 @@ struct elx_map_reader {
 	void *keys;	     /* max_entries * key_size */
 	void *values;	     /* max_entries * ncpus * value_stride */
 	struct elx_key_set *seen;
+	void *scratch;		/* two batch tokens and the walk cursor */
+	uint64_t walk_cutoffs;	/* walks stopped by ELX_WALK_MAX_STEPS */
 	struct elx_batch batch; /* what Lua reads; points into keys/values */
 	/* Test hook: called in a key-by-key walk between finding a key and
 	 * looking up its value, so a spec can delete keys mid-walk. */
@@ -30,8 +37,9 @@ struct elx_map_reader {
 int elx_map_reader_init(struct elx_map_reader *r, int fd, const char *name);
 
 /* Reads every key and value into the buffers and fills r->batch. A key that
- * disappears during a walk is skipped and never counted twice. On failure
- * batch.count is 0 and batch.error is set. Returns 0 or -errno. */
+ * disappears during a walk is skipped and never counted twice; a walk cut
+ * short by ELX_WALK_MAX_STEPS keeps the keys it read and counts a cutoff.
+ * On failure batch.count is 0 and batch.error is set. Returns 0 or -errno. */
 int elx_map_reader_read(struct elx_map_reader *r);
 
 void elx_map_reader_free(struct elx_map_reader *r);

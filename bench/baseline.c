@@ -1,0 +1,149 @@
+/* Baselines for `make bench`, measured on the same map the exporter serves:
+ *   elx-bench-baseline fill <map> <n>      fill map <map> with n u64 -> u64 entries
+ *   elx-bench-baseline floor <map> <runs>  one batch lookup + sprintf of each line
+ *   elx-bench-baseline walk <map> <runs>   get_next_key + lookup per key (ebpf_exporter's way)
+ * <map> is a map name as the kernel knows it (at most 15 characters). Each
+ * timing prints the best of <runs> in milliseconds, one number per line. */
+#define _GNU_SOURCE
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int find_map(const char *name, struct bpf_map_info *info)
+{
+	__u32 id = 0;
+
+	while (bpf_map_get_next_id(id, &id) == 0) {
+		int fd = bpf_map_get_fd_by_id(id);
+		__u32 len = sizeof(*info);
+
+		if (fd < 0)
+			continue;
+		memset(info, 0, sizeof(*info));
+		if (bpf_obj_get_info_by_fd(fd, info, &len) == 0 && strcmp(info->name, name) == 0)
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+static int fill(int fd, __u32 n)
+{
+	__u64 *keys = malloc(n * sizeof(*keys)), *values = malloc(n * sizeof(*values));
+	__u32 count = n;
+	int ret;
+
+	if (!keys || !values)
+		return -ENOMEM;
+	for (__u32 i = 0; i < n; i++) {
+		keys[i] = (__u64)i * 7919 + 1;
+		values[i] = (__u64)i * 3 + 1;
+	}
+	ret = bpf_map_update_batch(fd, keys, values, &count, NULL);
+	free(keys);
+	free(values);
+	return ret;
+}
+
+/* The floor: everything an exporter must do at the least, in C. */
+static double floor_once(int fd, __u32 max, __u64 *keys, __u64 *values, char *out)
+{
+	double start = now_ms();
+	__u32 count = max, total = 0;
+	__u64 in_batch, out_batch;
+	void *in = NULL;
+	int ret;
+
+	do {
+		count = max - total;
+		ret = bpf_map_lookup_batch(fd, in, &out_batch, keys + total, values + total, &count,
+					   NULL);
+		total += count;
+		in_batch = out_batch;
+		in = &in_batch;
+	} while (ret == 0 && total < max);
+	size_t off = 0;
+	for (__u32 i = 0; i < total; i++)
+		off += sprintf(out + off, "ebpf_exporter_bench_values{key=\"%llu\"} %llu\n", keys[i],
+			       values[i]);
+	double ms = now_ms() - start;
+	if (off == 0)
+		fprintf(stderr, "floor: nothing read\n");
+	return ms;
+}
+
+static double walk_once(int fd, char *out)
+{
+	double start = now_ms();
+	__u64 key, prev, value;
+	void *cursor = NULL;
+	size_t off = 0;
+
+	while (bpf_map_get_next_key(fd, cursor, &key) == 0) {
+		if (bpf_map_lookup_elem(fd, &key, &value) == 0)
+			off += sprintf(out + off, "ebpf_exporter_bench_values{key=\"%llu\"} %llu\n",
+				       key, value);
+		prev = key;
+		cursor = &prev;
+	}
+	return now_ms() - start;
+}
+
+int main(int argc, char **argv)
+{
+	struct bpf_map_info info;
+	int fd, runs;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: elx-bench-baseline fill|floor|walk <map> <n|runs>\n");
+		return 2;
+	}
+	fd = find_map(argv[2], &info);
+	if (fd < 0) {
+		fprintf(stderr, "elx-bench-baseline: no map named %s\n", argv[2]);
+		return 1;
+	}
+	if (info.key_size != 8 || info.value_size != 8) {
+		fprintf(stderr, "elx-bench-baseline: %s is not a u64 -> u64 map\n", argv[2]);
+		return 1;
+	}
+	runs = atoi(argv[3]);
+	if (strcmp(argv[1], "fill") == 0) {
+		int ret = fill(fd, (__u32)runs);
+
+		if (ret)
+			fprintf(stderr, "elx-bench-baseline: fill: %s\n", strerror(-ret));
+		return ret ? 1 : 0;
+	}
+	__u64 *keys = malloc(info.max_entries * sizeof(*keys));
+	__u64 *values = malloc(info.max_entries * sizeof(*values));
+	char *out = malloc((size_t)info.max_entries * 96);
+	double best = 1e18;
+
+	if (!keys || !values || !out)
+		return 1;
+	for (int r = 0; r < runs; r++) {
+		double ms = strcmp(argv[1], "walk") == 0 ?
+				    walk_once(fd, out) :
+				    floor_once(fd, info.max_entries, keys, values, out);
+		if (ms < best)
+			best = ms;
+	}
+	printf("%.3f\n", best);
+	free(keys);
+	free(values);
+	free(out);
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* The running exporter: its configs' objects, the Lua state, the HTTP server
+ * and the signal handlers, all on one libuv loop. */
+#ifndef ELX_EXPORTER_H
+#define ELX_EXPORTER_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "abi.h"
+#include "flags.h"
+#include "http.h"
+#include "lua_host.h"
+#include "object.h"
+
+struct elx_exporter {
+	const struct elx_flags *flags;
+	uv_loop_t *loop;
+	struct elx_lua *lua;
+	struct elx_object *objects;
+	size_t nobjects;
+	struct elx_config_scrape *config_scrapes;
+	struct elx_http_server *http;
+	uv_signal_t sigint, sigterm;
+	int stats_fd; /* /proc/sys/kernel/bpf_stats_enabled, kept open */
+};
+
+/* Opens, validates, loads and attaches every config. Every config error is
+ * logged before it returns; returns 0 or -errno. */
+int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_loop_t *loop);
+
+/* Serves HTTP and handles SIGINT/SIGTERM until one arrives. */
+int elx_exporter_serve(struct elx_exporter *e);
+
+/* Detaches and closes everything. */
+void elx_exporter_free(struct elx_exporter *e);
+
+/* One scrape's exposition text (malloc'd), for the HTTP handler and tests. */
+int elx_exporter_scrape(struct elx_exporter *e, char **body, size_t *len);
+
+#endif

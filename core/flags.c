@@ -1,0 +1,289 @@
+/* Command-line flags in the style of Go's kingpin, which ebpf_exporter uses:
+ * --name=value or --name value, --flag / --no-flag for booleans. */
+#define _GNU_SOURCE
+#include "flags.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "build_config.h"
+
+enum flag_kind { FLAG_BOOL, FLAG_STRING, FLAG_COUNT, FLAG_LIST, FLAG_ACTION };
+
+struct flag_def {
+	const char *name;
+	enum flag_kind kind;
+	size_t offset; /* into struct elx_flags */
+	const char *placeholder;
+	const char *help;
+};
+
+#define FIELD(f) offsetof(struct elx_flags, f)
+
+static const struct flag_def flag_defs[] = {
+	{ "config.dir", FLAG_STRING, FIELD(config_dir), "DIR",
+	  "Directory with the <name>.yaml and <name>.bpf.o of each config (required)." },
+	{ "config.names", FLAG_STRING, 0, "NAMES",
+	  "Comma separated names of the configs to load (required)." },
+	{ "config.strict", FLAG_BOOL, FIELD(config_strict), NULL,
+	  "Fail when any program fails to attach, instead of reporting it as not attached." },
+	{ "config.check", FLAG_BOOL, FIELD(config_check), NULL,
+	  "Load and attach every config, then exit: 0 when all of it worked." },
+	{ "config.cache-size", FLAG_COUNT, FIELD(config_cache_size), "N",
+	  "Decoded label sets kept per metric, and never more than its map holds (default 1048576)." },
+	{ "config.skip-cache-size", FLAG_COUNT, FIELD(config_skip_cache_size), "N",
+	  "Accepted for compatibility with ebpf_exporter; skipped keys share the label cache." },
+	{ "decoders.path", FLAG_LIST, FIELD(decoder_dirs), "DIR",
+	  "A directory of decoder scripts (<name>.lua), after <config.dir>/decoders; repeatable." },
+	{ "debug", FLAG_BOOL, FIELD(debug), NULL, "Log debug messages, libbpf's among them." },
+	{ "log.no-timestamps", FLAG_BOOL, 0, NULL, "Leave timestamps out of log lines." },
+	{ "web.listen-address", FLAG_STRING, FIELD(listen_address), "ADDR",
+	  "Where to serve HTTP: [host]:port, or fd://N for a socket passed by systemd (default "
+	  ":9435)." },
+	{ "web.telemetry-path", FLAG_STRING, FIELD(telemetry_path), "PATH",
+	  "Path of the metrics page (default /metrics)." },
+	{ "version", FLAG_ACTION, 0, NULL, "Print the version and exit." },
+	{ "help", FLAG_ACTION, 0, NULL, "Print this help and exit." },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: ebpf-lua-exporter --config.dir=DIR --config.names=NAMES [flags]\n\n"
+		     "A Prometheus exporter for custom eBPF metrics, compatible with ebpf_exporter's\n"
+		     "configs. Serves /metrics after loading and attaching every config.\n\nFlags:\n");
+	for (size_t i = 0; i < sizeof(flag_defs) / sizeof(flag_defs[0]); i++) {
+		const struct flag_def *d = &flag_defs[i];
+		char head[64];
+
+		if (d->kind == FLAG_BOOL)
+			snprintf(head, sizeof(head), "--[no-]%s", d->name);
+		else if (d->placeholder)
+			snprintf(head, sizeof(head), "--%s=%s", d->name, d->placeholder);
+		else
+			snprintf(head, sizeof(head), "--%s", d->name);
+		fprintf(out, "  %-30s %s\n", head, d->help);
+	}
+}
+
+/* One line on stderr, as kingpin words it, then ELX_FLAGS_ERROR. */
+__attribute__((format(printf, 1, 2))) static enum elx_flags_result flag_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "ebpf-lua-exporter: error: %s, try --help\n", msg);
+	return ELX_FLAGS_ERROR;
+}
+
+static const struct flag_def *find_flag(const char *name, size_t len, int *negated)
+{
+	*negated = 0;
+	if (len > 3 && strncmp(name, "no-", 3) == 0) {
+		for (size_t i = 0; i < sizeof(flag_defs) / sizeof(flag_defs[0]); i++) {
+			const struct flag_def *d = &flag_defs[i];
+
+			if (d->kind == FLAG_BOOL && strlen(d->name) == len - 3 &&
+			    strncmp(d->name, name + 3, len - 3) == 0) {
+				*negated = 1;
+				return d;
+			}
+		}
+	}
+	for (size_t i = 0; i < sizeof(flag_defs) / sizeof(flag_defs[0]); i++) {
+		if (strlen(flag_defs[i].name) == len && strncmp(flag_defs[i].name, name, len) == 0)
+			return &flag_defs[i];
+	}
+	return NULL;
+}
+
+/* Splits "a,b,,c" into a NULL-terminated list, dropping empty items. */
+static char **split_list(const char *s, size_t *count)
+{
+	size_t n = 1;
+	for (const char *p = s; *p; p++)
+		n += *p == ',';
+	char **list = calloc(n + 1, sizeof(*list));
+	char *copy = strdup(s);
+	size_t k = 0;
+
+	if (!list || !copy) {
+		free(list);
+		free(copy);
+		return NULL;
+	}
+	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		char *end = tok + strlen(tok);
+		while (end > tok && end[-1] == ' ')
+			*--end = '\0';
+		if (*tok)
+			list[k++] = strdup(tok);
+	}
+	free(copy);
+	*count = k;
+	return list;
+}
+
+static int append_list(char ***list, size_t *n, const char *value)
+{
+	char **grown = realloc(*list, (*n + 2) * sizeof(**list));
+
+	if (!grown)
+		return -ENOMEM;
+	grown[*n] = strdup(value);
+	grown[*n + 1] = NULL;
+	*list = grown;
+	(*n)++;
+	return 0;
+}
+
+static enum elx_flags_result parse_count(const char *name, const char *value, long *out)
+{
+	char *end;
+
+	errno = 0;
+	long v = strtol(value, &end, 10);
+	if (errno || *value == '\0' || *end != '\0' || v < 0)
+		return flag_error("--%s: %s is not a count (a whole number >= 0)", name, value);
+	*out = v;
+	return ELX_FLAGS_OK;
+}
+
+static enum elx_flags_result check_dir(const char *name, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return flag_error("--%s: %s: %s", name, path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return flag_error("--%s: %s is not a directory", name, path);
+	return ELX_FLAGS_OK;
+}
+
+enum elx_flags_result elx_flags_parse(struct elx_flags *f, int argc, char **argv)
+{
+	const char *names = NULL;
+
+	memset(f, 0, sizeof(*f));
+	f->log_timestamps = 1;
+	f->listen_address = ":9435";
+	f->telemetry_path = "/metrics";
+	f->config_cache_size = 1048576;
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *value = NULL;
+		int negated;
+
+		if (strcmp(arg, "-h") == 0)
+			arg = "--help";
+		if (strncmp(arg, "--", 2) != 0)
+			return flag_error("unexpected argument %s", arg);
+		const char *name = arg + 2;
+		const char *eq = strchr(name, '=');
+		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+		const struct flag_def *d = find_flag(name, len, &negated);
+
+		if (!d)
+			return flag_error("unknown flag --%.*s", (int)len, name);
+		if (d->kind == FLAG_BOOL || d->kind == FLAG_ACTION) {
+			if (eq)
+				return flag_error("--%s takes no value", d->name);
+		} else if (eq) {
+			value = eq + 1;
+		} else if (i + 1 < argc) {
+			value = argv[++i];
+		} else {
+			return flag_error("--%s needs a value", d->name);
+		}
+
+		if (strcmp(d->name, "help") == 0) {
+			usage(stdout);
+			return ELX_FLAGS_EXIT_OK;
+		}
+		if (strcmp(d->name, "version") == 0) {
+			printf("ebpf-lua-exporter version %s\n", ELX_VERSION);
+			return ELX_FLAGS_EXIT_OK;
+		}
+		if (strcmp(d->name, "config.names") == 0) {
+			names = value;
+			continue;
+		}
+		if (strcmp(d->name, "log.no-timestamps") == 0) {
+			f->log_timestamps = negated;
+			continue;
+		}
+		void *field = (char *)f + d->offset;
+		switch (d->kind) {
+		case FLAG_BOOL:
+			*(int *)field = !negated;
+			break;
+		case FLAG_STRING:
+			*(const char **)field = value;
+			break;
+		case FLAG_COUNT:
+			if (parse_count(d->name, value, (long *)field) != ELX_FLAGS_OK)
+				return ELX_FLAGS_ERROR;
+			break;
+		case FLAG_LIST:
+			if (append_list(&f->decoder_dirs, &f->ndecoder_dirs, value) != 0)
+				return flag_error("out of memory");
+			break;
+		case FLAG_ACTION:
+			break;
+		}
+	}
+
+	if (!f->config_dir)
+		return flag_error("required flag --config.dir not provided");
+	if (!names)
+		return flag_error("required flag --config.names not provided");
+	if (check_dir("config.dir", f->config_dir) != ELX_FLAGS_OK)
+		return ELX_FLAGS_ERROR;
+	for (size_t i = 0; i < f->ndecoder_dirs; i++) {
+		if (check_dir("decoders.path", f->decoder_dirs[i]) != ELX_FLAGS_OK)
+			return ELX_FLAGS_ERROR;
+	}
+	if (f->telemetry_path[0] != '/')
+		return flag_error("--web.telemetry-path: %s must start with /", f->telemetry_path);
+	if (f->config_cache_size < 1)
+		return flag_error("--config.cache-size must be at least 1");
+
+	f->config_names = split_list(names, &f->nconfig_names);
+	if (!f->config_names)
+		return flag_error("out of memory");
+	if (f->nconfig_names == 0)
+		return flag_error("--config.names: no config names in \"%s\"", names);
+	for (size_t i = 0; i < f->nconfig_names; i++) {
+		const char *n = f->config_names[i];
+
+		if (strchr(n, '/') || strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+			return flag_error("--config.names: \"%s\" is not a config name (no paths)", n);
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(n, f->config_names[j]) == 0)
+				return flag_error("--config.names: \"%s\" is listed twice", n);
+		}
+	}
+	return ELX_FLAGS_OK;
+}
+
+void elx_flags_free(struct elx_flags *f)
+{
+	for (size_t i = 0; f->config_names && f->config_names[i]; i++)
+		free(f->config_names[i]);
+	free(f->config_names);
+	for (size_t i = 0; f->decoder_dirs && f->decoder_dirs[i]; i++)
+		free(f->decoder_dirs[i]);
+	free(f->decoder_dirs);
+	memset(f, 0, sizeof(*f));
+}

@@ -1,0 +1,30 @@
+/* Command-line flags, with ebpf_exporter's names and defaults. */
+#ifndef ELX_FLAGS_H
+#define ELX_FLAGS_H
+
+#include <stddef.h>
+
+struct elx_flags {
+	const char *config_dir;
+	char **config_names; /* NULL-terminated, split from --config.names */
+	size_t nconfig_names;
+	int config_check;
+	int config_strict;
+	long config_cache_size;
+	long config_skip_cache_size;
+	int debug;
+	int log_timestamps;
+	const char *listen_address;
+	const char *telemetry_path;
+	char **decoder_dirs; /* NULL-terminated, from repeated --decoders.path */
+	size_t ndecoder_dirs;
+};
+
+enum elx_flags_result { ELX_FLAGS_OK, ELX_FLAGS_EXIT_OK, ELX_FLAGS_ERROR };
+
+/* Parses argv. On ELX_FLAGS_ERROR one line naming the flag has gone to
+ * stderr; ELX_FLAGS_EXIT_OK means --help or --version was printed. */
+enum elx_flags_result elx_flags_parse(struct elx_flags *f, int argc, char **argv);
+void elx_flags_free(struct elx_flags *f);
+
+#endif

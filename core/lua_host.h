@@ -1,0 +1,37 @@
+/* A LuaJIT state running lua/exporter/core.lua: created at start (and, on
+ * reload, anew), called with pcall so a Lua error never takes the core down. */
+#ifndef ELX_LUA_HOST_H
+#define ELX_LUA_HOST_H
+
+#include <stddef.h>
+
+#include "abi.h"
+#include "flags.h"
+
+struct elx_lua;
+
+/* What configure() answered for one config. */
+struct elx_config_plan {
+	char **maps; /* metric maps to read at each scrape, in Lua's order */
+	size_t nmaps;
+	char **kaddrs; /* kernel symbols whose addresses go into kaddr_<sym> */
+	size_t nkaddrs;
+};
+
+/* Creates the state and runs core.init with the flags. On failure *err is a
+ * malloc'd message. Returns 0 or -errno. */
+int elx_lua_new(struct elx_lua **out, const struct elx_flags *flags, char **err);
+
+/* Parses and validates <name>.yaml against the object's maps (infos may be
+ * NULL when the object could not be opened: the YAML alone is checked). */
+int elx_lua_configure(struct elx_lua *lua, const char *name, const struct elx_map_info *infos,
+		      size_t ninfos, struct elx_config_plan *plan, char **err);
+void elx_config_plan_free(struct elx_config_plan *plan);
+
+/* Builds one scrape's exposition text into a malloc'd body. */
+int elx_lua_scrape(struct elx_lua *lua, const struct elx_scrape *scrape, char **body, size_t *len,
+		   char **err);
+
+void elx_lua_free(struct elx_lua *lua);
+
+#endif

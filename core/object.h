@@ -1,0 +1,52 @@
+/* One config's BPF object: open, load, attach every program, read its metric
+ * maps at each scrape, detach and close. */
+#ifndef ELX_OBJECT_H
+#define ELX_OBJECT_H
+
+#include <stddef.h>
+
+#include "abi.h"
+#include "map_reader.h"
+
+struct bpf_object;
+struct bpf_link;
+
+struct elx_object {
+	char *name; /* the config name */
+	char *path; /* <dir>/<name>.bpf.o */
+	struct bpf_object *obj;
+	struct elx_map_info *map_infos;
+	size_t nmap_infos;
+	struct bpf_link **links; /* one per program; NULL when not attached */
+	struct elx_program *programs;
+	char (*tags)[17];
+	int *prog_fds;
+	size_t nprograms;
+	struct elx_map_reader *readers; /* one per metric map, in Lua's order */
+	struct elx_batch *batches;      /* their batches, contiguous for Lua */
+	size_t nreaders;
+};
+
+/* Opens <dir>/<name>.bpf.o and describes its maps. Returns 0 or -errno and
+ * logs nothing: *err says what went wrong (malloc'd). */
+int elx_object_open(struct elx_object *o, const char *dir, const char *name, char **err);
+
+/* Loads into the kernel: the verifier's reason for a rejection is logged by
+ * libbpf through our print callback. */
+int elx_object_load(struct elx_object *o);
+
+/* Attaches every program from its SEC() name. Failures are logged; with
+ * `strict` the first one is returned, else 0. */
+int elx_object_attach(struct elx_object *o, int strict);
+
+/* Prepares a reader for each named map, after load. */
+int elx_object_bind_maps(struct elx_object *o, char **maps, size_t nmaps);
+
+/* Reads every metric map; fills `out` for Lua. Read errors land in the
+ * batches (error != 0), never fail the whole config. */
+void elx_object_read(struct elx_object *o, struct elx_config_scrape *out, int stats_enabled);
+
+/* Detaches every link and closes the object. */
+void elx_object_close(struct elx_object *o);
+
+#endif

@@ -1,0 +1,327 @@
+-- The scrape path: turns one map's batch (raw keys and u64 values read by the
+-- core, seen through the FFI without copies) into series, and writes them.
+-- Decoding happens only on label-cache misses; a warm scrape is a cache
+-- lookup and a u64 add per key.
+local ffi = require("ffi")
+local api = require("exporter.decoder_api")
+local exposition = require("exporter.exposition")
+local label_cache = require("exporter.label_cache")
+local numfmt = require("exporter.numfmt")
+local clear = require("table.clear")
+
+local M = {}
+
+local SKIP = api.SKIP
+local ffi_string, ffi_cast = ffi.string, ffi.cast
+local put_u64 = numfmt.put_u64
+local u16p = ffi.typeof("const uint16_t *")
+local u32p = ffi.typeof("const uint32_t *")
+local u64p = ffi.typeof("const uint64_t *")
+local u64_array = ffi.typeof("uint64_t[?]")
+local u16_box = ffi.typeof("uint16_t[1]")
+
+-- How a raw key becomes a cache key: a Lua number when its bytes fit one
+-- exactly (no allocation, no string interning), else the bytes as a string.
+local function key_reader(size)
+  if size == 1 then
+    return function(p) return p[0] end
+  elseif size == 2 then
+    return function(p) return ffi_cast(u16p, p)[0] end
+  elseif size == 4 then
+    return function(p) return ffi_cast(u32p, p)[0] end
+  elseif size == 8 then
+    return function(p)
+      local w = ffi_cast(u32p, p)
+      local hi = w[1]
+      if hi < 0x200000 then -- below 2^53: exact as a double
+        return hi * 4294967296 + w[0]
+      end
+      return ffi_string(p, 8)
+    end
+  end
+  return function(p) return ffi_string(p, size) end
+end
+M.key_reader = key_reader
+
+-- A decoder failure costs its row and one count; the log gets each distinct
+-- message once, so a broken decoder cannot flood it.
+local function decode_error(stats, plan, label, decoder, err)
+  stats.decoder_errors = stats.decoder_errors + 1
+  local msg = ("config %s, metric %s, label %s: decoder %s: %s"):format(
+    plan.config, plan.name, label.name, decoder.name, tostring(err))
+  if not stats.logged[msg] and stats.nlogged < 100 then
+    stats.logged[msg] = true
+    stats.nlogged = stats.nlogged + 1
+    stats.log(msg)
+  end
+end
+
+-- Runs every label's decoder chain over the raw key bytes. Returns the list
+-- of label values, SKIP, or nil on a decoder error.
+local function decode_labels(plan, raw, stats)
+  local values = {}
+  for i, label in ipairs(plan.labels) do
+    local v = raw:sub(label.offset + 1, label.offset + label.size)
+    for _, d in ipairs(label.decoders) do
+      local ok, out, err = pcall(d.decode, v)
+      if not ok then
+        decode_error(stats, plan, label, d, out)
+        return nil
+      elseif out == SKIP then
+        return SKIP
+      elseif type(out) ~= "string" then
+        decode_error(stats, plan, label, d, err or ("returned " .. type(out) .. ", not a string"))
+        return nil
+      end
+      v = out
+    end
+    values[i] = v
+  end
+  return values
+end
+M.decode_labels = decode_labels
+
+-- The label pairs of a row in name order, as client_golang writes them
+-- (ebpf_exporter's output is sorted that way); `skip` leaves out the bucket.
+local function label_pairs(plan, values, skip)
+  local order = plan.label_order
+  if not order then
+    order = {}
+    for i in ipairs(plan.labels) do
+      if i ~= skip then
+        order[#order + 1] = i
+      end
+    end
+    table.sort(order, function(a, b) return plan.labels[a].name < plan.labels[b].name end)
+    plan.label_order = order
+    plan.label_names = {}
+    for j, i in ipairs(order) do
+      plan.label_names[j] = plan.labels[i].name
+    end
+  end
+  local picked = {}
+  for j, i in ipairs(order) do
+    picked[j] = values[i]
+  end
+  return exposition.label_pairs(plan.label_names, picked)
+end
+
+-- A counter's cache entry: the sample line up to its value.
+local function counter_entry(plan, raw, stats)
+  local values = decode_labels(plan, raw, stats)
+  if values == nil or values == SKIP then
+    return values
+  end
+  if #values == 0 then
+    return plan.family .. " "
+  end
+  return plan.family .. "{" .. label_pairs(plan, values) .. "} "
+end
+
+-- A histogram's cache entry: its series' labels and its bucket key.
+local function histogram_entry(plan, raw, stats)
+  local values = decode_labels(plan, raw, stats)
+  if values == nil or values == SKIP then
+    return values
+  end
+  local b = plan.bucket_label
+  local bucket = tonumber(values[b])
+  if bucket == nil or bucket ~= math.floor(bucket) then
+    decode_error(stats, plan, plan.labels[b], { name = "bucket" },
+      ("bucket label value %q is not an integer"):format(values[b]))
+    return nil
+  end
+  local pairs_ = label_pairs(plan, values, b)
+  return {
+    bucket = bucket,
+    series = pairs_,
+    open = pairs_ == "" and "" or pairs_ .. ",",
+    braced = pairs_ == "" and " " or "{" .. pairs_ .. "} ",
+  }
+end
+
+local function cpu_cache(plan, cpu)
+  local c = plan.caches[cpu + 1]
+  if not c then
+    c = label_cache.new(plan.cache_size)
+    plan.caches[cpu + 1] = c
+  end
+  return c
+end
+
+-- Calls visit(acc, entry, value) for every row of the batch, value a
+-- uint64_t: one row per key, or per key and CPU when the plan splits by CPU.
+-- make_entry and visit are module-level functions, never fresh closures: the
+-- JIT specialises calls on the function's identity.
+local function each_row(plan, batch, stats, make_entry, visit, acc)
+  local count, ks = batch.count, batch.key_size
+  if count == 0 then
+    return
+  end
+  local keys = batch.keys
+  local values = ffi_cast(u64p, batch.values)
+  local ncpus = batch.ncpus
+  local read_key = plan.read_key
+  if not read_key then
+    read_key = key_reader(ks)
+    plan.read_key = read_key
+  end
+  if not plan.split_cpu then
+    local cache = plan.caches[1]
+    for i = 0, count - 1 do
+      local p = keys + i * ks
+      local ck = read_key(p)
+      local e = cache:get(ck)
+      if e == nil then
+        e = make_entry(plan, ffi_string(p, ks), stats)
+        if e ~= nil then
+          cache:put(ck, e)
+        end
+      end
+      if e ~= nil and e ~= SKIP then
+        local v = values[i * ncpus]
+        for c = 1, ncpus - 1 do -- per-CPU map without a cpu label: CPUs summed
+          v = v + values[i * ncpus + c]
+        end
+        visit(acc, e, v)
+      end
+    end
+    return
+  end
+  local cpu_bytes = u16_box()
+  for c = 0, ncpus - 1 do
+    local cache = cpu_cache(plan, c)
+    cpu_bytes[0] = c
+    local suffix = ffi_string(cpu_bytes, 2)
+    for i = 0, count - 1 do
+      local p = keys + i * ks
+      local ck = read_key(p)
+      local e = cache:get(ck)
+      if e == nil then
+        e = make_entry(plan, ffi_string(p, ks) .. suffix, stats)
+        if e ~= nil then
+          cache:put(ck, e)
+        end
+      end
+      if e ~= nil and e ~= SKIP then
+        visit(acc, e, values[i * ncpus + c])
+      end
+    end
+  end
+end
+
+-- Equal label sets sum: several cgroup ids can name one path, and an
+-- unlabelled metric is the sum of every key.
+local function add_counter_row(acc, line, v)
+  local s = acc.slot_of[line]
+  if s == nil then
+    s = acc.n + 1
+    acc.n = s
+    acc.slot_of[line] = s
+    acc.order[s] = line
+    acc.sums[s] = v
+  else
+    acc.sums[s] = acc.sums[s] + v
+  end
+end
+
+--- Writes a counter family from its batch. Returns the number of series.
+function M.counter(plan, batch, buf, stats)
+  local rows = batch.count * (plan.split_cpu and batch.ncpus or 1)
+  local acc = plan.acc
+  if not acc then
+    acc = { slot_of = {}, order = {}, size = 0 }
+    plan.acc = acc
+  end
+  if acc.size < rows + 1 then
+    acc.sums, acc.size = u64_array(rows + 1), rows + 1
+  end
+  clear(acc.slot_of)
+  acc.n = 0
+  each_row(plan, batch, stats, counter_entry, add_counter_row, acc)
+  local n, order, sums = acc.n, acc.order, acc.sums
+  if n == 0 then
+    return 0
+  end
+  exposition.put_header(buf, plan.family, plan.help, "counter")
+  for s = 1, n do
+    buf:put(order[s])
+    put_u64(buf, sums[s])
+    buf:put("\n")
+  end
+  return n
+end
+
+local function put_number(buf, f)
+  buf:put(numfmt.value(f))
+end
+
+local function add_histogram_row(acc, e, v)
+  local pos = acc.position[e.bucket]
+  if pos == nil and e.bucket ~= acc.sum_key then
+    return -- outside bucket_min..bucket_max: not part of the histogram
+  end
+  local h = acc.series[e.series]
+  if h == nil then
+    h = { entry = e, sum = 0 }
+    for i = 1, acc.nb do
+      h[i] = 0
+    end
+    acc.n = acc.n + 1
+    acc.order[acc.n] = h
+    acc.series[e.series] = h
+  end
+  if pos then
+    h[pos] = h[pos] + tonumber(v)
+  else
+    h.sum = h.sum + tonumber(v)
+  end
+end
+
+--- Writes a histogram family from its batch. Returns the number of series.
+function M.histogram(plan, batch, buf, stats)
+  local set = plan.buckets
+  local position, sum_key = set.position, set.sum_key
+  local nb = #set.keys
+  local acc = { series = {}, order = {}, n = 0, nb = nb, position = position, sum_key = sum_key }
+  each_row(plan, batch, stats, histogram_entry, add_histogram_row, acc)
+  local n, order = acc.n, acc.order
+  if n == 0 then
+    return 0
+  end
+  local family = plan.family
+  local bucket_open = family .. "_bucket{"
+  local le = plan.le_parts
+  if not le then
+    le = {}
+    for i = 1, nb do
+      le[i] = 'le="' .. set.le[i] .. '"} '
+    end
+    le[nb + 1] = 'le="+Inf"} '
+    plan.le_parts = le
+  end
+  local sum_name, count_name = family .. "_sum", family .. "_count"
+  local mult = set.multiplier
+  exposition.put_header(buf, family, plan.help, "histogram")
+  for s = 1, n do
+    local h = order[s]
+    local e = h.entry
+    local total = 0
+    for i = 1, nb do
+      total = total + h[i]
+      buf:put(bucket_open, e.open, le[i])
+      put_u64(buf, total)
+      buf:put("\n")
+    end
+    buf:put(bucket_open, e.open, le[nb + 1])
+    put_u64(buf, total)
+    buf:put("\n", sum_name, e.braced)
+    put_number(buf, h.sum * mult)
+    buf:put("\n", count_name, e.braced)
+    put_u64(buf, total)
+    buf:put("\n")
+  end
+  return n
+end
+
+return M

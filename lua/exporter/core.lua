@@ -1,0 +1,170 @@
+-- The entry points the C core calls in a Lua state: init once, configure
+-- each config (parse, validate, bind to its maps), then scrape.
+local ffi = require("ffi")
+local buffer = require("string.buffer")
+local abi = require("exporter.abi")
+local builtin = require("exporter.builtin")
+local collect = require("exporter.collect")
+local config = require("exporter.config")
+local decoders = require("exporter.decoders")
+local metric = require("exporter.metric")
+
+ffi.cdef([[
+struct elx_timespec { long tv_sec; long tv_nsec; };
+int clock_gettime(int clock, struct elx_timespec *ts);
+]])
+
+local M = {}
+
+local CLOCK_MONOTONIC = 1
+local ts = ffi.new("struct elx_timespec")
+local function now()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
+  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+end
+
+local LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR = 0, 1, 2, 3
+
+local function logger(level)
+  if abi.core_available() then
+    return function(msg) ffi.C.elx_log(level, msg) end
+  end
+  return function(msg) io.stderr:write(msg, "\n") end
+end
+M.log = { debug = logger(LOG_DEBUG), info = logger(LOG_INFO), warn = logger(LOG_WARN), error = logger(LOG_ERROR) }
+
+local state
+
+--- opts: { config_dir = <dir>, decoder_dirs = {<dir>...}, cache_size = <n>, skip_cache_size = <n> }
+-- decoder_dirs come after the built-in decoders and <config_dir>/decoders.
+function M.init(opts)
+  local ok, err = abi.check()
+  if not ok then
+    return nil, err
+  end
+  local dirs = { decoders.builtin_dir() }
+  local user_dir = opts.config_dir .. "/decoders"
+  local d = io.open(user_dir .. "/.")
+  if d then
+    d:close()
+    dirs[#dirs + 1] = user_dir
+  end
+  for _, dir in ipairs(opts.decoder_dirs or {}) do
+    dirs[#dirs + 1] = dir
+  end
+  local registry, rerr = decoders.load(dirs, M.log.info)
+  if not registry then
+    return nil, rerr
+  end
+  state = {
+    opts = {
+      config_dir = opts.config_dir,
+      cache_size = opts.cache_size or 1048576,
+      skip_cache_size = opts.skip_cache_size or 0,
+    },
+    registry = registry,
+    configs = {},
+    family_owner = {},
+    buf = buffer.new(65536),
+  }
+  return true
+end
+
+local function map_infos(ptr, n)
+  if ptr == nil then
+    return nil
+  end
+  local infos = {}
+  local arr = ffi.cast("const struct elx_map_info *", ptr)
+  for i = 0, n - 1 do
+    local m = arr[i]
+    infos[i + 1] = {
+      name = ffi.string(m.name), type = m.type, key_size = m.key_size,
+      value_size = m.value_size, max_entries = m.max_entries,
+    }
+  end
+  return infos
+end
+
+--- Parses <config_dir>/<name>.yaml and binds it to the maps of its opened
+-- object (`infos`, an array of struct elx_map_info, or nil when the object
+-- could not be opened: then only the YAML is checked).
+-- Returns { maps = {<map name to read each scrape>...}, kaddrs = {...} },
+-- or nil and every error, one per line.
+function M.configure(name, infos_ptr, ninfos)
+  local cfg, errors = config.load(state.opts.config_dir, name, { config = name, registry = state.registry })
+  if not cfg then
+    return nil, table.concat(errors, "\n")
+  end
+  local infos = map_infos(infos_ptr, ninfos)
+  if not infos then
+    return { maps = {}, kaddrs = cfg.kaddrs }
+  end
+  local plans
+  plans, errors = metric.bind(cfg, infos, state.opts)
+  if not plans then
+    return nil, table.concat(errors, "\n")
+  end
+  errors = {}
+  for _, plan in ipairs(plans) do
+    local owner = state.family_owner[plan.family]
+    if owner then
+      errors[#errors + 1] = ("%s: metric %s is also defined by config %s"):format(cfg.file, plan.name, owner)
+    end
+  end
+  if #errors > 0 then
+    return nil, table.concat(errors, "\n")
+  end
+  local maps = {}
+  for i, plan in ipairs(plans) do
+    state.family_owner[plan.family] = name
+    maps[i] = plan.name
+  end
+  local read_errors = {}
+  for _, map in ipairs(maps) do
+    read_errors[map] = 0
+  end
+  state.configs[#state.configs + 1] = {
+    name = name,
+    plans = plans,
+    stats = {
+      decoder_errors = 0, read_errors = read_errors, duration = 0,
+      logged = {}, nlogged = 0, log = M.log.warn,
+    },
+  }
+  return { maps = maps, kaddrs = cfg.kaddrs }
+end
+
+local scrape_type = ffi.typeof("const struct elx_scrape *")
+
+--- Builds the exposition text of one scrape from the core's struct elx_scrape *.
+function M.scrape(ptr)
+  local scrape = ffi.cast(scrape_type, ptr)
+  local buf = state.buf
+  buf:reset()
+  local by_name = {}
+  for i = 0, scrape.nconfigs - 1 do
+    by_name[ffi.string(scrape.configs[i].name)] = scrape.configs[i]
+  end
+  for _, cfg in ipairs(state.configs) do
+    local c = by_name[cfg.name]
+    if c then
+      local started = now()
+      for i, plan in ipairs(cfg.plans) do
+        local batch = c.batches[i - 1]
+        if batch.error ~= 0 then
+          cfg.stats.read_errors[plan.name] = cfg.stats.read_errors[plan.name] + 1
+        elseif plan.kind == "counter" then
+          collect.counter(plan, batch, buf, cfg.stats)
+        else
+          collect.histogram(plan, batch, buf, cfg.stats)
+        end
+      end
+      cfg.stats.duration = now() - started + tonumber(c.read_ns) * 1e-9
+    end
+  end
+  builtin.write(buf, scrape, state.configs)
+  return buf:tostring()
+end
+
+return M

@@ -1,0 +1,116 @@
+-- Binds a config's metrics to the maps of its BPF object: checks that each
+-- map exists, holds u64 values and has the key the labels describe, and
+-- builds each metric's plan (key layout, decoders, buckets, label cache).
+local histogram = require("exporter.histogram")
+local label_cache = require("exporter.label_cache")
+
+local M = {}
+
+-- BPF map types (uapi/linux/bpf.h) that hold key -> u64 metric values.
+local MAP_TYPES = {
+  [1] = "hash", [2] = "array", [5] = "percpu_hash", [6] = "percpu_array",
+  [9] = "lru_hash", [10] = "lru_percpu_hash", [11] = "lpm_trie",
+}
+local PERCPU = { [5] = true, [6] = true, [10] = true }
+M.PERCPU = PERCPU
+
+local CPU_LABEL_SIZE = 2
+
+local function sum_sizes(labels, from, to)
+  local total = 0
+  for i = from, to do
+    total = total + (labels[i].size or 0) + (labels[i].padding or 0)
+  end
+  return total
+end
+
+-- Checks one metric against its map; returns the plan or adds errors.
+local function bind_metric(cfg, m, info, opts, fail)
+  if not info then
+    fail(m.path .. ".name", ("no map %q in %s.bpf.o"):format(m.name, cfg.name))
+    return nil
+  end
+  if not MAP_TYPES[info.type] then
+    fail(m.path .. ".name", ("map %q has type %d, which does not hold metric values "
+      .. "(hash, array, their per-CPU and LRU forms, or lpm_trie)"):format(m.name, info.type))
+    return nil
+  end
+  if info.value_size ~= 8 then
+    fail(m.path .. ".name", ("map %q has %d-byte values; counters and histograms need u64 (8 bytes)")
+      :format(m.name, info.value_size))
+    return nil
+  end
+  local labels = m.labels
+  local n = #labels
+  local percpu = PERCPU[info.type] or false
+  local split_cpu = percpu and n > 0 and labels[n].name == "cpu"
+  local key_labels = split_cpu and n - 1 or n
+  if split_cpu and labels[n].size ~= CPU_LABEL_SIZE then
+    fail(("%s.labels[%d].size"):format(m.path, n - 1),
+      "the cpu label of a per-CPU map takes the 2-byte CPU index: size must be 2")
+    return nil
+  end
+  -- No labels at all: every key adds to one unlabelled series.
+  if n > 0 then
+    local used = sum_sizes(labels, 1, key_labels)
+    if used ~= info.key_size then
+      fail(m.path .. ".labels", ("the labels take %d bytes (size + padding)%s, but map %q has %d-byte keys")
+        :format(used, split_cpu and " before the cpu label" or "", m.name, info.key_size))
+      return nil
+    end
+  end
+  local plan = {
+    config = cfg.name,
+    kind = m.kind,
+    name = m.name,
+    family = "ebpf_exporter_" .. m.name,
+    help = m.help,
+    labels = labels,
+    key_size = info.key_size,
+    max_entries = info.max_entries,
+    percpu = percpu,
+    split_cpu = split_cpu,
+    cache_size = math.max(1, math.min(opts.cache_size, info.max_entries)),
+  }
+  local offset = 0
+  for _, l in ipairs(labels) do
+    l.offset = offset
+    offset = offset + l.size + l.padding
+  end
+  if m.kind == "histogram" then
+    -- The bucket is the last label; on a per-CPU map split by CPU it is the
+    -- last one before `cpu` (ebpf_exporter cannot split histograms by CPU).
+    plan.bucket_label = key_labels
+    plan.buckets = histogram.buckets(m)
+  end
+  plan.caches = { label_cache.new(plan.cache_size) }
+  return plan
+end
+
+--- Binds every metric of `cfg` to the maps in `infos` (a list of
+-- {name, type, key_size, value_size, max_entries}). Returns the list of plans
+-- in config order, or nil and the list of error lines.
+function M.bind(cfg, infos, opts)
+  local by_name = {}
+  for _, info in ipairs(infos) do
+    by_name[info.name] = info
+  end
+  local errors = {}
+  local function fail(path, msg)
+    errors[#errors + 1] = cfg.file .. ": " .. path .. ": " .. msg
+  end
+  local plans = {}
+  for _, m in ipairs(cfg.metrics) do
+    if m.perf_event_array then
+      fail(m.path .. ".perf_event_array", "perf_event_array counters are not supported by this version")
+    else
+      plans[#plans + 1] = bind_metric(cfg, m, by_name[m.name], opts, fail)
+    end
+  end
+  if #errors > 0 then
+    return nil, errors
+  end
+  return plans
+end
+
+return M
