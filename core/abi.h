@@ -70,7 +70,6 @@ struct elx_scrape {
 
 /* Core functions Lua may call. */
 uint32_t elx_abi_version(void);
-int elx_format_u64(char *dst, uint64_t value); /* writes decimal digits, returns their count */
 void elx_log(int level, const char *msg);      /* level: 0 debug, 1 info, 2 warn, 3 error */
 /* END CDEF */
 

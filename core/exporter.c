@@ -212,8 +212,9 @@ int elx_exporter_serve(struct elx_exporter *e)
 	e->sigint.data = e->sigterm.data = e;
 	uv_signal_start(&e->sigint, on_signal, SIGINT);
 	uv_signal_start(&e->sigterm, on_signal, SIGTERM);
-	log_info("listening on %s, metrics at %s", e->flags->listen_address,
-		 e->flags->telemetry_path);
+	/* The bound port, for --web.listen-address with port 0 (tests). */
+	log_info("listening on %s (port %d), metrics at %s", e->flags->listen_address,
+		 elx_http_server_port(e->http), e->flags->telemetry_path);
 	uv_run(e->loop, UV_RUN_DEFAULT);
 	return 0;
 }

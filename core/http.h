@@ -45,8 +45,11 @@ struct elx_http_limits {
 struct elx_http_server;
 
 /* Listens on `address`: ":9435" (every address), "host:port", "[v6addr]:port",
- * or "fd://N" for an already listening socket (systemd socket activation).
- * Returns 0 or -errno; *err_msg (static or NULL) says what was wrong. */
+ * or "fd://N" for an already listening socket (systemd socket activation);
+ * the server then owns that socket and closes it. Port 0 takes a free port.
+ * NULL `limits` means ELX_HTTP_LIMITS_DEFAULT; idle_timeout_ms 0 means none.
+ * Returns 0 or -errno; *err_msg (static or NULL) says what was wrong. A bad
+ * address is -EINVAL. */
 int elx_http_server_start(uv_loop_t *loop, const char *address,
 			  const struct elx_http_limits *limits, elx_http_handler_fn fn, void *ctx,
 			  struct elx_http_server **out, const char **err_msg);

@@ -45,10 +45,9 @@ M.key_reader = key_reader
 
 -- A decoder failure costs its row and one count; the log gets each distinct
 -- message once, so a broken decoder cannot flood it.
-local function decode_error(stats, plan, label, decoder, err)
+local function decode_error(stats, plan, label, err)
   stats.decoder_errors = stats.decoder_errors + 1
-  local msg = ("config %s, metric %s, label %s: decoder %s: %s"):format(
-    plan.config, plan.name, label.name, decoder.name, tostring(err))
+  local msg = ("config %s, metric %s, label %s: %s"):format(plan.config, plan.name, label.name, tostring(err))
   if not stats.logged[msg] and stats.nlogged < 100 then
     stats.logged[msg] = true
     stats.nlogged = stats.nlogged + 1
@@ -57,20 +56,18 @@ local function decode_error(stats, plan, label, decoder, err)
 end
 
 -- Runs every label's decoder chain over the raw key bytes. Returns the list
--- of label values, SKIP, or nil on a decoder error.
+-- of label values, SKIP, or nil on a decoder error. The registry's decode
+-- functions never raise and return a string, SKIP, or nil and a message.
 local function decode_labels(plan, raw, stats)
   local values = {}
   for i, label in ipairs(plan.labels) do
     local v = raw:sub(label.offset + 1, label.offset + label.size)
     for _, d in ipairs(label.decoders) do
-      local ok, out, err = pcall(d.decode, v)
-      if not ok then
-        decode_error(stats, plan, label, d, out)
-        return nil
-      elseif out == SKIP then
+      local out, err = d.decode(v)
+      if out == SKIP then
         return SKIP
-      elseif type(out) ~= "string" then
-        decode_error(stats, plan, label, d, err or ("returned " .. type(out) .. ", not a string"))
+      elseif out == nil then
+        decode_error(stats, plan, label, err)
         return nil
       end
       v = out
@@ -127,8 +124,7 @@ local function histogram_entry(plan, raw, stats)
   local b = plan.bucket_label
   local bucket = tonumber(values[b])
   if bucket == nil or bucket ~= math.floor(bucket) then
-    decode_error(stats, plan, plan.labels[b], { name = "bucket" },
-      ("bucket label value %q is not an integer"):format(values[b]))
+    decode_error(stats, plan, plan.labels[b], ("bucket %q is not an integer"):format(values[b]))
     return nil
   end
   local pairs_ = label_pairs(plan, values, b)

@@ -50,8 +50,9 @@ local function bind_metric(cfg, m, info, opts, fail)
       "the cpu label of a per-CPU map takes the 2-byte CPU index: size must be 2")
     return nil
   end
-  -- No labels at all: every key adds to one unlabelled series.
-  if n > 0 then
+  -- No labels at all: every key adds to one unlabelled series. A lone cpu
+  -- label on a per-CPU map: one series per CPU, whatever the key.
+  if key_labels > 0 then
     local used = sum_sizes(labels, 1, key_labels)
     if used ~= info.key_size then
       fail(m.path .. ".labels", ("the labels take %d bytes (size + padding)%s, but map %q has %d-byte keys")
@@ -73,9 +74,12 @@ local function bind_metric(cfg, m, info, opts, fail)
     cache_size = math.max(1, math.min(opts.cache_size, info.max_entries)),
   }
   local offset = 0
-  for _, l in ipairs(labels) do
-    l.offset = offset
-    offset = offset + l.size + l.padding
+  for i = 1, key_labels do
+    labels[i].offset = offset
+    offset = offset + labels[i].size + labels[i].padding
+  end
+  if split_cpu then
+    labels[n].offset = info.key_size -- the CPU index comes after the key bytes
   end
   if m.kind == "histogram" then
     -- The bucket is the last label; on a per-CPU map split by CPU it is the

@@ -1,0 +1,1091 @@
+/* The HTTP/1.1 server of the exporter on the libuv loop: listening, request
+ * parsing with http_parser, limits, keep-alive, pipelining and gzip. */
+#define _GNU_SOURCE
+#include "http.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <http_parser.h>
+
+#include "gzip.h"
+#include "log.h"
+
+#define DEFAULT_CONTENT_TYPE "text/plain; charset=utf-8"
+/* Smaller bodies gain nothing from gzip that pays for the header and CPU. */
+#define GZIP_MIN_BYTES 256
+/* Pipelined requests are parsed only while this much response data waits
+ * to be sent, so a client that never reads cannot make us buffer without
+ * bound; parsing resumes below the low mark. */
+#define WRITE_HIGH_WATER (1024 * 1024)
+#define WRITE_LOW_WATER	 (256 * 1024)
+/* After the last response, how long we wait for the client's FIN while
+ * discarding its input; closing with unread input would send a RST that
+ * can destroy the response in flight. */
+#define LINGER_MS     2000
+#define READ_BUF_SIZE 65536
+
+enum conn_state {
+	CONN_READING,  /* parsing requests */
+	CONN_DRAINING, /* the last response is queued; input is discarded */
+	CONN_LINGER,   /* our side is shut down; waiting for the client's FIN */
+	CONN_CLOSING,  /* uv_close was called, memory goes in the close callbacks */
+};
+
+enum header_cb { HEADER_NONE, HEADER_FIELD, HEADER_VALUE };
+
+struct elx_buf {
+	char *data;
+	size_t len, cap;
+};
+
+struct elx_http_conn {
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	uv_shutdown_t shutdown_req;
+	http_parser parser;
+	struct elx_http_server *srv;
+	struct elx_http_conn *prev, *next;
+	int open_handles;
+	enum conn_state state;
+	int reading; /* uv_read_start is in effect */
+	int paused;  /* the parser waits for queued responses to drain */
+	int eof;     /* the client shut down its side */
+
+	/* Input received while paused; parsed once the writes drain. */
+	char *pending;
+	size_t pending_len, pending_off;
+
+	/* The request being parsed. */
+	struct elx_buf url, body, accept_encoding;
+	size_t header_bytes;
+	unsigned header_count;
+	enum header_cb last_header_cb;
+	char field[16]; /* start of the current header name */
+	size_t field_len;
+	int in_accept_encoding;
+	int accept_gzip;
+	int error_status; /* the answer to a request that broke a limit */
+
+	size_t out_bytes; /* response bytes queued and not yet written */
+	unsigned out_count;
+};
+
+struct elx_http_write {
+	uv_write_t req;
+	struct elx_http_conn *conn;
+	char *body;
+	size_t len;
+	char head[];
+};
+
+struct elx_http_server {
+	uv_loop_t *loop;
+	uv_tcp_t listener;
+	struct elx_http_limits limits;
+	elx_http_handler_fn fn;
+	void *ctx;
+	struct elx_http_conn *conns;
+	unsigned conn_count;
+	int listener_open;
+	int closing;
+	int port;
+	/* One read buffer serves every connection: each read is parsed before
+	 * the next one is allocated. */
+	char read_buf[READ_BUF_SIZE];
+};
+
+static void conn_close(struct elx_http_conn *conn);
+static void conn_resume(struct elx_http_conn *conn);
+
+static int buf_append(struct elx_buf *b, const char *p, size_t n)
+{
+	if (b->cap - b->len <= n) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *data;
+
+		while (cap - b->len <= n)
+			cap *= 2;
+		data = realloc(b->data, cap);
+		if (!data)
+			return -ENOMEM;
+		b->data = data;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+static void buf_reset(struct elx_buf *b)
+{
+	/* A connection keeps a small buffer between requests, not a big body. */
+	if (b->cap > 4096) {
+		free(b->data);
+		b->data = NULL;
+		b->cap = 0;
+	}
+	b->len = 0;
+}
+
+static void buf_free(struct elx_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+/* ---------------------------------------------------------------- gzip choice */
+
+static int is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static void trim(const char **s, const char **e)
+{
+	while (*s < *e && is_ows(**s))
+		(*s)++;
+	while (*e > *s && is_ows((*e)[-1]))
+		(*e)--;
+}
+
+static int token_is(const char *s, const char *e, const char *word)
+{
+	size_t n = strlen(word);
+
+	return (size_t)(e - s) == n && strncasecmp(s, word, n) == 0;
+}
+
+/* qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ); a value that
+ * is not zero, malformed ones included, counts as acceptable. */
+static int qvalue_is_zero(const char *s, const char *e)
+{
+	if (s == e || *s != '0')
+		return 0;
+	if (++s == e)
+		return 1;
+	if (*s != '.' || e - s > 4)
+		return 0;
+	while (++s < e)
+		if (*s != '0')
+			return 0;
+	return 1;
+}
+
+/* Accept-Encoding (RFC 9110 12.5.3): an explicit gzip decides by its
+ * weight, otherwise "*" does; "gzip;q=0" forbids gzip. */
+static int accepts_gzip(const char *s, size_t len)
+{
+	const char *end = s + len;
+	int gzip = -1, any = -1;
+
+	while (s < end) {
+		const char *elem_end = memchr(s, ',', (size_t)(end - s));
+		const char *coding_end, *p;
+		int acceptable = 1;
+
+		if (!elem_end)
+			elem_end = end;
+		coding_end = memchr(s, ';', (size_t)(elem_end - s));
+		if (!coding_end)
+			coding_end = elem_end;
+		/* Parameters follow the coding, each after a ';'. */
+		for (p = coding_end; p < elem_end;) {
+			const char *param = p + 1, *param_end;
+
+			p = memchr(param, ';', (size_t)(elem_end - param));
+			if (!p)
+				p = elem_end;
+			param_end = p;
+			trim(&param, &param_end);
+			if (param_end - param >= 2 && (*param == 'q' || *param == 'Q') &&
+			    param[1] == '=') {
+				param += 2;
+				trim(&param, &param_end);
+				acceptable = !qvalue_is_zero(param, param_end);
+			}
+		}
+		p = s;
+		trim(&p, &coding_end);
+		if (token_is(p, coding_end, "gzip") || token_is(p, coding_end, "x-gzip"))
+			gzip = acceptable;
+		else if (token_is(p, coding_end, "*"))
+			any = acceptable;
+		s = elem_end + 1;
+	}
+	return gzip >= 0 ? gzip : any > 0;
+}
+
+/* ---------------------------------------------------------------- responses */
+
+static const char *reason_phrase(int status)
+{
+	const char *reason = http_status_str((enum http_status)status);
+
+	return strcmp(reason, "<unknown>") == 0 ? "Unknown" : reason;
+}
+
+static void conn_on_write(uv_write_t *req, int status);
+
+/* Queues one response and takes ownership of resp->body whatever happens.
+ * `head_only` answers HEAD: the headers of the GET answer and no body. */
+static int conn_respond(struct elx_http_conn *conn, struct elx_http_response *resp, int head_only,
+			int keep_alive, int http10)
+{
+	const char *content_type = resp->content_type ? resp->content_type : DEFAULT_CONTENT_TYPE;
+	const char *connection = "";
+	struct elx_http_write *w = NULL;
+	char *body = resp->body;
+	size_t body_len = body ? resp->body_len : 0;
+	int status = resp->status, gzipped = 0, head_len, r = 0;
+	uv_buf_t bufs[2];
+
+	resp->body = NULL;
+	if (status < 100 || status > 599) {
+		log_warn("http: handler returned status %d, answering 500", status);
+		status = 500;
+	}
+	if (conn->accept_gzip && body_len >= GZIP_MIN_BYTES) {
+		char *gz;
+		size_t gz_len;
+
+		/* On failure the body goes out uncompressed. */
+		if (elx_gzip(body, body_len, &gz, &gz_len) == 0) {
+			free(body);
+			body = gz;
+			body_len = gz_len;
+			gzipped = 1;
+		}
+	}
+	if (!keep_alive)
+		connection = "Connection: close\r\n";
+	else if (http10)
+		connection = "Connection: keep-alive\r\n";
+
+#define HEAD_FORMAT "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s%s%s\r\n"
+#define HEAD_ARGS                                                                                  \
+	status, reason_phrase(status), content_type, body_len,                                     \
+	    gzipped ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "",                  \
+	    resp->allow ? "Allow: " : "", resp->allow ? resp->allow : "",                          \
+	    resp->allow ? "\r\n" : "", connection
+	head_len = snprintf(NULL, 0, HEAD_FORMAT, HEAD_ARGS);
+	w = malloc(sizeof(*w) + (size_t)head_len + 1);
+	if (!w) {
+		r = -ENOMEM;
+		goto out;
+	}
+	snprintf(w->head, (size_t)head_len + 1, HEAD_FORMAT, HEAD_ARGS);
+#undef HEAD_FORMAT
+#undef HEAD_ARGS
+	if (head_only) {
+		free(body);
+		body = NULL;
+	}
+	w->conn = conn;
+	w->body = body;
+	w->len = (size_t)head_len + (body ? body_len : 0);
+	bufs[0] = uv_buf_init(w->head, (unsigned)head_len);
+	bufs[1] = uv_buf_init(body, body ? (unsigned)body_len : 0);
+	r = uv_write(&w->req, (uv_stream_t *)&conn->tcp, bufs, body && body_len ? 2 : 1,
+		     conn_on_write);
+	if (r < 0)
+		goto out;
+	conn->out_bytes += w->len;
+	conn->out_count++;
+	return 0;
+out:
+	if (w)
+		free(w);
+	free(body);
+	return r;
+}
+
+/* ---------------------------------------------------------------- connection life */
+
+static void conn_on_timer(uv_timer_t *timer)
+{
+	struct elx_http_conn *conn = timer->data;
+
+	log_debug("http: closing an idle connection");
+	conn_close(conn);
+}
+
+/* Zero disables the idle timeout. */
+static void conn_timer_start(struct elx_http_conn *conn, unsigned ms)
+{
+	if (ms)
+		uv_timer_start(&conn->timer, conn_on_timer, ms, 0);
+}
+
+static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void conn_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
+
+static void conn_read_start(struct elx_http_conn *conn)
+{
+	if (conn->reading || conn->eof)
+		return;
+	if (uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc, conn_on_read) < 0) {
+		conn_close(conn);
+		return;
+	}
+	conn->reading = 1;
+}
+
+static void conn_read_stop(struct elx_http_conn *conn)
+{
+	if (!conn->reading)
+		return;
+	uv_read_stop((uv_stream_t *)&conn->tcp);
+	conn->reading = 0;
+}
+
+static void conn_free(struct elx_http_conn *conn)
+{
+	struct elx_http_server *srv = conn->srv;
+
+	if (conn->prev)
+		conn->prev->next = conn->next;
+	else
+		srv->conns = conn->next;
+	if (conn->next)
+		conn->next->prev = conn->prev;
+	srv->conn_count--;
+	buf_free(&conn->url);
+	buf_free(&conn->body);
+	buf_free(&conn->accept_encoding);
+	free(conn->pending);
+	free(conn);
+	if (srv->closing && !srv->listener_open && !srv->conns)
+		free(srv);
+}
+
+static void conn_on_close(uv_handle_t *handle)
+{
+	struct elx_http_conn *conn = handle->data;
+
+	if (--conn->open_handles == 0)
+		conn_free(conn);
+}
+
+static void conn_close(struct elx_http_conn *conn)
+{
+	if (conn->state == CONN_CLOSING)
+		return;
+	conn->state = CONN_CLOSING;
+	/* Writes still queued are cancelled: their callbacks run before ours. */
+	uv_close((uv_handle_t *)&conn->tcp, conn_on_close);
+	uv_close((uv_handle_t *)&conn->timer, conn_on_close);
+}
+
+static void conn_on_shutdown(uv_shutdown_t *req, int status)
+{
+	struct elx_http_conn *conn = req->handle->data;
+
+	if (conn->state == CONN_CLOSING)
+		return;
+	if (status < 0)
+		conn_close(conn);
+}
+
+/* Every response is written: half-close, then wait for the client's FIN. */
+static void conn_shutdown(struct elx_http_conn *conn)
+{
+	unsigned idle = conn->srv->limits.idle_timeout_ms;
+
+	if (conn->eof ||
+	    uv_shutdown(&conn->shutdown_req, (uv_stream_t *)&conn->tcp, conn_on_shutdown) < 0) {
+		conn_close(conn);
+		return;
+	}
+	conn->state = CONN_LINGER;
+	conn_timer_start(conn, idle && idle < LINGER_MS ? idle : LINGER_MS);
+}
+
+/* The last response is queued: stop parsing; the rest of the input is read
+ * and dropped until the writes finish. */
+static void conn_finish(struct elx_http_conn *conn)
+{
+	conn->state = CONN_DRAINING;
+	conn->paused = 0;
+	/* A parser in error stops by itself, and may not be paused. */
+	if (HTTP_PARSER_ERRNO(&conn->parser) == HPE_OK)
+		http_parser_pause(&conn->parser, 1);
+	conn_read_start(conn);
+}
+
+static void conn_on_write(uv_write_t *req, int status)
+{
+	struct elx_http_write *w = (struct elx_http_write *)req;
+	struct elx_http_conn *conn = w->conn;
+
+	conn->out_bytes -= w->len;
+	conn->out_count--;
+	free(w->body);
+	free(w);
+	if (conn->state == CONN_CLOSING)
+		return;
+	if (status < 0) {
+		log_debug("http: write failed: %s", uv_strerror(status));
+		conn_close(conn);
+		return;
+	}
+	if (conn->state != CONN_LINGER)
+		conn_timer_start(conn, conn->srv->limits.idle_timeout_ms);
+	if (conn->state == CONN_READING) {
+		if (conn->paused && conn->out_bytes <= WRITE_LOW_WATER)
+			conn_resume(conn);
+	} else if (conn->state == CONN_DRAINING && conn->out_count == 0) {
+		conn_shutdown(conn);
+	}
+}
+
+/* ---------------------------------------------------------------- parser callbacks */
+
+static struct elx_http_conn *parser_conn(http_parser *p)
+{
+	return p->data;
+}
+
+/* Records why the request is refused; the non-zero return stops the parser. */
+static int conn_refuse(struct elx_http_conn *conn, int status)
+{
+	conn->error_status = status;
+	return -1;
+}
+
+/* Request line and headers are counted as they would look written out
+ * plainly: "METHOD target HTTP/1.1\r\n", "Name: value\r\n" and the blank line.
+ * http_parser also stops at HTTP_MAX_HEADER_SIZE raw bytes, which catches
+ * padding that this count leaves out. */
+static int count_header_bytes(struct elx_http_conn *conn, size_t n)
+{
+	conn->header_bytes += n;
+	if (conn->header_bytes > conn->srv->limits.max_header_bytes)
+		return conn_refuse(conn, 431);
+	return 0;
+}
+
+static int on_message_begin(http_parser *p)
+{
+	struct elx_http_conn *conn = parser_conn(p);
+
+	buf_reset(&conn->url);
+	buf_reset(&conn->body);
+	buf_reset(&conn->accept_encoding);
+	conn->header_bytes = 0;
+	conn->header_count = 0;
+	conn->last_header_cb = HEADER_NONE;
+	conn->field_len = 0;
+	conn->in_accept_encoding = 0;
+	conn->accept_gzip = 0;
+	return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+	struct elx_http_conn *conn = parser_conn(p);
+
+	/* The method and " HTTP/1.1\r\n" around the target. */
+	if (!conn->url.len && count_header_bytes(conn, strlen(http_method_str(p->method)) + 12))
+		return -1;
+	if (count_header_bytes(conn, len))
+		return -1;
+	if (buf_append(&conn->url, at, len) < 0)
+		return conn_refuse(conn, -ENOMEM);
+	return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct elx_http_conn *conn = parser_conn(p);
+	size_t room;
+
+	if (conn->last_header_cb != HEADER_FIELD) {
+		conn->last_header_cb = HEADER_FIELD;
+		conn->field_len = 0;
+		if (++conn->header_count > conn->srv->limits.max_headers)
+			return conn_refuse(conn, 431);
+		/* ": " and CRLF */
+		if (count_header_bytes(conn, 4))
+			return -1;
+	}
+	if (count_header_bytes(conn, len))
+		return -1;
+	/* Only the start of a name is kept: enough to recognise the one we use. */
+	room = conn->field_len < sizeof(conn->field) ? sizeof(conn->field) - conn->field_len : 0;
+	if (room)
+		memcpy(conn->field + conn->field_len, at, len < room ? len : room);
+	conn->field_len += len;
+	return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct elx_http_conn *conn = parser_conn(p);
+
+	if (conn->last_header_cb != HEADER_VALUE) {
+		conn->last_header_cb = HEADER_VALUE;
+		conn->in_accept_encoding =
+		    conn->field_len == strlen("accept-encoding") &&
+		    !strncasecmp(conn->field, "accept-encoding", conn->field_len);
+		/* Repeated headers are one comma-separated list. */
+		if (conn->in_accept_encoding && conn->accept_encoding.len &&
+		    buf_append(&conn->accept_encoding, ",", 1) < 0)
+			return conn_refuse(conn, -ENOMEM);
+	}
+	if (count_header_bytes(conn, len))
+		return -1;
+	if (conn->in_accept_encoding && buf_append(&conn->accept_encoding, at, len) < 0)
+		return conn_refuse(conn, -ENOMEM);
+	return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+	struct elx_http_conn *conn = parser_conn(p);
+
+	/* the blank line */
+	if (count_header_bytes(conn, 2))
+		return -1;
+	/* A declared length beyond the limit is refused before its body comes. */
+	if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX &&
+	    p->content_length > conn->srv->limits.max_body_bytes)
+		return conn_refuse(conn, 413);
+	conn->accept_gzip =
+	    accepts_gzip(conn->accept_encoding.data ? conn->accept_encoding.data : "",
+			 conn->accept_encoding.len);
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+	struct elx_http_conn *conn = parser_conn(p);
+
+	if (len > conn->srv->limits.max_body_bytes - conn->body.len)
+		return conn_refuse(conn, 413);
+	if (buf_append(&conn->body, at, len) < 0)
+		return conn_refuse(conn, -ENOMEM);
+	return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	struct elx_http_conn *conn = parser_conn(p);
+	struct elx_http_server *srv = conn->srv;
+	struct elx_http_response resp = { .status = 200 };
+	struct elx_http_request req = { 0 };
+	int keep_alive = http_should_keep_alive(p) && !p->upgrade && !srv->closing;
+	int http10 = p->http_major == 1 && p->http_minor == 0;
+	char empty[1] = "";
+	char *target = conn->url.data ? conn->url.data : empty;
+	char *query;
+
+	target[strcspn(target, "#")] = '\0';
+	query = strchr(target, '?');
+	if (query)
+		*query++ = '\0';
+	req.method = http_method_str(p->method);
+	req.path = target;
+	req.query = query ? query : "";
+	req.accept_gzip = conn->accept_gzip;
+	req.body = conn->body.data ? conn->body.data : "";
+	req.body_len = conn->body.len;
+
+	srv->fn(srv->ctx, &req, &resp);
+
+	if (conn->state == CONN_CLOSING) {
+		/* The handler closed the server. */
+		free(resp.body);
+		http_parser_pause(p, 1);
+		return 0;
+	}
+	if (conn_respond(conn, &resp, p->method == HTTP_HEAD, keep_alive, http10) < 0) {
+		conn_close(conn);
+		http_parser_pause(p, 1);
+		return 0;
+	}
+	if (!keep_alive) {
+		conn_finish(conn);
+	} else if (conn->out_bytes > WRITE_HIGH_WATER) {
+		conn->paused = 1;
+		http_parser_pause(p, 1);
+	}
+	return 0;
+}
+
+static const http_parser_settings parser_settings = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+/* ---------------------------------------------------------------- reading */
+
+/* Answers a request that broke a limit or the grammar, then closes. */
+static void conn_fail(struct elx_http_conn *conn)
+{
+	enum http_errno err = HTTP_PARSER_ERRNO(&conn->parser);
+	struct elx_http_response resp = { 0 };
+	int status = conn->error_status;
+
+	if (status < 0) {
+		/* Out of memory: an answer would need memory too. */
+		conn_close(conn);
+		return;
+	}
+	if (!status)
+		status = err == HPE_HEADER_OVERFLOW ? 431 : 400;
+	log_debug("http: answering %d to a bad request (%s)", status, http_errno_name(err));
+	if (asprintf(&resp.body, "%s\n", reason_phrase(status)) < 0) {
+		conn_close(conn);
+		return;
+	}
+	resp.status = status;
+	resp.body_len = strlen(resp.body);
+	conn->accept_gzip = 0;
+	if (conn_respond(conn, &resp, 0, 0, 0) < 0) {
+		conn_close(conn);
+		return;
+	}
+	conn_finish(conn);
+}
+
+/* Parses input and answers every complete request in it. Returns how many
+ * bytes were used: fewer than `len` only when the parser paused. */
+static size_t conn_parse(struct elx_http_conn *conn, const char *data, size_t len)
+{
+	size_t n = http_parser_execute(&conn->parser, &parser_settings, data, len);
+	enum http_errno err = HTTP_PARSER_ERRNO(&conn->parser);
+
+	if (conn->state != CONN_READING || err == HPE_PAUSED)
+		return n;
+	if (err != HPE_OK)
+		conn_fail(conn);
+	return len;
+}
+
+/* The queued responses drained: parse what arrived meanwhile, then read on. */
+static void conn_resume(struct elx_http_conn *conn)
+{
+	conn->paused = 0;
+	http_parser_pause(&conn->parser, 0);
+	if (conn->pending) {
+		size_t n = conn_parse(conn, conn->pending + conn->pending_off,
+				      conn->pending_len - conn->pending_off);
+
+		conn->pending_off += n;
+		if (conn->pending_off == conn->pending_len || conn->state != CONN_READING) {
+			free(conn->pending);
+			conn->pending = NULL;
+		}
+	}
+	if (conn->state == CONN_READING && !conn->paused)
+		conn_read_start(conn);
+}
+
+static void conn_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
+{
+	struct elx_http_conn *conn = handle->data;
+
+	*buf = uv_buf_init(conn->srv->read_buf, sizeof(conn->srv->read_buf));
+}
+
+static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+	struct elx_http_conn *conn = stream->data;
+	size_t n;
+
+	if (nread == 0 || conn->state == CONN_CLOSING)
+		return;
+	if (nread < 0) {
+		if (nread != UV_EOF)
+			log_debug("http: read failed: %s", uv_strerror((int)nread));
+		conn_read_stop(conn);
+		conn->eof = 1;
+		/* A client that half-closes after its request still gets the answer. */
+		if (nread != UV_EOF || conn->out_count == 0)
+			conn_close(conn);
+		else if (conn->state == CONN_READING)
+			conn->state = CONN_DRAINING;
+		return;
+	}
+	if (conn->state != CONN_READING)
+		return;
+	conn_timer_start(conn, conn->srv->limits.idle_timeout_ms);
+	n = conn_parse(conn, buf->base, (size_t)nread);
+	if (conn->state != CONN_READING || !conn->paused)
+		return;
+	/* Paused with responses piling up: keep the rest and stop reading. */
+	if (n < (size_t)nread) {
+		conn->pending_len = (size_t)nread - n;
+		conn->pending_off = 0;
+		conn->pending = malloc(conn->pending_len);
+		if (!conn->pending) {
+			conn_close(conn);
+			return;
+		}
+		memcpy(conn->pending, buf->base + n, conn->pending_len);
+	}
+	conn_read_stop(conn);
+}
+
+/* ---------------------------------------------------------------- accepting */
+
+static void reject_on_close(uv_handle_t *handle)
+{
+	free(handle);
+}
+
+static void srv_on_connection(uv_stream_t *listener, int status)
+{
+	struct elx_http_server *srv = listener->data;
+	struct elx_http_conn *conn;
+	uv_tcp_t *reject;
+
+	if (status < 0) {
+		log_warn("http: accept failed: %s", uv_strerror(status));
+		return;
+	}
+	if (srv->conn_count >= srv->limits.max_connections) {
+		/* libuv stops listening until the connection is accepted, so
+		 * accept it to close it. */
+		reject = malloc(sizeof(*reject));
+		if (!reject || uv_tcp_init(srv->loop, reject) < 0) {
+			log_error("http: out of memory refusing a connection");
+			free(reject);
+			return;
+		}
+		uv_accept(listener, (uv_stream_t *)reject);
+		uv_close((uv_handle_t *)reject, reject_on_close);
+		log_debug("http: refused a connection beyond max_connections=%u",
+			  srv->limits.max_connections);
+		return;
+	}
+	conn = calloc(1, sizeof(*conn));
+	if (!conn) {
+		log_error("http: out of memory accepting a connection");
+		return;
+	}
+	conn->srv = srv;
+	uv_tcp_init(srv->loop, &conn->tcp);
+	uv_timer_init(srv->loop, &conn->timer);
+	conn->tcp.data = conn;
+	conn->timer.data = conn;
+	conn->open_handles = 2;
+	conn->next = srv->conns;
+	if (srv->conns)
+		srv->conns->prev = conn;
+	srv->conns = conn;
+	srv->conn_count++;
+	http_parser_init(&conn->parser, HTTP_REQUEST);
+	conn->parser.data = conn;
+	if (uv_accept(listener, (uv_stream_t *)&conn->tcp) < 0) {
+		conn_close(conn);
+		return;
+	}
+	/* Pipelined answers are small writes; Nagle would hold them back. */
+	uv_tcp_nodelay(&conn->tcp, 1);
+	conn_read_start(conn);
+	if (conn->state == CONN_READING)
+		conn_timer_start(conn, srv->limits.idle_timeout_ms);
+}
+
+/* ---------------------------------------------------------------- listening */
+
+/* Binds a new socket to one address. */
+static int bind_socket(const struct sockaddr *sa, socklen_t sa_len, int dual_stack, int *out)
+{
+	int fd, one = 1, zero = 0, r = 0;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* A restart must not wait for the old connections' TIME_WAIT. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (dual_stack && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0) ||
+	    bind(fd, sa, sa_len) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	*out = fd;
+	return 0;
+}
+
+/* ":port": "::" serves IPv4 too; without IPv6 in the kernel, 0.0.0.0. */
+static int bind_any(uint16_t port, int *fd, const char **err_msg)
+{
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY) };
+	int r;
+
+	sin6.sin6_port = htons(port);
+	sin.sin_port = htons(port);
+	r = bind_socket((struct sockaddr *)&sin6, sizeof(sin6), 1, fd);
+	if (r == -EAFNOSUPPORT || r == -EADDRNOTAVAIL)
+		r = bind_socket((struct sockaddr *)&sin, sizeof(sin), 0, fd);
+	if (r < 0)
+		*err_msg = "cannot bind the listen address";
+	return r;
+}
+
+static int bind_host(const char *host, const char *port, int numeric, int *fd, const char **err_msg)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICSERV | (numeric ? AI_NUMERICHOST : 0),
+	};
+	struct addrinfo *res = NULL, *ai;
+	int r;
+
+	r = getaddrinfo(host, port, &hints, &res);
+	if (r) {
+		if (r == EAI_MEMORY) {
+			*err_msg = "out of memory resolving the listen host";
+			return -ENOMEM;
+		}
+		if (r == EAI_AGAIN) {
+			*err_msg = "temporary failure resolving the listen host";
+			return -EAGAIN;
+		}
+		*err_msg = numeric ? "invalid IPv6 address in the listen address"
+				   : "cannot resolve the listen host";
+		return -EINVAL;
+	}
+	/* The first address that binds wins, as getaddrinfo ordered them. */
+	r = -EADDRNOTAVAIL;
+	for (ai = res; ai; ai = ai->ai_next) {
+		r = bind_socket(ai->ai_addr, ai->ai_addrlen, 0, fd);
+		if (r == 0)
+			break;
+	}
+	freeaddrinfo(res);
+	if (r < 0)
+		*err_msg = "cannot bind the listen address";
+	return r;
+}
+
+/* Takes a socket handed over by systemd: it must be TCP. */
+static int inherit_socket(const char *spec, int *fd, const char **err_msg)
+{
+	int type = 0, domain = 0;
+	socklen_t len = sizeof(type);
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(spec, &end, 10);
+	if (!*spec || *end || errno || n < 0 || n > INT_MAX) {
+		*err_msg = "fd://N needs a file descriptor number";
+		return -EINVAL;
+	}
+	if (getsockopt((int)n, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+	    getsockopt((int)n, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || type != SOCK_STREAM ||
+	    (domain != AF_INET && domain != AF_INET6)) {
+		*err_msg = "fd://N is not an open TCP socket";
+		return -EINVAL;
+	}
+	*fd = (int)n;
+	return 0;
+}
+
+static int parse_port(const char *s, uint16_t *port)
+{
+	char *end;
+	long n;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (*end || errno || n > 65535)
+		return -EINVAL;
+	*port = (uint16_t)n;
+	return 0;
+}
+
+static int open_socket(const char *address, int *fd, const char **err_msg)
+{
+	char host[256];
+	const char *port_str, *host_start = address;
+	size_t host_len;
+	uint16_t port;
+	int numeric = 0;
+
+	if (strncmp(address, "fd://", 5) == 0)
+		return inherit_socket(address + 5, fd, err_msg);
+	if (*address == '[') {
+		const char *close = strchr(address, ']');
+
+		if (!close || close[1] != ':') {
+			*err_msg = "an IPv6 listen address needs the form [addr]:port";
+			return -EINVAL;
+		}
+		host_start = address + 1;
+		host_len = (size_t)(close - host_start);
+		port_str = close + 2;
+		numeric = 1;
+	} else {
+		const char *colon = strrchr(address, ':');
+
+		if (!colon) {
+			*err_msg = "the listen address needs a port: host:port or :port";
+			return -EINVAL;
+		}
+		host_len = (size_t)(colon - address);
+		port_str = colon + 1;
+		if (memchr(address, ':', host_len)) {
+			*err_msg = "an IPv6 listen address needs brackets: [addr]:port";
+			return -EINVAL;
+		}
+	}
+	if (parse_port(port_str, &port) < 0) {
+		*err_msg = "the listen port must be a number from 0 to 65535";
+		return -EINVAL;
+	}
+	if (host_len >= sizeof(host) || (numeric && host_len == 0)) {
+		*err_msg = "invalid host in the listen address";
+		return -EINVAL;
+	}
+	if (host_len == 0)
+		return bind_any(port, fd, err_msg);
+	memcpy(host, host_start, host_len);
+	host[host_len] = '\0';
+	return bind_host(host, port_str, numeric, fd, err_msg);
+}
+
+/* Produces a listening socket for `address`. Listening here rather than in
+ * uv_listen reports every error before a libuv handle exists. */
+static int open_listen_socket(const char *address, int *fd, const char **err_msg)
+{
+	int r = open_socket(address, fd, err_msg);
+
+	if (r < 0)
+		return r;
+	if (listen(*fd, SOMAXCONN) < 0) {
+		r = -errno;
+		*err_msg = "cannot listen on the address";
+		close(*fd);
+		*fd = -1;
+	}
+	return r;
+}
+
+static int socket_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return -1;
+}
+
+static void srv_on_listener_close(uv_handle_t *handle)
+{
+	struct elx_http_server *srv = handle->data;
+
+	srv->listener_open = 0;
+	if (!srv->conns)
+		free(srv);
+}
+
+int elx_http_server_start(uv_loop_t *loop, const char *address,
+			  const struct elx_http_limits *limits, elx_http_handler_fn fn, void *ctx,
+			  struct elx_http_server **out, const char **err_msg)
+{
+	static const struct elx_http_limits default_limits = ELX_HTTP_LIMITS_DEFAULT;
+	struct elx_http_server *srv = NULL;
+	const char *msg = NULL;
+	uv_os_fd_t fd = -1;
+	int r;
+
+	if (!loop || !address || !fn || !out) {
+		msg = "missing argument";
+		r = -EINVAL;
+		goto out;
+	}
+	*out = NULL;
+	r = open_listen_socket(address, &fd, &msg);
+	if (r < 0)
+		goto out;
+	srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		msg = "out of memory";
+		r = -ENOMEM;
+		goto out;
+	}
+	srv->loop = loop;
+	srv->limits = limits ? *limits : default_limits;
+	srv->fn = fn;
+	srv->ctx = ctx;
+	uv_tcp_init(loop, &srv->listener);
+	srv->listener.data = srv;
+	srv->listener_open = 1;
+	r = uv_tcp_open(&srv->listener, fd);
+	if (r < 0) {
+		msg = "cannot use the listening socket";
+		goto out;
+	}
+	/* The handle owns the socket now: uv_close closes it. */
+	fd = -1;
+	r = uv_listen((uv_stream_t *)&srv->listener, SOMAXCONN, srv_on_connection);
+	if (r < 0) {
+		msg = "cannot listen on the address";
+		goto out;
+	}
+	uv_fileno((uv_handle_t *)&srv->listener, &fd);
+	srv->port = socket_port(fd);
+	fd = -1;
+	log_debug("http: listening on %s (port %d)", address, srv->port);
+	*out = srv;
+	srv = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (srv) {
+		/* The handle is initialised: only the loop can free it. */
+		srv->closing = 1;
+		uv_close((uv_handle_t *)&srv->listener, srv_on_listener_close);
+	}
+	if (err_msg)
+		*err_msg = msg;
+	return r;
+}
+
+void elx_http_server_close(struct elx_http_server *srv)
+{
+	struct elx_http_conn *conn;
+
+	if (!srv || srv->closing)
+		return;
+	srv->closing = 1;
+	uv_close((uv_handle_t *)&srv->listener, srv_on_listener_close);
+	for (conn = srv->conns; conn; conn = conn->next)
+		conn_close(conn);
+}
+
+int elx_http_server_port(const struct elx_http_server *srv)
+{
+	return srv ? srv->port : -1;
+}

@@ -1,0 +1,1116 @@
+/* Tests of the HTTP server: real servers on the main thread's libuv loop, a
+ * client in a second thread speaking HTTP over plain sockets. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+#include <zlib.h>
+
+#include "gzip.h"
+#include "http.h"
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);   \
+			exit(1);                                                                   \
+		}                                                                                  \
+	} while (0)
+
+#define CHECK_INT(a, b)                                                                            \
+	do {                                                                                       \
+		long long a_ = (a), b_ = (b);                                                      \
+		if (a_ != b_) {                                                                    \
+			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__,  \
+				#a, a_, b_);                                                       \
+			exit(1);                                                                   \
+		}                                                                                  \
+	} while (0)
+
+#define CHECK_STR(a, b)                                                                            \
+	do {                                                                                       \
+		const char *a_ = (a), *b_ = (b);                                                   \
+		if (!a_ || strcmp(a_, b_) != 0) {                                                  \
+			fprintf(stderr, "%s:%d: %s is\n[%s]\nexpected\n[%s]\n", __FILE__,          \
+				__LINE__, #a, a_ ? a_ : "(null)", b_);                             \
+			exit(1);                                                                   \
+		}                                                                                  \
+	} while (0)
+
+#define CHECK_MEM(a, a_len, b, b_len)                                                              \
+	do {                                                                                       \
+		size_t al_ = (a_len), bl_ = (b_len);                                               \
+		if (al_ != bl_ || memcmp((a), (b), al_) != 0) {                                    \
+			fprintf(stderr, "%s:%d: %s (%zu bytes) differs from %s (%zu bytes)\n",     \
+				__FILE__, __LINE__, #a, al_, #b, bl_);                             \
+			exit(1);                                                                   \
+		}                                                                                  \
+	} while (0)
+
+#define PLAIN	   "text/plain; charset=utf-8"
+#define EXPOSITION "text/plain; version=0.0.4; charset=utf-8"
+#define HUGE_BYTES (2 * 1024 * 1024)
+#define IDLE_MS	   200
+#define RECV_SECS  10
+#define HELLO_HEAD "HTTP/1.1 200 OK\r\nContent-Type: " PLAIN "\r\nContent-Length: 6\r\n\r\n"
+#define HELLO	   "hello\n"
+#define GET_HELLO  "GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+
+/* ---------------------------------------------------------------- the handler */
+
+static char *big_body;
+static size_t big_len;
+static char *huge_body;
+
+static char *dup_mem(const char *p, size_t n)
+{
+	char *d = malloc(n ? n : 1);
+
+	CHECK(d);
+	memcpy(d, p, n);
+	return d;
+}
+
+static void set_body(struct elx_http_response *resp, const char *p, size_t n)
+{
+	resp->body = dup_mem(p, n);
+	resp->body_len = n;
+}
+
+/* Routing is the handler's business: the server passes status and Allow on. */
+static void handler(void *ctx, const struct elx_http_request *req, struct elx_http_response *resp)
+{
+	int *calls = ctx;
+	int get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+
+	/* The client thread reads the count. */
+	__atomic_fetch_add(calls, 1, __ATOMIC_SEQ_CST);
+	if (!strcmp(req->path, "/")) {
+		set_body(resp, HELLO, strlen(HELLO));
+	} else if (!strcmp(req->path, "/big") && get) {
+		resp->content_type = EXPOSITION;
+		set_body(resp, big_body, big_len);
+	} else if (!strcmp(req->path, "/huge")) {
+		set_body(resp, huge_body, HUGE_BYTES);
+	} else if (!strcmp(req->path, "/echo")) {
+		resp->body_len = (size_t)asprintf(
+		    &resp->body, "method=%s path=%s query=%s gzip=%d body=%.*s", req->method,
+		    req->path, req->query, req->accept_gzip, (int)req->body_len, req->body);
+	} else if (!strcmp(req->path, "/post-only") && strcmp(req->method, "POST")) {
+		resp->status = 405;
+		resp->allow = "POST";
+		set_body(resp, "method not allowed\n", 19);
+	} else if (!strcmp(req->path, "/bad-status")) {
+		resp->status = 999;
+	} else {
+		resp->status = 404;
+		set_body(resp, "not found\n", 10);
+	}
+}
+
+static void make_bodies(void)
+{
+	size_t cap = 8192;
+	int i;
+
+	big_body = malloc(cap);
+	CHECK(big_body);
+	for (i = 0; big_len < 4096; i++)
+		big_len += (size_t)snprintf(big_body + big_len, cap - big_len,
+					    "elx_test_total{cpu=\"%d\",name=\"series\"} %d\n",
+					    i % 8, i * 37);
+	huge_body = malloc(HUGE_BYTES);
+	CHECK(huge_body);
+	for (i = 0; i < HUGE_BYTES; i++)
+		huge_body[i] = i % 64 == 63 ? '\n' : (char)('a' + i % 26);
+}
+
+/* ---------------------------------------------------------------- the client */
+
+struct client {
+	int fd;
+	char *buf; /* received and not yet consumed */
+	size_t len, cap;
+};
+
+struct response {
+	char *head; /* status line and headers, blank line included */
+	char *body;
+	size_t body_len;
+};
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, f);
+	CHECK(vasprintf(&s, f, ap) >= 0);
+	va_end(ap);
+	return s;
+}
+
+static int try_connect(int family, int port)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct timeval tv = { .tv_sec = RECV_SECS };
+	socklen_t len;
+	int fd, one = 1;
+
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		sin6->sin6_addr = in6addr_loopback;
+		len = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof(*sin);
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(fd >= 0);
+	/* A hung server fails the test instead of hanging it. */
+	CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0);
+	CHECK(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0);
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static struct client *client_open_family(int family, int port)
+{
+	struct client *c = calloc(1, sizeof(*c));
+
+	CHECK(c);
+	c->fd = try_connect(family, port);
+	CHECK(c->fd >= 0);
+	return c;
+}
+
+static struct client *client_open(int port)
+{
+	return client_open_family(AF_INET, port);
+}
+
+static void client_free(struct client *c)
+{
+	close(c->fd);
+	free(c->buf);
+	free(c);
+}
+
+static void client_send_len(struct client *c, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+
+		CHECK(w > 0);
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void client_send(struct client *c, const char *s)
+{
+	client_send_len(c, s, strlen(s));
+}
+
+/* Receives more bytes; returns what recv returned. */
+static ssize_t client_fill(struct client *c)
+{
+	ssize_t n;
+
+	if (c->cap - c->len < 65536) {
+		c->cap = c->cap * 2 + 65536;
+		c->buf = realloc(c->buf, c->cap);
+		CHECK(c->buf);
+	}
+	n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+	if (n > 0)
+		c->len += (size_t)n;
+	return n;
+}
+
+static void client_consume(struct client *c, size_t n)
+{
+	memmove(c->buf, c->buf + n, c->len - n);
+	c->len -= n;
+}
+
+/* Reads one response; returns -1 when the connection ends before it does. */
+static int client_read(struct client *c, int head_only, struct response *r)
+{
+	char *end, *cl;
+	size_t head_len, body_len = 0;
+
+	memset(r, 0, sizeof(*r));
+	while (!c->len || !(end = memmem(c->buf, c->len, "\r\n\r\n", 4)))
+		if (client_fill(c) <= 0)
+			return -1;
+	head_len = (size_t)(end - c->buf) + 4;
+	r->head = dup_mem(c->buf, head_len + 1);
+	r->head[head_len] = '\0';
+	cl = strstr(r->head, "\r\nContent-Length: ");
+	if (cl)
+		body_len = strtoul(cl + 18, NULL, 10);
+	client_consume(c, head_len);
+	if (head_only)
+		return 0;
+	while (c->len < body_len)
+		if (client_fill(c) <= 0)
+			return -1;
+	r->body = dup_mem(c->buf, body_len + 1);
+	r->body[body_len] = '\0';
+	r->body_len = body_len;
+	client_consume(c, body_len);
+	return 0;
+}
+
+static void response_free(struct response *r)
+{
+	free(r->head);
+	free(r->body);
+}
+
+static void expect_response_len(struct client *c, int head_only, const char *head, const char *body,
+				size_t body_len)
+{
+	struct response r;
+
+	CHECK_INT(client_read(c, head_only, &r), 0);
+	CHECK_STR(r.head, head);
+	if (head_only)
+		CHECK(!r.body);
+	else
+		CHECK_MEM(r.body, r.body_len, body, body_len);
+	response_free(&r);
+}
+
+static void expect_response(struct client *c, const char *head, const char *body)
+{
+	expect_response_len(c, 0, head, body, strlen(body));
+}
+
+/* A 200 with the default content type and exactly `body`. */
+static void expect_plain(struct client *c, const char *body)
+{
+	char *head =
+	    fmt("HTTP/1.1 200 OK\r\nContent-Type: " PLAIN "\r\nContent-Length: %zu\r\n\r\n",
+		strlen(body));
+
+	expect_response(c, head, body);
+	free(head);
+}
+
+/* The server closed the connection (a FIN, not a reset) and sent nothing more. */
+static void expect_eof(struct client *c)
+{
+	CHECK_INT(c->len, 0);
+	CHECK_INT(client_fill(c), 0);
+}
+
+static char *repeat(char ch, size_t n)
+{
+	char *s = malloc(n + 1);
+
+	CHECK(s);
+	memset(s, ch, n);
+	s[n] = '\0';
+	return s;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* ---------------------------------------------------------------- the servers */
+
+/* Tight limits, so that the tests can cross them. */
+static const struct elx_http_limits main_limits = {
+	.max_header_bytes = 1024,
+	.max_headers = 16,
+	.max_body_bytes = 1024,
+	.max_connections = 64,
+	.idle_timeout_ms = 30000,
+};
+static const struct elx_http_limits idle_limits = {
+	.max_header_bytes = 8192,
+	.max_headers = 64,
+	.max_body_bytes = 65536,
+	.max_connections = 64,
+	.idle_timeout_ms = IDLE_MS,
+};
+static const struct elx_http_limits conn_limits = {
+	.max_header_bytes = 8192,
+	.max_headers = 64,
+	.max_body_bytes = 65536,
+	.max_connections = 2,
+	.idle_timeout_ms = 30000,
+};
+
+enum { SRV_MAIN, SRV_IDLE, SRV_CONNS, SRV_FD, SRV_ANY, SRV_LOCALHOST, SRV_V6, SRV_COUNT };
+
+static struct elx_http_server *servers[SRV_COUNT];
+static int ports[SRV_COUNT];
+static int handler_calls;
+static uv_async_t done_async;
+
+static void on_done(uv_async_t *async)
+{
+	int i;
+
+	for (i = 0; i < SRV_COUNT; i++)
+		elx_http_server_close(servers[i]);
+	uv_close((uv_handle_t *)async, NULL);
+}
+
+static void start(uv_loop_t *loop, int which, const char *address,
+		  const struct elx_http_limits *limits)
+{
+	const char *msg = "unset";
+	int r = elx_http_server_start(loop, address, limits, handler, &handler_calls,
+				      &servers[which], &msg);
+
+	if (r != 0) {
+		fprintf(stderr, "starting a server on %s: %s (%s)\n", address, msg, strerror(-r));
+		exit(1);
+	}
+	CHECK(msg == NULL);
+	ports[which] = elx_http_server_port(servers[which]);
+	CHECK(ports[which] > 0);
+}
+
+static void expect_start_error(uv_loop_t *loop, const char *address, int err, const char *msg)
+{
+	struct elx_http_server *srv = (struct elx_http_server *)1;
+	const char *got = NULL;
+
+	CHECK_INT(elx_http_server_start(loop, address, NULL, handler, NULL, &srv, &got), err);
+	CHECK(srv == NULL);
+	CHECK_STR(got, msg);
+}
+
+static void test_bad_addresses(uv_loop_t *loop)
+{
+	int pipe_fds[2];
+	char *spec;
+
+	expect_start_error(loop, "", -EINVAL,
+			   "the listen address needs a port: host:port or :port");
+	expect_start_error(loop, "9435", -EINVAL,
+			   "the listen address needs a port: host:port or :port");
+	expect_start_error(loop, "127.0.0.1:", -EINVAL,
+			   "the listen port must be a number from 0 to 65535");
+	expect_start_error(loop, ":65536", -EINVAL,
+			   "the listen port must be a number from 0 to 65535");
+	expect_start_error(loop, ":94x", -EINVAL,
+			   "the listen port must be a number from 0 to 65535");
+	expect_start_error(loop, ":-1", -EINVAL,
+			   "the listen port must be a number from 0 to 65535");
+	expect_start_error(loop, "::1:9435", -EINVAL,
+			   "an IPv6 listen address needs brackets: [addr]:port");
+	expect_start_error(loop, "[::1]9435", -EINVAL,
+			   "an IPv6 listen address needs the form [addr]:port");
+	expect_start_error(loop, "[::1", -EINVAL,
+			   "an IPv6 listen address needs the form [addr]:port");
+	expect_start_error(loop, "[]:9435", -EINVAL, "invalid host in the listen address");
+	expect_start_error(loop, "[not-v6]:9435", -EINVAL,
+			   "invalid IPv6 address in the listen address");
+	expect_start_error(loop, "fd://", -EINVAL, "fd://N needs a file descriptor number");
+	expect_start_error(loop, "fd://3x", -EINVAL, "fd://N needs a file descriptor number");
+	expect_start_error(loop, "fd://-1", -EINVAL, "fd://N needs a file descriptor number");
+	expect_start_error(loop, "fd://999999", -EINVAL, "fd://N is not an open TCP socket");
+	CHECK(pipe(pipe_fds) == 0);
+	spec = fmt("fd://%d", pipe_fds[0]);
+	expect_start_error(loop, spec, -EINVAL, "fd://N is not an open TCP socket");
+	free(spec);
+	close(pipe_fds[0]);
+	close(pipe_fds[1]);
+}
+
+/* A listening socket made the way systemd would hand it over. */
+static int make_listening_socket(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	CHECK(fd >= 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	CHECK(listen(fd, 16) == 0);
+	return fd;
+}
+
+/* ---------------------------------------------------------------- the tests */
+
+static void test_get(void)
+{
+	struct client *c = client_open(ports[SRV_MAIN]);
+
+	client_send(c, GET_HELLO);
+	expect_response(c, HELLO_HEAD, HELLO);
+	client_free(c);
+}
+
+static void test_keep_alive(void)
+{
+	struct client *c = client_open(ports[SRV_MAIN]);
+
+	client_send(c, GET_HELLO);
+	expect_response(c, HELLO_HEAD, HELLO);
+	client_send(c, "GET /echo?x=1&y=2 HTTP/1.1\r\nHost: t\r\n\r\n");
+	expect_plain(c, "method=GET path=/echo query=x=1&y=2 gzip=0 body=");
+	client_free(c);
+}
+
+static void test_http10(void)
+{
+	struct client *c = client_open(ports[SRV_MAIN]);
+
+	client_send(c, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+	expect_response(c,
+			"HTTP/1.1 200 OK\r\nContent-Type: " PLAIN
+			"\r\nContent-Length: 6\r\nConnection: keep-alive\r\n\r\n",
+			HELLO);
+	client_send(c, "GET / HTTP/1.0\r\n\r\n");
+	expect_response(c,
+			"HTTP/1.1 200 OK\r\nContent-Type: " PLAIN
+			"\r\nContent-Length: 6\r\nConnection: close\r\n\r\n",
+			HELLO);
+	expect_eof(c);
+	client_free(c);
+}
+
+static void test_pipelining(void)
+{
+	struct client *c = client_open(ports[SRV_MAIN]);
+
+	client_send(c, "GET /echo?first HTTP/1.1\r\nHost: t\r\n\r\n"
+		       "POST /echo?second HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nbody"
+		       "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
+	expect_plain(c, "method=GET path=/echo query=first gzip=0 body=");
+	expect_plain(c, "method=POST path=/echo query=second gzip=0 body=body");
+	expect_response(
+	    c, "HTTP/1.1 404 Not Found\r\nContent-Type: " PLAIN "\r\nContent-Length: 10\r\n\r\n",
+	    "not found\n");
+	client_free(c);
+}
+
+/* Responses bigger than the write high-water mark pause the parser: the
+ * pipelined requests behind them wait and are still answered in order. */
+static void test_pipelining_backpressure(void)
+{
+	struct client *c = client_open(ports[SRV_MAIN]);
+	char *head = fmt("HTTP/1.1 200 OK\r\nContent-Type: " PLAIN "\r\nContent-Length: %d\r\n\r\n",
+			 HUGE_BYTES);
+	int i;
+
+	client_send(c, "GET /huge HTTP/1.1\r\n\r\nGET /huge HTTP/1.1\r\n\r\n"
+		       "GET /huge HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+	for (i = 0; i < 3; i++)
+		expect_response_len(c, 0, head, huge_body, HUGE_BYTES);
+	expect_response(c, HELLO_HEAD, HELLO);
+	client_send(c, GET_HELLO);
+	expect_response(c, HELLO_HEAD, HELLO);
+	free(head);
+	client_free(c);
+}
+
+static void test_connection_close(void)
+{
+	struct client *c = client_open(ports[SRV_MAIN]);
+
+	/* The request after the one that closes is never answered. */
+	client_send(c, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n" GET_HELLO);
+	expect_response(c,
+			"HTTP/1.1 200 OK\r\nContent-Type: " PLAIN
+			"\r\nContent-Length: 6\r\nConnection: close\r\n\r\n",
+			HELLO);
+	expect_eof(c);
+	client_free(c);
+}
+
+/* Upgrades are not spoken here: the request is answered and the
+ * connection closed, whatever followed it. */
+static void test_upgrade(void)
+{
+	struct client *c = client_open(ports[SRV_MAIN]);
+
+	client_send(c, "GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+		       "\x81\x05hello");
+	expect_response(c,
+			"HTTP/1.1 200 OK\r\nContent-Type: " PLAIN
+			"\r\nContent-Length: 6\r\nConnection: close\r\n\r\n",
+			HELLO);
+	expect_eof(c);
+	client_free(c);
+}
+
+/* A client that pipelines big answers and resets the connection without
+ * reading them costs the server nothing lasting. */
+static void test_abandoned_pipeline(void)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct client *c = client_open(ports[SRV_MAIN]);
+	int i;
+
+	for (i = 0; i < 8; i++)
+		client_send(c, "GET /huge HTTP/1.1\r\n\r\n");
+	usleep(50000);
+	CHECK(setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0);
+	client_free(c);
+
+	c = client_open(ports[SRV_MAIN]);
+	client_send(c, GET_HELLO);
+	expect_response(c, HELLO_HEAD, HELLO);
+	client_free(c);
+}
+
+static void test_half_close(void)
+{
+	struct client *c = client_open(ports[SRV_MAIN]);
+
+	client_send(c, GET_HELLO);
+	CHECK(shutdown(c->fd, SHUT_WR) == 0);
+	expect_response(c, HELLO_HEAD, HELLO);
+	expect_eof(c);
+	client_free(c);
+}
+
+static void test_head(void)
+{
+	struct client *c = client_open(ports[SRV_MAIN]);
+	int calls = __atomic_load_n(&handler_calls, __ATOMIC_SEQ_CST);
+	char *head;
+
+	client_send(c, "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n");
+	expect_response_len(c, 1, HELLO_HEAD, NULL, 0);
+	/* No stray body: the next response starts right after the headers. */
+	client_send(c, "HEAD /echo?q HTTP/1.1\r\n\r\n");
+	head = fmt("HTTP/1.1 200 OK\r\nContent-Type: " PLAIN "\r\nContent-Length: %zu\r\n\r\n",
+		   strlen("method=HEAD path=/echo query=q gzip=0 body="));
+	expect_response_len(c, 1, head, NULL, 0);
+	free(head);
+	client_send(c, GET_HELLO);
+	expect_response(c, HELLO_HEAD, HELLO);
+	CHECK_INT(__atomic_load_n(&handler_calls, __ATOMIC_SEQ_CST), calls + 3);
+	client_free(c);
+}
+
+static void test_handler_statuses(void)
+{
+	struct client *c = client_open(ports[SRV_MAIN]);
+
+	client_send(c, "GET /nope HTTP/1.1\r\n\r\n");
+	expect_response(
+	    c, "HTTP/1.1 404 Not Found\r\nContent-Type: " PLAIN "\r\nContent-Length: 10\r\n\r\n",
+	    "not found\n");
+	client_send(c, "GET /post-only HTTP/1.1\r\n\r\n");
+	expect_response(c,
+			"HTTP/1.1 405 Method Not Allowed\r\nContent-Type: " PLAIN
+			"\r\nContent-Length: 19\r\nAllow: POST\r\n\r\n",
+			"method not allowed\n");
+	client_send(c, "GET /bad-status HTTP/1.1\r\n\r\n");
+	expect_response(c,
+			"HTTP/1.1 500 Internal Server Error\r\nContent-Type: " PLAIN
+			"\r\nContent-Length: 0\r\n\r\n",
+			"");
+	client_free(c);
+}
+
+static void expect_refused(const char *request, size_t len, const char *head, const char *body)
+{
+	struct client *c = client_open(ports[SRV_MAIN]);
+
+	client_send_len(c, request, len);
+	expect_response(c, head, body);
+	expect_eof(c);
+	client_free(c);
+}
+
+#define BAD_REQUEST_HEAD                                                                           \
+	"HTTP/1.1 400 Bad Request\r\nContent-Type: " PLAIN                                         \
+	"\r\nContent-Length: 12\r\nConnection: close\r\n\r\n"
+#define TOO_LARGE_HEAD                                                                             \
+	"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: " PLAIN                     \
+	"\r\nContent-Length: 32\r\nConnection: close\r\n\r\n"
+#define TOO_LARGE_BODY "Request Header Fields Too Large\n"
+#define PAYLOAD_HEAD                                                                               \
+	"HTTP/1.1 413 Payload Too Large\r\nContent-Type: " PLAIN                                   \
+	"\r\nContent-Length: 18\r\nConnection: close\r\n\r\n"
+
+static void test_garbage(void)
+{
+	static const char binary[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+
+	expect_refused("GARBAGE\r\n\r\n", 11, BAD_REQUEST_HEAD, "Bad Request\n");
+	expect_refused("GET / HTTP/1.1\r\nBad Header\r\n\r\n", 30, BAD_REQUEST_HEAD,
+		       "Bad Request\n");
+	/* A TLS ClientHello on the plain port. */
+	expect_refused(binary, sizeof(binary) - 1, BAD_REQUEST_HEAD, "Bad Request\n");
+
+	/* A good request before the garbage is answered first. */
+	struct client *c = client_open(ports[SRV_MAIN]);
+
+	client_send(c, GET_HELLO "NOT HTTP AT ALL\r\n\r\n");
+	expect_response(c, HELLO_HEAD, HELLO);
+	expect_response(c, BAD_REQUEST_HEAD, "Bad Request\n");
+	expect_eof(c);
+	client_free(c);
+}
+
+/* The request line and headers of `total` bytes, written plainly. */
+static char *request_of_size(size_t total)
+{
+	/* "GET / HTTP/1.1\r\n" "X-Pad: " pad "\r\n" "\r\n" */
+	char *pad = repeat('p', total - 27);
+	char *req = fmt("GET / HTTP/1.1\r\nX-Pad: %s\r\n\r\n", pad);
+
+	CHECK_INT(strlen(req), total);
+	free(pad);
+	return req;
+}
+
+static char *request_with_headers(int n)
+{
+	char *req = fmt("GET / HTTP/1.1\r\n"), *more;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		more = fmt("%sX-H%d: v\r\n", req, i);
+		free(req);
+		req = more;
+	}
+	more = fmt("%s\r\n", req);
+	free(req);
+	return more;
+}
+
+static void test_header_limits(void)
+{
+	struct client *c = client_open(ports[SRV_MAIN]);
+	char *req;
+
+	/* Exactly at the limits is fine. */
+	req = request_of_size(main_limits.max_header_bytes);
+	client_send(c, req);
+	expect_response(c, HELLO_HEAD, HELLO);
+	free(req);
+	req = request_with_headers((int)main_limits.max_headers);
+	client_send(c, req);
+	expect_response(c, HELLO_HEAD, HELLO);
+	free(req);
+	client_free(c);
+
+	req = request_of_size(main_limits.max_header_bytes + 1);
+	expect_refused(req, strlen(req), TOO_LARGE_HEAD, TOO_LARGE_BODY);
+	free(req);
+	req = request_of_size(10000);
+	expect_refused(req, strlen(req), TOO_LARGE_HEAD, TOO_LARGE_BODY);
+	free(req);
+	req = request_with_headers((int)main_limits.max_headers + 1);
+	expect_refused(req, strlen(req), TOO_LARGE_HEAD, TOO_LARGE_BODY);
+	free(req);
+
+	/* A long target counts too. */
+	char *path = repeat('a', 2000);
+
+	req = fmt("GET /%s HTTP/1.1\r\n\r\n", path);
+	expect_refused(req, strlen(req), TOO_LARGE_HEAD, TOO_LARGE_BODY);
+	free(req);
+	free(path);
+}
+
+static void test_body_limits(void)
+{
+	struct client *c = client_open(ports[SRV_MAIN]);
+	char *body = repeat('b', main_limits.max_body_bytes + 1);
+	char *req, *expected;
+
+	/* At the limit. */
+	req = fmt("POST /echo HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%.*s",
+		  main_limits.max_body_bytes, (int)main_limits.max_body_bytes, body);
+	client_send(c, req);
+	expected = fmt("method=POST path=/echo query= gzip=0 body=%.*s",
+		       (int)main_limits.max_body_bytes, body);
+	expect_plain(c, expected);
+	free(req);
+	free(expected);
+
+	/* Chunked within the limit. */
+	client_send(c, "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+		       "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+	expect_plain(c, "method=POST path=/echo query= gzip=0 body=hello world");
+	client_free(c);
+
+	/* A declared length beyond the limit is refused before the body is sent. */
+	req = fmt("POST /echo HTTP/1.1\r\nContent-Length: %zu\r\n\r\n",
+		  main_limits.max_body_bytes + 1);
+	expect_refused(req, strlen(req), PAYLOAD_HEAD, "Payload Too Large\n");
+	free(req);
+	req = fmt("POST /echo HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n");
+	expect_refused(req, strlen(req), PAYLOAD_HEAD, "Payload Too Large\n");
+	free(req);
+
+	/* Chunks that add up to more than the limit. */
+	req = fmt("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+		  "%zx\r\n%.*s\r\n1\r\nx\r\n0\r\n\r\n",
+		  main_limits.max_body_bytes, (int)main_limits.max_body_bytes, body);
+	expect_refused(req, strlen(req), PAYLOAD_HEAD, "Payload Too Large\n");
+	free(req);
+	free(body);
+}
+
+static void inflate_all(const char *in, size_t len, char **out, size_t *out_len)
+{
+	z_stream zs = { 0 };
+	size_t cap = 1 << 20;
+	int r;
+
+	*out = malloc(cap);
+	CHECK(*out);
+	CHECK(inflateInit2(&zs, 15 + 16) == Z_OK);
+	zs.next_in = (Bytef *)in;
+	zs.avail_in = (uInt)len;
+	zs.next_out = (Bytef *)*out;
+	zs.avail_out = (uInt)cap;
+	r = inflate(&zs, Z_FINISH);
+	CHECK_INT(r, Z_STREAM_END);
+	CHECK_INT(zs.avail_in, 0);
+	*out_len = cap - zs.avail_out;
+	inflateEnd(&zs);
+}
+
+static void expect_big(struct client *c, const char *accept_encoding, int head_only, int gzipped)
+{
+	struct response r;
+	char *req, *head, *gz, *plain;
+	size_t gz_len, plain_len;
+
+	req = fmt("%s /big HTTP/1.1\r\nAccept-Encoding: %s\r\n\r\n", head_only ? "HEAD" : "GET",
+		  accept_encoding);
+	client_send(c, req);
+	CHECK_INT(client_read(c, head_only, &r), 0);
+	if (!gzipped) {
+		head = fmt("HTTP/1.1 200 OK\r\nContent-Type: " EXPOSITION
+			   "\r\nContent-Length: %zu\r\n\r\n",
+			   big_len);
+		CHECK_STR(r.head, head);
+		if (!head_only)
+			CHECK_MEM(r.body, r.body_len, big_body, big_len);
+	} else {
+		/* gzip output is deterministic for one input and level. */
+		CHECK_INT(elx_gzip(big_body, big_len, &gz, &gz_len), 0);
+		head = fmt("HTTP/1.1 200 OK\r\nContent-Type: " EXPOSITION
+			   "\r\nContent-Length: %zu\r\nContent-Encoding: gzip\r\n"
+			   "Vary: Accept-Encoding\r\n\r\n",
+			   gz_len);
+		CHECK_STR(r.head, head);
+		if (!head_only) {
+			inflate_all(r.body, r.body_len, &plain, &plain_len);
+			CHECK_MEM(plain, plain_len, big_body, big_len);
+			free(plain);
+		}
+		free(gz);
+	}
+	free(head);
+	free(req);
+	response_free(&r);
+}
+
+static void test_gzip(void)
+{
+	struct client *c = client_open(ports[SRV_MAIN]);
+	char *head;
+
+	expect_big(c, "gzip", 0, 1);
+	expect_big(c, "gzip", 1, 1);
+	expect_big(c, "GZIP", 0, 1);
+	expect_big(c, "x-gzip", 0, 1);
+	expect_big(c, "*", 0, 1);
+	expect_big(c, "deflate, gzip;q=0.5", 0, 1);
+	expect_big(c, "br ; q=1.0 ,gzip ; q=0.001", 0, 1);
+	expect_big(c, "*;q=0, gzip", 0, 1);
+	expect_big(c, "gzip;q=0", 0, 0);
+	expect_big(c, "gzip;q=0", 1, 0);
+	expect_big(c, "gzip; q=0.000", 0, 0);
+	expect_big(c, "gzip;Q=0.0, *", 0, 0);
+	expect_big(c, "*;q=0", 0, 0);
+	expect_big(c, "identity", 0, 0);
+	expect_big(c, "gzipx, xgzip", 0, 0);
+	expect_big(c, "", 0, 0);
+
+	/* Repeated headers form one list. */
+	client_send(c,
+		    "GET /echo HTTP/1.1\r\nAccept-Encoding: br\r\nAccept-Encoding: gzip\r\n\r\n");
+	expect_plain(c, "method=GET path=/echo query= gzip=1 body=");
+	/* Small bodies are not worth compressing. */
+	client_send(c, "GET / HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n");
+	expect_response(c, HELLO_HEAD, HELLO);
+	/* Without the header, plain. */
+	client_send(c, "GET /big HTTP/1.1\r\n\r\n");
+	head = fmt("HTTP/1.1 200 OK\r\nContent-Type: " EXPOSITION "\r\nContent-Length: %zu\r\n\r\n",
+		   big_len);
+	expect_response_len(c, 0, head, big_body, big_len);
+	free(head);
+	client_free(c);
+}
+
+/* Every byte in its own segment: names and values arrive in pieces. */
+static void test_trickle(void)
+{
+	static const char req[] =
+	    "GET /echo?a=1 HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n";
+	struct client *c = client_open(ports[SRV_MAIN]);
+	size_t i;
+
+	for (i = 0; i < sizeof(req) - 1; i++) {
+		client_send_len(c, req + i, 1);
+		usleep(500);
+	}
+	expect_plain(c, "method=GET path=/echo query=a=1 gzip=1 body=");
+	client_free(c);
+}
+
+static void test_idle_timeout(void)
+{
+	struct client *c = client_open(ports[SRV_IDLE]);
+	double start, elapsed;
+
+	client_send(c, GET_HELLO);
+	expect_response(c, HELLO_HEAD, HELLO);
+	start = now_ms();
+	expect_eof(c);
+	elapsed = now_ms() - start;
+	if (elapsed < IDLE_MS * 0.7 || elapsed > IDLE_MS * 10) {
+		fprintf(stderr, "%s:%d: idle close after %.0f ms, expected about %d\n", __FILE__,
+			__LINE__, elapsed, IDLE_MS);
+		exit(1);
+	}
+	client_free(c);
+
+	/* A connection that never sends anything is closed as well. */
+	c = client_open(ports[SRV_IDLE]);
+	expect_eof(c);
+	client_free(c);
+}
+
+static void test_max_connections(void)
+{
+	struct client *a = client_open(ports[SRV_CONNS]);
+	struct client *b = client_open(ports[SRV_CONNS]);
+	struct client *c;
+	struct response r;
+	int i, ok = 0;
+
+	/* Answers prove that both were accepted. */
+	client_send(a, GET_HELLO);
+	expect_response(a, HELLO_HEAD, HELLO);
+	client_send(b, GET_HELLO);
+	expect_response(b, HELLO_HEAD, HELLO);
+	c = client_open(ports[SRV_CONNS]);
+	expect_eof(c);
+	client_free(c);
+	/* Still working for those inside. */
+	client_send(a, GET_HELLO);
+	expect_response(a, HELLO_HEAD, HELLO);
+
+	/* A slot frees once the server has seen a connection go. */
+	client_free(a);
+	for (i = 0; i < 200 && !ok; i++) {
+		c = client_open(ports[SRV_CONNS]);
+		client_send(c, GET_HELLO);
+		if (client_read(c, 0, &r) == 0) {
+			CHECK_STR(r.head, HELLO_HEAD);
+			response_free(&r);
+			ok = 1;
+		} else {
+			usleep(10000);
+		}
+		client_free(c);
+	}
+	CHECK(ok);
+	client_free(b);
+}
+
+static void test_fd(void)
+{
+	struct client *c = client_open(ports[SRV_FD]);
+
+	client_send(c, GET_HELLO);
+	expect_response(c, HELLO_HEAD, HELLO);
+	client_free(c);
+}
+
+/* ":port" listens on IPv6 and IPv4 at once. */
+static void test_any_address(void)
+{
+	struct client *c = client_open(ports[SRV_ANY]);
+	int fd;
+
+	client_send(c, GET_HELLO);
+	expect_response(c, HELLO_HEAD, HELLO);
+	client_free(c);
+	fd = try_connect(AF_INET6, ports[SRV_ANY]);
+	if (fd < 0) {
+		fprintf(stderr, "skip: no IPv6 loopback for the \":port\" test\n");
+		return;
+	}
+	close(fd);
+	c = client_open_family(AF_INET6, ports[SRV_ANY]);
+	client_send(c, GET_HELLO);
+	expect_response(c, HELLO_HEAD, HELLO);
+	client_free(c);
+}
+
+static void test_named_hosts(void)
+{
+	struct client *c;
+	int fd;
+
+	/* "localhost" resolves to whichever loopback comes first. */
+	fd = try_connect(AF_INET, ports[SRV_LOCALHOST]);
+	if (fd < 0)
+		fd = try_connect(AF_INET6, ports[SRV_LOCALHOST]);
+	CHECK(fd >= 0);
+	c = calloc(1, sizeof(*c));
+	CHECK(c);
+	c->fd = fd;
+	client_send(c, GET_HELLO);
+	expect_response(c, HELLO_HEAD, HELLO);
+	client_free(c);
+
+	if (!servers[SRV_V6])
+		return;
+	c = client_open_family(AF_INET6, ports[SRV_V6]);
+	client_send(c, GET_HELLO);
+	expect_response(c, HELLO_HEAD, HELLO);
+	client_free(c);
+}
+
+static struct client *left_open;
+
+static void *client_main(void *arg)
+{
+	struct client *stuck;
+	int i;
+
+	test_get();
+	test_keep_alive();
+	test_http10();
+	test_pipelining();
+	test_pipelining_backpressure();
+	test_connection_close();
+	test_upgrade();
+	test_abandoned_pipeline();
+	test_half_close();
+	test_head();
+	test_handler_statuses();
+	test_garbage();
+	test_header_limits();
+	test_body_limits();
+	test_gzip();
+	test_trickle();
+	test_idle_timeout();
+	test_max_connections();
+	test_fd();
+	test_any_address();
+	test_named_hosts();
+
+	/* Closing the servers closes the connections they still hold, idle
+	 * ones and ones with answers stuck in the queue. */
+	left_open = client_open(ports[SRV_MAIN]);
+	client_send(left_open, GET_HELLO);
+	expect_response(left_open, HELLO_HEAD, HELLO);
+	stuck = client_open(ports[SRV_MAIN]);
+	for (i = 0; i < 4; i++)
+		client_send(stuck, "GET /huge HTTP/1.1\r\n\r\n");
+	usleep(50000);
+	uv_async_send(&done_async);
+	expect_eof(left_open);
+	client_free(left_open);
+	/* What was already in the socket arrives, then the end. */
+	while (client_fill(stuck) > 0)
+		stuck->len = 0;
+	client_free(stuck);
+	return NULL;
+}
+
+static void walk_handle(uv_handle_t *handle, void *arg)
+{
+	fprintf(stderr, "leaked handle: %s%s\n", uv_handle_type_name(handle->type),
+		uv_is_closing(handle) ? " (closing)" : "");
+}
+
+int main(void)
+{
+	uv_loop_t loop;
+	pthread_t client;
+	const char *msg;
+	char *spec, *address;
+	int r;
+
+	signal(SIGPIPE, SIG_IGN);
+	/* A hang is a failure too. */
+	alarm(300);
+	make_bodies();
+	CHECK(uv_loop_init(&loop) == 0);
+
+	test_bad_addresses(&loop);
+	start(&loop, SRV_MAIN, "127.0.0.1:0", &main_limits);
+	start(&loop, SRV_IDLE, "127.0.0.1:0", &idle_limits);
+	start(&loop, SRV_CONNS, "127.0.0.1:0", &conn_limits);
+	spec = fmt("fd://%d", make_listening_socket());
+	start(&loop, SRV_FD, spec, NULL);
+	free(spec);
+	start(&loop, SRV_ANY, ":0", NULL);
+	start(&loop, SRV_LOCALHOST, "localhost:0", NULL);
+	r = elx_http_server_start(&loop, "[::1]:0", NULL, handler, &handler_calls, &servers[SRV_V6],
+				  &msg);
+	if (r == 0)
+		ports[SRV_V6] = elx_http_server_port(servers[SRV_V6]);
+	else
+		fprintf(stderr, "skip: [::1] (%s: %s)\n", msg, strerror(-r));
+	/* A port in use is reported, not hidden by SO_REUSEADDR. */
+	address = fmt("127.0.0.1:%d", ports[SRV_MAIN]);
+	expect_start_error(&loop, address, -EADDRINUSE, "cannot bind the listen address");
+	free(address);
+	CHECK_INT(elx_http_server_port(NULL), -1);
+
+	CHECK(uv_async_init(&loop, &done_async, on_done) == 0);
+	CHECK(pthread_create(&client, NULL, client_main, NULL) == 0);
+	CHECK(uv_run(&loop, UV_RUN_DEFAULT) == 0);
+	CHECK(pthread_join(client, NULL) == 0);
+	r = uv_loop_close(&loop);
+	if (r != 0) {
+		uv_walk(&loop, walk_handle, NULL);
+		CHECK_INT(r, 0);
+	}
+	free(big_body);
+	free(huge_body);
+	printf("test_http: all passed\n");
+	return 0;
+}

@@ -1,0 +1,350 @@
+-- Binding metrics to maps and turning fake batches into exposition text.
+local buffer = require("string.buffer")
+local api = require("exporter.decoder_api")
+local collect = require("exporter.collect")
+local config = require("exporter.config")
+local decoders = require("exporter.decoders")
+local fake = require("helpers.fake")
+local metric = require("exporter.metric")
+
+local registry = assert(decoders.load({ decoders.builtin_dir() }, function() end))
+local HASH, PERCPU_HASH, PERCPU_ARRAY, PERF_EVENT_ARRAY = 1, 5, 6, 4
+
+local function plans(yaml, infos, opts)
+  local cfg = assert(config.parse(yaml, "t.yaml", { config = "t", registry = registry }))
+  return metric.bind(cfg, infos, opts or { cache_size = 1000 })
+end
+
+local function new_stats()
+  local logged = {}
+  return { decoder_errors = 0, logged = {}, nlogged = 0, log = function(m) logged[#logged + 1] = m end,
+    messages = logged }
+end
+
+local function run(plan, batch, stats)
+  local buf = buffer.new()
+  local n = collect[plan.kind](plan, batch, buf, stats or new_stats())
+  return buf:tostring(), n
+end
+
+local COUNTER = [[
+metrics:
+  counters:
+    - name: events_total
+      help: Events by kind and cpu
+      labels:
+        - name: kind
+          size: 4
+          decoders: [{ name: uint }, { name: static_map, static_map: { 1: one, 2: two } }]
+        - name: id
+          size: 2
+          padding: 2
+          decoders: [{ name: uint }]
+]]
+
+describe("metric binding", function()
+  it("binds a counter to its map", function()
+    local p = assert(plans(COUNTER, { { name = "events_total", type = HASH, key_size = 8, value_size = 8, max_entries = 64 } }))
+    assert.equal(1, #p)
+    assert.equal("ebpf_exporter_events_total", p[1].family)
+    assert.equal(64, p[1].cache_size)
+    assert.equal(4, p[1].labels[2].offset)
+  end)
+
+  it("names every mismatch between config and maps", function()
+    local yaml = [[
+metrics:
+  counters:
+    - { name: missing, help: x }
+    - { name: small, help: x }
+    - { name: keyed, help: x, labels: [{ name: a, size: 4, decoders: [{ name: uint }] }] }
+    - { name: ring, help: x }
+    - { name: percpu, help: x, labels: [{ name: a, size: 4, decoders: [{ name: uint }] }, { name: cpu, size: 4, decoders: [{ name: uint }] }] }
+    - { name: perf, help: x, perf_event_array: true }
+]]
+    local _, errors = plans(yaml, {
+      { name = "small", type = HASH, key_size = 4, value_size = 4, max_entries = 1 },
+      { name = "keyed", type = HASH, key_size = 8, value_size = 8, max_entries = 1 },
+      { name = "ring", type = 27, key_size = 0, value_size = 0, max_entries = 4096 },
+      { name = "percpu", type = PERCPU_HASH, key_size = 4, value_size = 8, max_entries = 1 },
+      { name = "perf", type = PERF_EVENT_ARRAY, key_size = 4, value_size = 4, max_entries = 2 },
+    })
+    assert.same({
+      't.yaml: metrics.counters[0].name: no map "missing" in t.bpf.o',
+      't.yaml: metrics.counters[1].name: map "small" has 4-byte values; counters and histograms need u64 (8 bytes)',
+      't.yaml: metrics.counters[2].labels: the labels take 4 bytes (size + padding), but map "keyed" has 8-byte keys',
+      't.yaml: metrics.counters[3].name: map "ring" has type 27, which does not hold metric values (hash, array, their per-CPU and LRU forms, or lpm_trie)',
+      "t.yaml: metrics.counters[4].labels[1].size: the cpu label of a per-CPU map takes the 2-byte CPU index: size must be 2",
+      "t.yaml: metrics.counters[5].perf_event_array: perf_event_array counters are not supported by this version",
+    }, errors)
+  end)
+end)
+
+describe("counters", function()
+  local plan
+  before_each(function()
+    plan = assert(plans(COUNTER, { { name = "events_total", type = HASH, key_size = 8, value_size = 8, max_entries = 64 } }))[1]
+  end)
+
+  it("decodes keys into sorted label pairs and writes exact values", function()
+    local out, n = run(plan, fake.batch({ rows = {
+      { key = fake.u32(1) .. fake.u16(7) .. "\0\0", value = 5 },
+      { key = fake.u32(3) .. fake.u16(8) .. "\0\0", value = 0xffffffffffffffffULL },
+    } }))
+    assert.equal(2, n)
+    assert.equal(table.concat({
+      "# HELP ebpf_exporter_events_total Events by kind and cpu",
+      "# TYPE ebpf_exporter_events_total counter",
+      'ebpf_exporter_events_total{id="7",kind="one"} 5',
+      'ebpf_exporter_events_total{id="8",kind="unknown:3"} 18446744073709551615',
+      "",
+    }, "\n"), out)
+  end)
+
+  it("sums rows whose labels are equal, and ignores padding bytes", function()
+    local out = run(plan, fake.batch({ rows = {
+      { key = fake.u32(1) .. fake.u16(7) .. "\0\0", value = 5 },
+      { key = fake.u32(1) .. fake.u16(7) .. "\1\2", value = 6 },
+      { key = fake.u32(2) .. fake.u16(7) .. "\0\0", value = 1 },
+    } }))
+    assert.equal(table.concat({
+      "# HELP ebpf_exporter_events_total Events by kind and cpu",
+      "# TYPE ebpf_exporter_events_total counter",
+      'ebpf_exporter_events_total{id="7",kind="one"} 11',
+      'ebpf_exporter_events_total{id="7",kind="two"} 1',
+      "",
+    }, "\n"), out)
+  end)
+
+  it("writes nothing for an empty map", function()
+    local out, n = run(plan, fake.batch({ key_size = 8, rows = {} }))
+    assert.equal("", out)
+    assert.equal(0, n)
+  end)
+
+  it("gives the same output from the cache on the next scrape", function()
+    local batch = fake.batch({ rows = { { key = fake.u32(2) .. fake.u16(1) .. "\0\0", value = 9 } } })
+    local first = run(plan, batch)
+    assert.equal(first, run(plan, batch))
+    assert.equal('ebpf_exporter_events_total{id="1",kind="two"} 9\n', first:match("\n(ebpf[^\n]*\n)$"))
+  end)
+
+  it("writes one unlabelled series summing every key", function()
+    local p = assert(plans("metrics: { counters: [ { name: total, help: All } ] }",
+      { { name = "total", type = 2, key_size = 4, value_size = 8, max_entries = 2 } }))[1]
+    local out = run(p, fake.batch({ rows = { { key = fake.u32(0), value = 40 }, { key = fake.u32(1), value = 2 } } }))
+    assert.equal("# HELP ebpf_exporter_total All\n# TYPE ebpf_exporter_total counter\nebpf_exporter_total 42\n", out)
+  end)
+
+  it("escapes label values and help text", function()
+    local p = assert(plans([[
+metrics:
+  counters:
+    - name: s
+      help: "a \\ b\nc"
+      labels: [{ name: s, size: 4, decoders: [{ name: string }] }]
+]], { { name = "s", type = HASH, key_size = 4, value_size = 8, max_entries = 2 } }))[1]
+    local out = run(p, fake.batch({ rows = { { key = 'a"\\\n', value = 1 } } }))
+    assert.equal('# HELP ebpf_exporter_s a \\\\ b\\nc\n# TYPE ebpf_exporter_s counter\nebpf_exporter_s{s="a\\"\\\\\\n"} 1\n', out)
+  end)
+
+  it("drops skipped rows and counts decoder errors once per row, logging each message once", function()
+    local yaml = [[
+metrics:
+  counters:
+    - { name: c, help: x, labels: [{ name: n, size: 4, decoders: [{ name: string }, { name: errno }] }] }
+]]
+    local p = assert(plans(yaml, { { name = "c", type = HASH, key_size = 4, value_size = 8, max_entries = 8 } }))[1]
+    local stats = new_stats()
+    local batch = fake.batch({ rows = { { key = "11\0\0", value = 3 }, { key = "xx\0\0", value = 4 }, { key = "yy\0\0", value = 5 } } })
+    local out = run(p, batch, stats)
+    assert.equal('# HELP ebpf_exporter_c x\n# TYPE ebpf_exporter_c counter\nebpf_exporter_c{n="EAGAIN"} 3\n', out)
+    assert.equal(2, stats.decoder_errors)
+    run(p, batch, stats) -- errors are not cached: they count again
+    assert.equal(4, stats.decoder_errors)
+    assert.same({
+      "config t, metric c, label n: errno: not a number: xx",
+      "config t, metric c, label n: errno: not a number: yy",
+    }, stats.messages)
+  end)
+
+  it("drops rows a decoder skips", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    os.execute("mkdir -p " .. dir)
+    local f = assert(io.open(dir .. "/odd_only.lua", "w"))
+    f:write([[
+local api = require("exporter.decoder_api")
+return { new = function() return function(s) return tonumber(s) % 2 == 1 and s or api.SKIP end end }
+]])
+    f:close()
+    local reg = assert(decoders.load({ decoders.builtin_dir(), dir }, function() end))
+    local cfg = assert(config.parse([[
+metrics:
+  counters:
+    - { name: c, help: x, labels: [{ name: n, size: 4, decoders: [{ name: uint }, { name: odd_only }] }] }
+]], "t.yaml", { config = "t", registry = reg }))
+    local p = assert(metric.bind(cfg, { { name = "c", type = HASH, key_size = 4, value_size = 8, max_entries = 8 } },
+      { cache_size = 8 }))[1]
+    local out = run(p, fake.batch({ rows = { { key = fake.u32(1), value = 1 }, { key = fake.u32(2), value = 2 },
+      { key = fake.u32(3), value = 3 } } }))
+    assert.equal('# HELP ebpf_exporter_c x\n# TYPE ebpf_exporter_c counter\nebpf_exporter_c{n="1"} 1\nebpf_exporter_c{n="3"} 3\n', out)
+    assert.equal(api.SKIP, p.caches[1]:get(2))
+    os.execute("rm -rf " .. dir)
+  end)
+end)
+
+describe("per-CPU counters", function()
+  it("sums CPUs without a cpu label", function()
+    local p = assert(plans("metrics: { counters: [ { name: c, help: x, labels: [{ name: k, size: 4, decoders: [{ name: uint }] }] } ] }",
+      { { name = "c", type = PERCPU_HASH, key_size = 4, value_size = 8, max_entries = 4 } }))[1]
+    local out = run(p, fake.batch({ ncpus = 3, rows = { { key = fake.u32(5), cpus = { 1, 2, 4 } } } }))
+    assert.equal('# HELP ebpf_exporter_c x\n# TYPE ebpf_exporter_c counter\nebpf_exporter_c{k="5"} 7\n', out)
+  end)
+
+  it("splits CPUs with a trailing cpu label", function()
+    local p = assert(plans([[
+metrics:
+  counters:
+    - name: softirqs_total
+      help: x
+      labels:
+        - { name: kind, size: 4, decoders: [{ name: uint }, { name: static_map, static_map: { 0: hi, 1: timer } }] }
+        - { name: cpu, size: 2, decoders: [{ name: uint }] }
+]], { { name = "softirqs_total", type = PERCPU_ARRAY, key_size = 4, value_size = 8, max_entries = 2 } }))[1]
+    assert.is_true(p.split_cpu)
+    local out = run(p, fake.batch({ ncpus = 2, rows = {
+      { key = fake.u32(0), cpus = { 10, 20 } }, { key = fake.u32(1), cpus = { 0, 7 } } } }))
+    assert.equal(table.concat({
+      "# HELP ebpf_exporter_softirqs_total x",
+      "# TYPE ebpf_exporter_softirqs_total counter",
+      'ebpf_exporter_softirqs_total{cpu="0",kind="hi"} 10',
+      'ebpf_exporter_softirqs_total{cpu="0",kind="timer"} 0',
+      'ebpf_exporter_softirqs_total{cpu="1",kind="hi"} 20',
+      'ebpf_exporter_softirqs_total{cpu="1",kind="timer"} 7',
+      "",
+    }, "\n"), out)
+  end)
+
+  it("exports one series per CPU for a lone cpu label", function()
+    local p = assert(plans("metrics: { counters: [ { name: c, help: x, labels: [{ name: cpu, size: 2, decoders: [{ name: uint }] }] } ] }",
+      { { name = "c", type = PERCPU_ARRAY, key_size = 4, value_size = 8, max_entries = 1 } }))[1]
+    local out = run(p, fake.batch({ ncpus = 2, rows = { { key = fake.u32(0), cpus = { 5, 6 } } } }))
+    assert.equal('# HELP ebpf_exporter_c x\n# TYPE ebpf_exporter_c counter\nebpf_exporter_c{cpu="0"} 5\nebpf_exporter_c{cpu="1"} 6\n', out)
+  end)
+end)
+
+describe("histograms", function()
+  local function hist(spec, key_rows, ncpus, map_type)
+    local yaml = ([[
+metrics:
+  histograms:
+    - name: h
+      help: A histogram
+      %s
+      labels:
+        - { name: op, size: 4, decoders: [{ name: uint }, { name: static_map, static_map: { 0: read, 1: write } }] }
+        - { name: bucket, size: 4, decoders: [{ name: uint }] }
+        %s
+]]):format(spec, ncpus and "- { name: cpu, size: 2, decoders: [{ name: uint }] }" or "")
+    local p = assert(plans(yaml, { { name = "h", type = map_type or HASH, key_size = 8, value_size = 8, max_entries = 64 } }))[1]
+    local rows = {}
+    for _, r in ipairs(key_rows) do
+      rows[#rows + 1] = { key = fake.u32(r[1]) .. fake.u32(r[2]), value = r[3], cpus = r.cpus }
+    end
+    return run(p, fake.batch({ rows = rows, ncpus = ncpus }))
+  end
+
+  it("rebuilds exp2 buckets cumulatively with the sum key and the multiplier", function()
+    local out = hist("bucket_type: exp2\n      bucket_min: 0\n      bucket_max: 3\n      bucket_multiplier: 0.5",
+      { { 1, 0, 2 }, { 1, 2, 3 }, { 1, 4, 21 }, { 1, 9, 100 } })
+    assert.equal(table.concat({
+      "# HELP ebpf_exporter_h A histogram",
+      "# TYPE ebpf_exporter_h histogram",
+      'ebpf_exporter_h_bucket{op="write",le="0.5"} 2',
+      'ebpf_exporter_h_bucket{op="write",le="1"} 2',
+      'ebpf_exporter_h_bucket{op="write",le="2"} 5',
+      'ebpf_exporter_h_bucket{op="write",le="4"} 5',
+      'ebpf_exporter_h_bucket{op="write",le="+Inf"} 5',
+      'ebpf_exporter_h_sum{op="write"} 10.5',
+      'ebpf_exporter_h_count{op="write"} 5',
+      "",
+    }, "\n"), out)
+  end)
+
+  it("exp2zero: le 0 first", function()
+    local out = hist("bucket_type: exp2zero\n      bucket_min: 0\n      bucket_max: 2", { { 0, 0, 1 }, { 0, 2, 1 }, { 0, 3, 2 } })
+    assert.equal(table.concat({
+      "# HELP ebpf_exporter_h A histogram",
+      "# TYPE ebpf_exporter_h histogram",
+      'ebpf_exporter_h_bucket{op="read",le="0"} 1',
+      'ebpf_exporter_h_bucket{op="read",le="1"} 1',
+      'ebpf_exporter_h_bucket{op="read",le="2"} 2',
+      'ebpf_exporter_h_bucket{op="read",le="+Inf"} 2',
+      'ebpf_exporter_h_sum{op="read"} 2',
+      'ebpf_exporter_h_count{op="read"} 2',
+      "",
+    }, "\n"), out)
+  end)
+
+  it("linear and fixed buckets; a missing sum key gives 0", function()
+    local lin = hist("bucket_type: linear\n      bucket_min: 1\n      bucket_max: 2\n      bucket_multiplier: 10", { { 0, 2, 4 } })
+    assert.equal(table.concat({
+      "# HELP ebpf_exporter_h A histogram",
+      "# TYPE ebpf_exporter_h histogram",
+      'ebpf_exporter_h_bucket{op="read",le="10"} 0',
+      'ebpf_exporter_h_bucket{op="read",le="20"} 4',
+      'ebpf_exporter_h_bucket{op="read",le="+Inf"} 4',
+      'ebpf_exporter_h_sum{op="read"} 0',
+      'ebpf_exporter_h_count{op="read"} 4',
+      "",
+    }, "\n"), lin)
+    local fixed = hist("bucket_type: fixed\n      bucket_keys: [1, 10, 100]", { { 1, 10, 3 }, { 1, 100, 1 }, { 1, 101, 130 }, { 1, 50, 99 } })
+    assert.equal(table.concat({
+      "# HELP ebpf_exporter_h A histogram",
+      "# TYPE ebpf_exporter_h histogram",
+      'ebpf_exporter_h_bucket{op="write",le="1"} 0',
+      'ebpf_exporter_h_bucket{op="write",le="10"} 3',
+      'ebpf_exporter_h_bucket{op="write",le="100"} 4',
+      'ebpf_exporter_h_bucket{op="write",le="+Inf"} 4',
+      'ebpf_exporter_h_sum{op="write"} 130',
+      'ebpf_exporter_h_count{op="write"} 4',
+      "",
+    }, "\n"), fixed)
+  end)
+
+  it("keeps one series per label set and a one-bucket histogram", function()
+    local out = hist("bucket_type: linear\n      bucket_min: 7\n      bucket_max: 7", { { 0, 7, 1 }, { 1, 7, 2 }, { 1, 8, 9 } })
+    assert.equal(table.concat({
+      "# HELP ebpf_exporter_h A histogram",
+      "# TYPE ebpf_exporter_h histogram",
+      'ebpf_exporter_h_bucket{op="read",le="7"} 1',
+      'ebpf_exporter_h_bucket{op="read",le="+Inf"} 1',
+      'ebpf_exporter_h_sum{op="read"} 0',
+      'ebpf_exporter_h_count{op="read"} 1',
+      'ebpf_exporter_h_bucket{op="write",le="7"} 2',
+      'ebpf_exporter_h_bucket{op="write",le="+Inf"} 2',
+      'ebpf_exporter_h_sum{op="write"} 9',
+      'ebpf_exporter_h_count{op="write"} 2',
+      "",
+    }, "\n"), out)
+  end)
+
+  it("splits a per-CPU histogram by cpu with the bucket before the cpu label", function()
+    local out = hist("bucket_type: linear\n      bucket_min: 0\n      bucket_max: 0", {
+      { 0, 0, cpus = { 3, 4 } }, { 0, 1, cpus = { 30, 40 } } }, 2, PERCPU_HASH)
+    assert.equal(table.concat({
+      "# HELP ebpf_exporter_h A histogram",
+      "# TYPE ebpf_exporter_h histogram",
+      'ebpf_exporter_h_bucket{cpu="0",op="read",le="0"} 3',
+      'ebpf_exporter_h_bucket{cpu="0",op="read",le="+Inf"} 3',
+      'ebpf_exporter_h_sum{cpu="0",op="read"} 30',
+      'ebpf_exporter_h_count{cpu="0",op="read"} 3',
+      'ebpf_exporter_h_bucket{cpu="1",op="read",le="0"} 4',
+      'ebpf_exporter_h_bucket{cpu="1",op="read",le="+Inf"} 4',
+      'ebpf_exporter_h_sum{cpu="1",op="read"} 40',
+      'ebpf_exporter_h_count{cpu="1",op="read"} 4',
+      "",
+    }, "\n"), out)
+  end)
+end)

@@ -1,0 +1,198 @@
+-- Config parsing and validation: every mistake reported, with file and YAML path.
+local config = require("exporter.config")
+local decoders = require("exporter.decoders")
+
+local registry = assert(decoders.load({ decoders.builtin_dir() }, function() end))
+
+local function parse(text)
+  return config.parse(text, "test.yaml", { config = "test", registry = registry })
+end
+
+describe("config", function()
+  it("parses a counter and a histogram", function()
+    local cfg = assert(parse([[
+metrics:
+  counters:
+    - name: timer_starts_total
+      help: Timers fired in the kernel
+      labels:
+        - name: function
+          size: 8
+          decoders:
+            - name: ksym
+  histograms:
+    - name: bio_latency_seconds
+      help: Block IO latency histogram
+      bucket_type: exp2
+      bucket_min: 0
+      bucket_max: 26
+      bucket_multiplier: 0.000001
+      labels:
+        - name: device
+          size: 4
+          decoders: [{ name: majorminor }]
+        - name: operation
+          size: 1
+          padding: 3
+          decoders: [{ name: uint }, { name: static_map, static_map: { 0: read, 1: write } }]
+        - name: bucket
+          size: 8
+          decoders: [{ name: uint }]
+kaddrs: [bpf_jit_current]
+]]))
+    assert.equal("test", cfg.name)
+    assert.equal(2, #cfg.metrics)
+    local c, h = cfg.metrics[1], cfg.metrics[2]
+    assert.equal("counter", c.kind)
+    assert.equal("timer_starts_total", c.name)
+    assert.equal(8, c.labels[1].size)
+    assert.equal(0, c.labels[1].padding)
+    assert.equal("ksym", c.labels[1].decoders[1].name)
+    assert.equal("histogram", h.kind)
+    assert.equal("exp2", h.bucket_type)
+    assert.equal(0.000001, h.bucket_multiplier)
+    assert.equal(3, h.labels[2].padding)
+    assert.equal("write", h.labels[2].decoders[2].decode("1"))
+    assert.same({ "bpf_jit_current" }, cfg.kaddrs)
+  end)
+
+  it("takes an empty file as a config without metrics", function()
+    local cfg = assert(parse(""))
+    assert.same({}, cfg.metrics)
+  end)
+
+  it("defaults bucket_multiplier to 1, also when it is 0", function()
+    local cfg = assert(parse([[
+metrics:
+  histograms:
+    - { name: h, help: x, bucket_type: linear, bucket_min: 0, bucket_max: 0, bucket_multiplier: 0,
+        labels: [{ name: bucket, size: 8, decoders: [{ name: uint }] }] }
+]]))
+    assert.equal(1, cfg.metrics[1].bucket_multiplier)
+  end)
+
+  it("reports every mistake at once, each with its YAML path", function()
+    local cfg, errors = parse([[
+metrics:
+  counters:
+    - name: 9bad
+      labels:
+        - name: function
+          size: 3
+          decoders:
+            - name: uint
+        - name: function
+          size: 0
+          decoders: []
+        - name: x
+          sise: 4
+          decoders:
+            - name: nosuch
+            - name: static_map
+  histograms:
+    - name: h
+      help: h
+      bucket_type: exp3
+      bucket_min: 4
+      bucket_max: 2
+      labels:
+        - { name: le, size: 8, decoders: [{ name: uint }] }
+    - name: f
+      help: f
+      bucket_type: fixed
+      bucket_min: 1
+      bucket_keys: [1, 10, 5]
+      labels:
+        - { name: bucket, size: 8, decoders: [{ name: uint }] }
+    - name: g
+      help: g
+      bucket_type: linear
+      labels:
+        - { name: bucket, size: 8, decoders: [{ name: uint }] }
+  gauges: []
+kaddrs: [ok_symbol, "not a symbol"]
+tracing: {}
+typo: 1
+]])
+    assert.is_nil(cfg)
+    assert.same({
+      "test.yaml: typo: unknown key",
+      "test.yaml: tracing: not supported by this version of ebpf-lua-exporter",
+      "test.yaml: metrics.gauges: unknown key",
+      'test.yaml: metrics.counters[0].name: "9bad" is not a valid Prometheus metric name',
+      "test.yaml: metrics.counters[0].help: missing",
+      "test.yaml: metrics.counters[0].labels[0].decoders[0]: uint: cannot decode 3 bytes (size must be 1, 2, 4 or 8)",
+      'test.yaml: metrics.counters[0].labels[1].name: duplicate label "function"',
+      "test.yaml: metrics.counters[0].labels[1].size: must be an integer >= 1, not 0",
+      "test.yaml: metrics.counters[0].labels[1].decoders: must be a non-empty list of decoders",
+      "test.yaml: metrics.counters[0].labels[2].sise: unknown key",
+      "test.yaml: metrics.counters[0].labels[2].size: missing",
+      'test.yaml: metrics.counters[0].labels[2].decoders[0]: unknown decoder "nosuch"',
+      'test.yaml: metrics.counters[0].labels[2].decoders[1]: static_map: option "static_map" must be a mapping of input to output',
+      'test.yaml: metrics.histograms[0].labels[0].name: "le" is reserved',
+      'test.yaml: metrics.histograms[0].bucket_type: "exp3" is not one of exp2, exp2zero, linear, fixed',
+      "test.yaml: metrics.histograms[1].bucket_min: does not apply to fixed buckets (use bucket_keys)",
+      "test.yaml: metrics.histograms[1].bucket_keys[2]: must be greater than the key before it",
+      "test.yaml: metrics.histograms[2].bucket_min: missing",
+      "test.yaml: metrics.histograms[2].bucket_max: missing",
+      'test.yaml: kaddrs[1]: "not a symbol" is not a kernel symbol name',
+    }, errors)
+  end)
+
+  it("reports bucket_max below bucket_min", function()
+    local _, errors = parse([[
+metrics:
+  histograms:
+    - { name: h, help: x, bucket_type: exp2, bucket_min: 4, bucket_max: 2,
+        labels: [{ name: bucket, size: 8, decoders: [{ name: uint }] }] }
+]])
+    assert.same({ "test.yaml: metrics.histograms[0].bucket_max: must be >= bucket_min (4)" }, errors)
+  end)
+
+  it("reports a duplicate metric name and a histogram without labels", function()
+    local _, errors = parse([[
+metrics:
+  counters:
+    - { name: a, help: x }
+  histograms:
+    - { name: a, help: x, bucket_type: exp2, bucket_min: 0, bucket_max: 1 }
+]])
+    assert.same({
+      "test.yaml: metrics.histograms[0].labels: a histogram needs a label for the bucket (its last label)",
+      'test.yaml: metrics.histograms[0].name: duplicate metric "a" (also at metrics.counters[0])',
+    }, errors)
+  end)
+
+  it("checks flush_interval", function()
+    local _, errors = parse([[
+metrics:
+  counters:
+    - { name: a, help: x, flush_interval: 10m }
+    - { name: b, help: x, perf_event_array: true, flush_interval: soon }
+]])
+    assert.same({
+      "test.yaml: metrics.counters[0].flush_interval: only applies with perf_event_array: true",
+      'test.yaml: metrics.counters[1].flush_interval: "soon" is not a duration like 10m or 1h30m',
+    }, errors)
+  end)
+
+  it("names the YAML syntax error", function()
+    local _, errors = parse("metrics: [\n")
+    assert.equal(1, #errors)
+    assert.equal("test.yaml: not valid YAML: ", errors[1]:sub(1, 27))
+  end)
+
+  it("reads the file from the config dir and names a missing one", function()
+    local _, errors = config.load("/nonexistent", "timers", { config = "timers", registry = registry })
+    assert.same({ "timers.yaml: No such file or directory" }, errors)
+  end)
+
+  it("parses Go durations", function()
+    assert.equal(3600, config.parse_duration("1h"))
+    assert.equal(5400, config.parse_duration("1h30m"))
+    assert.equal(0.5, config.parse_duration("500ms"))
+    assert.equal(10, config.parse_duration("10s"))
+    assert.is_nil(config.parse_duration("10"))
+    assert.is_nil(config.parse_duration("m"))
+  end)
+end)
