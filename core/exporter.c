@@ -98,8 +98,8 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 			ret = elx_object_attach(o, flags->config_strict);
 		if (ret)
 			goto out;
-		log_info("config %s: loaded %zu programs, %zu metric maps", o->name, o->nprograms,
-			 o->nreaders);
+		log_info("config %s: %zu of %zu programs attached, %zu metric maps", o->name,
+			 o->nattached, o->nprograms, o->nreaders);
 	}
 	post_attach_mark();
 	ret = 0;
@@ -108,6 +108,18 @@ out:
 		elx_config_plan_free(&plans[i]);
 	free(plans);
 	return ret;
+}
+
+size_t elx_exporter_attached(const struct elx_exporter *e, size_t *total)
+{
+	size_t attached = 0;
+
+	*total = 0;
+	for (size_t i = 0; i < e->nobjects; i++) {
+		attached += e->objects[i].nattached;
+		*total += e->objects[i].nprograms;
+	}
+	return attached;
 }
 
 static int stats_enabled(struct elx_exporter *e)

@@ -34,6 +34,9 @@ int elx_exporter_serve(struct elx_exporter *e);
 /* Detaches and closes everything. */
 void elx_exporter_free(struct elx_exporter *e);
 
+/* Programs attached, with their total in *total. */
+size_t elx_exporter_attached(const struct elx_exporter *e, size_t *total);
+
 /* One scrape's exposition text (malloc'd), for the HTTP handler and tests. */
 int elx_exporter_scrape(struct elx_exporter *e, char **body, size_t *len);
 

@@ -23,6 +23,7 @@ int main(int argc, char **argv)
 {
 	struct elx_flags flags;
 	struct elx_exporter exporter;
+	size_t total = 0;
 	int ret;
 
 	switch (elx_flags_parse(&flags, argc, argv)) {
@@ -38,8 +39,12 @@ int main(int argc, char **argv)
 	libbpf_set_print(libbpf_print);
 
 	ret = elx_exporter_load(&exporter, &flags, uv_default_loop());
-	if (ret == 0 && flags.config_check)
-		log_info("config check passed: every config loaded and attached");
+	if (ret == 0 && flags.config_check) {
+		size_t attached = elx_exporter_attached(&exporter, &total);
+
+		log_info("config check passed: %zu configs loaded, %zu of %zu programs attached",
+			 exporter.nobjects, attached, total);
+	}
 	else if (ret == 0)
 		ret = elx_exporter_serve(&exporter);
 	elx_exporter_free(&exporter);

@@ -115,6 +115,7 @@ int elx_object_attach(struct elx_object *o, int strict)
 		}
 		o->links[k] = link;
 		o->programs[k].attached = 1;
+		o->nattached++;
 		log_debug("config %s: attached %s (SEC(\"%s\"))", o->name, bpf_program__name(prog),
 			  bpf_program__section_name(prog));
 	}

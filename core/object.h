@@ -22,6 +22,7 @@ struct elx_object {
 	char (*tags)[17];
 	int *prog_fds;
 	size_t nprograms;
+	size_t nattached;
 	struct elx_map_reader *readers; /* one per metric map, in Lua's order */
 	struct elx_batch *batches;      /* their batches, contiguous for Lua */
 	size_t nreaders;

@@ -7,11 +7,14 @@ M.binary = M.build .. "/ebpf-lua-exporter"
 M.spec_dir = M.build .. "/spec"
 M.examples_dir = M.build .. "/examples"
 
+-- Runs a shell command; returns its output (stdout and stderr) and exit
+-- code. LuaJIT's popen():close() does not give the code: the shell prints it.
 local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
+  local p = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"__exit=$?\""))
   local out = p:read("*a")
-  local ok, _, code = p:close()
-  return out, ok and 0 or code
+  p:close()
+  local body, code = out:match("^(.-)__exit=(%d+)\n$")
+  return body, tonumber(code)
 end
 M.sh = sh
 
@@ -107,6 +110,11 @@ function Exporter:stop()
   if self.pid then
     os.execute("kill -TERM " .. self.pid .. " 2>/dev/null")
   end
+  return self:wait()
+end
+
+--- Waits for the exporter to exit; returns the exit code and the log.
+function Exporter:wait()
   for _ = 1, 200 do
     local rc = M.read_file(self.rc)
     if rc and rc:match("%d") then
