@@ -28,7 +28,7 @@ test: build
 	@$(MAKE) --no-print-directory lint test-c test-lua test-integration
 
 lint:
-	@luacheck -q lua decoders spec tools examples/decoders 2>/dev/null || luacheck lua decoders spec tools
+	@luacheck -q lua decoders spec tools bench
 	@! grep -rnE '#only|describe\.only|it\.only' spec || (echo "focus tags in spec/" && false)
 
 test-c:

@@ -111,8 +111,6 @@ function Checker:optional_bool(node, key, path)
   return v
 end
 
-local DECODER_KEYS_RESERVED = { name = true }
-
 function Checker:decoders(label_node, path, label, ctx)
   local list = label_node.decoders
   local chain = {}

@@ -3,6 +3,9 @@
  *
  *   elx-test-target [--cpu N] hit <count> [value]   elx_test_hit(value) count times
  *   elx-test-target [--cpu N] values <v>...         elx_test_hit(v) once per value
+ *   elx-test-target fail <count>                    getpriority(99, 0) count times:
+ *                                                   a syscall failing with EINVAL that
+ *                                                   nothing else on the machine makes
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -10,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* The uprobe target. noinline and the empty asm keep one real call per hit. */
 __attribute__((noinline, used)) void elx_test_hit(uint64_t value)
@@ -31,7 +36,8 @@ static uint64_t parse_u64(const char *s)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: elx-test-target [--cpu N] hit <count> [value] | values <v>...\n");
+	fprintf(stderr,
+		"usage: elx-test-target [--cpu N] hit <count> [value] | values <v>... | fail <count>\n");
 	exit(2);
 }
 
@@ -61,6 +67,12 @@ int main(int argc, char **argv)
 	} else if (strcmp(argv[i], "values") == 0) {
 		for (int k = i + 1; k < argc; k++)
 			elx_test_hit(parse_u64(argv[k]));
+	} else if (strcmp(argv[i], "fail") == 0 && argc - i == 2) {
+		uint64_t n = parse_u64(argv[i + 1]);
+
+		/* The raw syscall: glibc would not pass an invalid `which` on. */
+		for (uint64_t k = 0; k < n; k++)
+			syscall(SYS_getpriority, 99, 0);
 	} else {
 		usage();
 	}

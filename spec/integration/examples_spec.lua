@@ -1,0 +1,93 @@
+-- The shipped examples on this kernel: each passes --config.check
+-- --config.strict, and each counts known events exactly.
+local helper = require("helpers.exporter")
+
+local EXAMPLES = { "timers", "softirqs", "syscalls", "biolatency" }
+local TARGET = helper.spec_dir .. "/elx-test-target"
+
+local function delta(before, after, series)
+  return (after[series] or 0) - (before[series] or 0)
+end
+
+describe("examples", function()
+  for _, name in ipairs(EXAMPLES) do
+    it(name .. " passes --config.check --config.strict", function()
+      local out, code = helper.run("--log.no-timestamps --config.check --config.strict --config.dir="
+        .. helper.examples_dir .. " --config.names=" .. name)
+      assert.equal(0, code, out)
+      assert.is_truthy(out:find("info: config check passed: 1 configs loaded", 1, true), out)
+    end)
+  end
+
+  describe("running together", function()
+    local e
+    setup(function()
+      e = helper.start({ dir = helper.examples_dir, names = table.concat(EXAMPLES, ",") })
+    end)
+    teardown(function()
+      assert.equal(0, (e:stop()))
+    end)
+
+    it("syscalls: counts N failing getpriority calls by name and errno", function()
+      local series = 'ebpf_exporter_syscall_failures_total{errno="EINVAL",syscall="getpriority"}'
+      local before = e:samples()
+      helper.sh(TARGET .. " fail 250")
+      local after = e:samples()
+      assert.equal(250, delta(before, after, series))
+      assert.is_true(delta(before, after, 'ebpf_exporter_syscalls_total{syscall="getpriority"}') >= 250)
+    end)
+
+    it("softirqs: one series per softirq kind and CPU", function()
+      local s = e:samples()
+      local n = 0
+      for series in pairs(s) do
+        if series:match("^ebpf_exporter_softirqs_total{") then
+          n = n + 1
+        end
+      end
+      local cpus = tonumber((helper.sh("nproc --all")))
+      assert.equal(10 * cpus, n)
+      for cpu = 0, cpus - 1 do
+        for _, kind in ipairs({ "hi", "timer", "net_tx", "net_rx", "block", "irq_poll", "tasklet", "sched", "hrtimer", "rcu" }) do
+          assert.is_not_nil(s[('ebpf_exporter_softirqs_total{cpu="%d",kind="%s"}'):format(cpu, kind)])
+        end
+      end
+    end)
+
+    it("timers: names timer functions from kallsyms", function()
+      helper.sleep(0.5)
+      local text = e:scrape()
+      local named, unknown = 0, 0
+      for fn in text:gmatch('ebpf_exporter_timer_starts_total{function="([^"]+)"}') do
+        if fn:match("^unknown_addr:") then unknown = unknown + 1 else named = named + 1 end
+      end
+      assert.is_true(named > 0)
+      assert.equal(0, unknown)
+    end)
+
+    it("biolatency: an exact count of direct writes to a loop device", function()
+      local dir = helper.tmpdir()
+      local loop = (helper.sh("truncate -s 8M " .. dir .. "/disk && losetup -f --show " .. dir .. "/disk")):gsub("%s+$", "")
+      assert.is_truthy(loop:match("^/dev/loop%d+$"), loop)
+      local dev = loop:match("loop%d+")
+      local count = ('ebpf_exporter_bio_latency_seconds_count{device="%s",operation="write"}'):format(dev)
+      local before = e:samples()
+      local out, code = helper.sh("dd if=/dev/zero of=" .. loop .. " bs=4096 count=40 oflag=direct")
+      local after = e:samples()
+      helper.sh("losetup -d " .. loop)
+      os.execute("rm -rf " .. dir)
+      assert.equal(0, code, out)
+      assert.equal(40, delta(before, after, count))
+      -- The full bucket set, bucket_min..bucket_max plus +Inf, and a sum in seconds.
+      local buckets = 0
+      for series in pairs(after) do
+        if series:match('^ebpf_exporter_bio_latency_seconds_bucket{device="' .. dev .. '",operation="write",') then
+          buckets = buckets + 1
+        end
+      end
+      assert.equal(28, buckets)
+      assert.equal(after[count], after[('ebpf_exporter_bio_latency_seconds_bucket{device="%s",operation="write",le="+Inf"}'):format(dev)])
+      assert.is_true(after[('ebpf_exporter_bio_latency_seconds_sum{device="%s",operation="write"}'):format(dev)] > 0)
+    end)
+  end)
+end)

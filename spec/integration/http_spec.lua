@@ -1,0 +1,109 @@
+-- The exporter over real HTTP: curl as the client, promtool on the output,
+-- and a real Prometheus server scraping it.
+local helper = require("helpers.exporter")
+
+local TARGET = helper.spec_dir .. "/elx-test-target"
+
+describe("HTTP", function()
+  local e
+  setup(function()
+    e = helper.start({ names = "uprobe_test" })
+  end)
+  teardown(function()
+    assert.equal(0, (e:stop()))
+  end)
+
+  it("serves the landing page linking to the metrics", function()
+    local body, status, headers = e:get("/")
+    assert.equal(200, status)
+    assert.is_truthy(headers:find("Content-Type: text/html; charset=utf-8\r\n", 1, true))
+    assert.is_truthy(body:find('<a href="/metrics">Metrics</a>', 1, true))
+  end)
+
+  it("answers 404 for other paths and 405 for other methods", function()
+    local body, status = e:get("/nope")
+    assert.equal(404, status)
+    assert.equal("404 page not found\n", body)
+    local _, code, headers = e:get("/metrics", "-X POST")
+    assert.equal(405, code)
+    assert.is_truthy(headers:find("Allow: GET, HEAD\r\n", 1, true))
+    _, code = e:get("/metrics", "-X DELETE")
+    assert.equal(405, code)
+  end)
+
+  it("answers HEAD with headers only", function()
+    local body, status, headers = e:get("/metrics", "-I")
+    assert.equal(200, status)
+    assert.is_truthy(headers:find("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n", 1, true))
+    assert.equal(headers, body) -- curl -I prints only the headers
+  end)
+
+  it("gzips for clients that accept it, with the same content", function()
+    helper.sh(TARGET .. " hit 5")
+    local plain = e:scrape()
+    local _, status, headers = e:get("/metrics", "--compressed -o " .. e.work .. "/body")
+    assert.equal(200, status)
+    assert.is_truthy(headers:find("Content-Encoding: gzip\r\n", 1, true))
+    local unzipped = helper.read_file(e.work .. "/body")
+    -- Durations differ between two scrapes; everything else is the same.
+    local function stable(text) return (text:gsub("scrape_duration_seconds{[^}]*} %S+", "")) end
+    assert.equal(stable(plain), stable(unzipped))
+  end)
+
+  it("keeps the connection alive across requests", function()
+    local out = helper.sh(("curl -sv -o /dev/null -o /dev/null %s/metrics %s/metrics"):format(e.url, e.url))
+    assert.is_truthy(out:find("Re-using existing connection", 1, true))
+  end)
+
+  it("writes output that promtool accepts", function()
+    helper.sh(TARGET .. " values 1 2 3 1000")
+    local path = e.work .. "/metrics.prom"
+    local f = assert(io.open(path, "w"))
+    f:write(e:scrape())
+    f:close()
+    local out, code = helper.sh("promtool check metrics < " .. path)
+    assert.equal("", out)
+    assert.equal(0, code)
+  end)
+end)
+
+describe("a real Prometheus server", function()
+  it("scrapes the exporter and its query API returns the exact count", function()
+    local e = helper.start({ names = "uprobe_test" })
+    helper.sh(TARGET .. " hit 4321")
+    local dir = helper.tmpdir()
+    local f = assert(io.open(dir .. "/prometheus.yml", "w"))
+    f:write(([[
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: ebpf
+    static_configs:
+      - targets: ["127.0.0.1:%d"]
+]]):format(e.port))
+    f:close()
+    -- A free port for Prometheus itself: the kernel picks one, we reuse it.
+    local port = tonumber((helper.sh("python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'")))
+    helper.sh(("(prometheus --config.file=%s/prometheus.yml --storage.tsdb.path=%s/data "
+      .. "--web.listen-address=127.0.0.1:%d >%s/log 2>&1 & echo $! >%s/pid) </dev/null >/dev/null 2>&1")
+      :format(dir, dir, port, dir, dir))
+    local query = ("http://127.0.0.1:%d/api/v1/query?query=ebpf_exporter_test_hits_total"):format(port)
+    local value, health
+    for _ = 1, 150 do
+      local body = helper.sh("curl -s '" .. query .. "'")
+      value = body:match('"value":%[[%d.]+,"(%d+)"%]')
+      if value then
+        break
+      end
+      helper.sleep(0.2)
+    end
+    local targets = helper.sh(("curl -s http://127.0.0.1:%d/api/v1/targets"):format(port))
+    health = targets:match('"health":"(%a+)"')
+    helper.sh("kill $(cat " .. dir .. "/pid)")
+    local log = helper.read_file(dir .. "/log")
+    os.execute("rm -rf " .. dir)
+    assert.equal(0, (e:stop()))
+    assert.equal("4321", value, "Prometheus never returned the series; its log:\n" .. tostring(log))
+    assert.equal("up", health)
+  end)
+end)
