@@ -66,6 +66,7 @@ function M.init(opts)
     configs = {},
     family_owner = {},
     buf = buffer.new(65536),
+    metric_buf = buffer.new(65536),
   }
   return true
 end
@@ -137,6 +138,19 @@ end
 
 local scrape_type = ffi.typeof("const struct elx_scrape *")
 
+-- A metric is written to its own buffer first: if it fails half-way (a bug,
+-- or memory), the scrape loses that metric's series, not its syntax.
+local function collect_metric(plan, batch, buf, stats)
+  local mbuf = state.metric_buf
+  mbuf:reset()
+  local ok, err = pcall(collect[plan.kind], plan, batch, mbuf, stats)
+  if ok then
+    buf:put(mbuf)
+  else
+    M.log.error(("config %s, metric %s: %s"):format(plan.config, plan.name, tostring(err)))
+  end
+end
+
 --- Builds the exposition text of one scrape from the core's struct elx_scrape *.
 function M.scrape(ptr)
   local scrape = ffi.cast(scrape_type, ptr)
@@ -154,10 +168,8 @@ function M.scrape(ptr)
         local batch = c.batches[i - 1]
         if batch.error ~= 0 then
           cfg.stats.read_errors[plan.name] = cfg.stats.read_errors[plan.name] + 1
-        elseif plan.kind == "counter" then
-          collect.counter(plan, batch, buf, cfg.stats)
         else
-          collect.histogram(plan, batch, buf, cfg.stats)
+          collect_metric(plan, batch, buf, cfg.stats)
         end
       end
       cfg.stats.duration = now() - started + tonumber(c.read_ns) * 1e-9
