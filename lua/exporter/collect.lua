@@ -7,7 +7,6 @@ local api = require("exporter.decoder_api")
 local exposition = require("exporter.exposition")
 local label_cache = require("exporter.label_cache")
 local numfmt = require("exporter.numfmt")
-local clear = require("table.clear")
 
 local M = {}
 
@@ -22,19 +21,21 @@ local u16_box = ffi.typeof("uint16_t[1]")
 
 -- How a raw key becomes a cache key: a Lua number when its bytes fit one
 -- exactly (no allocation, no string interning), else the bytes as a string.
+-- Numbers are negated: a table keeps small non-negative integer keys in its
+-- array part, and the JIT gives up on lookups that may hit either part.
 local function key_reader(size)
   if size == 1 then
-    return function(p) return p[0] end
+    return function(p) return -1 - p[0] end
   elseif size == 2 then
-    return function(p) return ffi_cast(u16p, p)[0] end
+    return function(p) return -1 - ffi_cast(u16p, p)[0] end
   elseif size == 4 then
-    return function(p) return ffi_cast(u32p, p)[0] end
+    return function(p) return -1 - ffi_cast(u32p, p)[0] end
   elseif size == 8 then
     return function(p)
       local w = ffi_cast(u32p, p)
       local hi = w[1]
       if hi < 0x200000 then -- below 2^53: exact as a double
-        return hi * 4294967296 + w[0]
+        return -1 - (hi * 4294967296 + w[0])
       end
       return ffi_string(p, 8)
     end
@@ -103,19 +104,48 @@ local function label_pairs(plan, values, skip)
   return exposition.label_pairs(plan.label_names, picked)
 end
 
--- A counter's cache entry: the sample line up to its value.
+-- The series a label set names, shared by every key that decodes to it, so
+-- that their values sum. `gen` and `slot` place it in the current scrape.
+-- Weak values: a series lives as long as a cache entry refers to it.
+local function series_for(plan, text, make)
+  local series = plan.series
+  if not series then
+    series = setmetatable({}, { __mode = "v" })
+    plan.series = series
+  end
+  local s = series[text]
+  if s == nil then
+    s = make(text)
+    s.gen, s.slot = 0, 0
+    series[text] = s
+  end
+  return s
+end
+
+local function counter_series(line)
+  return { line = line }
+end
+
+-- A counter's cache entry: its series, whose line is the sample up to the value.
 local function counter_entry(plan, raw, stats)
   local values = decode_labels(plan, raw, stats)
   if values == nil or values == SKIP then
     return values
   end
   if #values == 0 then
-    return plan.family .. " "
+    return series_for(plan, plan.family .. " ", counter_series)
   end
-  return plan.family .. "{" .. label_pairs(plan, values) .. "} "
+  return series_for(plan, plan.family .. "{" .. label_pairs(plan, values) .. "} ", counter_series)
 end
 
--- A histogram's cache entry: its series' labels and its bucket key.
+local function histogram_series(pairs_)
+  return {
+    open = pairs_ == "" and "" or pairs_ .. ",",
+    braced = pairs_ == "" and " " or "{" .. pairs_ .. "} ",
+  }
+end
+
+-- A histogram's cache entry: its series and its bucket key.
 local function histogram_entry(plan, raw, stats)
   local values = decode_labels(plan, raw, stats)
   if values == nil or values == SKIP then
@@ -127,13 +157,7 @@ local function histogram_entry(plan, raw, stats)
     decode_error(stats, plan, plan.labels[b], ("bucket %q is not an integer"):format(values[b]))
     return nil
   end
-  local pairs_ = label_pairs(plan, values, b)
-  return {
-    bucket = bucket,
-    series = pairs_,
-    open = pairs_ == "" and "" or pairs_ .. ",",
-    braced = pairs_ == "" and " " or "{" .. pairs_ .. "} ",
-  }
+  return { bucket = bucket, series = series_for(plan, label_pairs(plan, values, b), histogram_series) }
 end
 
 local function cpu_cache(plan, cpu)
@@ -145,36 +169,26 @@ local function cpu_cache(plan, cpu)
   return c
 end
 
--- Calls visit(acc, entry, value) for every row of the batch, value a
--- uint64_t: one row per key, or per key and CPU when the plan splits by CPU.
--- make_entry and visit are module-level functions, never fresh closures: the
--- JIT specialises calls on the function's identity.
-local function each_row(plan, batch, stats, make_entry, visit, acc)
-  local count, ks = batch.count, batch.key_size
-  if count == 0 then
-    return
-  end
-  local keys = batch.keys
+-- Calls visit(acc, entry, value) for every key of the batch whose labels
+-- are cached, value a uint64_t, and returns the misses: their key indexes in
+-- `misses` and their count. The loop does nothing else, so the JIT compiles
+-- it whole: a decoder call inside it would abort the trace and, after a few
+-- cold scrapes, get the loop blacklisted to the interpreter for good.
+local function visit_hits(plan, batch, cache, cpu, visit, acc, misses)
+  local keys, ks, ncpus = batch.keys, batch.key_size, batch.ncpus
   local values = ffi_cast(u64p, batch.values)
-  local ncpus = batch.ncpus
   local read_key = plan.read_key
-  if not read_key then
-    read_key = key_reader(ks)
-    plan.read_key = read_key
-  end
-  if not plan.split_cpu then
-    local cache = plan.caches[1]
-    for i = 0, count - 1 do
-      local p = keys + i * ks
-      local ck = read_key(p)
-      local e = cache:get(ck)
-      if e == nil then
-        e = make_entry(plan, ffi_string(p, ks), stats)
-        if e ~= nil then
-          cache:put(ck, e)
-        end
-      end
-      if e ~= nil and e ~= SKIP then
+  local young = cache.young
+  local nmiss = 0
+  for i = 0, batch.count - 1 do
+    local e = young[read_key(keys + i * ks)]
+    if e == nil then
+      nmiss = nmiss + 1
+      misses[nmiss] = i
+    elseif e ~= SKIP then
+      if cpu then
+        visit(acc, e, values[i * ncpus + cpu])
+      else
         local v = values[i * ncpus]
         for c = 1, ncpus - 1 do -- per-CPU map without a cpu label: CPUs summed
           v = v + values[i * ncpus + c]
@@ -182,41 +196,80 @@ local function each_row(plan, batch, stats, make_entry, visit, acc)
         visit(acc, e, v)
       end
     end
-    return
   end
-  local cpu_bytes = u16_box()
-  for c = 0, ncpus - 1 do
-    local cache = cpu_cache(plan, c)
-    cpu_bytes[0] = c
-    local suffix = ffi_string(cpu_bytes, 2)
-    for i = 0, count - 1 do
-      local p = keys + i * ks
-      local ck = read_key(p)
-      local e = cache:get(ck)
-      if e == nil then
-        e = make_entry(plan, ffi_string(p, ks) .. suffix, stats)
-        if e ~= nil then
-          cache:put(ck, e)
+  return nmiss
+end
+
+-- Looks up, or decodes and caches, the keys visit_hits missed, and visits them.
+local function visit_misses(plan, batch, cache, cpu, suffix, stats, make_entry, visit, acc, misses, nmiss)
+  local keys, ks, ncpus = batch.keys, batch.key_size, batch.ncpus
+  local values = ffi_cast(u64p, batch.values)
+  for j = 1, nmiss do
+    local i = misses[j]
+    local p = keys + i * ks
+    local ck = plan.read_key(p)
+    local e = cache:get(ck)
+    if e == nil then
+      e = make_entry(plan, ffi_string(p, ks) .. suffix, stats)
+      if e ~= nil then
+        cache:put(ck, e)
+      end
+    end
+    if e ~= nil and e ~= SKIP then
+      local v = values[i * ncpus + (cpu or 0)]
+      if not cpu then
+        for c = 1, ncpus - 1 do
+          v = v + values[i * ncpus + c]
         end
       end
-      if e ~= nil and e ~= SKIP then
-        visit(acc, e, values[i * ncpus + c])
-      end
+      visit(acc, e, v)
     end
   end
 end
 
+-- Visits every row of the batch: one per key, or per key and CPU when the
+-- plan splits by CPU. make_entry and visit are module-level functions, never
+-- fresh closures: the JIT specialises calls on the function's identity.
+local function each_row(plan, batch, stats, make_entry, visit, acc)
+  if batch.count == 0 then
+    return
+  end
+  if not plan.read_key then
+    plan.read_key = key_reader(batch.key_size)
+  end
+  local misses = plan.misses
+  if not misses then
+    misses = {}
+    plan.misses = misses
+  end
+  if not plan.split_cpu then
+    local cache = plan.caches[1]
+    local nmiss = visit_hits(plan, batch, cache, nil, visit, acc, misses)
+    visit_misses(plan, batch, cache, nil, "", stats, make_entry, visit, acc, misses, nmiss)
+    return
+  end
+  local cpu_bytes = u16_box()
+  for c = 0, batch.ncpus - 1 do
+    local cache = cpu_cache(plan, c)
+    cpu_bytes[0] = c
+    local nmiss = visit_hits(plan, batch, cache, c, visit, acc, misses)
+    visit_misses(plan, batch, cache, c, ffi_string(cpu_bytes, 2), stats, make_entry, visit, acc, misses, nmiss)
+  end
+end
+
 -- Equal label sets sum: several cgroup ids can name one path, and an
--- unlabelled metric is the sum of every key.
-local function add_counter_row(acc, line, v)
-  local s = acc.slot_of[line]
-  if s == nil then
-    s = acc.n + 1
-    acc.n = s
-    acc.slot_of[line] = s
-    acc.order[s] = line
-    acc.sums[s] = v
+-- unlabelled metric is the sum of every key. Keys of one label set share one
+-- series table, so the first row of a series in this scrape gives it a slot.
+local function add_counter_row(acc, series, v)
+  local gen = acc.gen
+  if series.gen ~= gen then
+    local n = acc.n + 1
+    acc.n = n
+    series.gen, series.slot = gen, n
+    acc.order[n] = series
+    acc.sums[n] = v
   else
+    local s = series.slot
     acc.sums[s] = acc.sums[s] + v
   end
 end
@@ -226,14 +279,14 @@ function M.counter(plan, batch, buf, stats)
   local rows = batch.count * (plan.split_cpu and batch.ncpus or 1)
   local acc = plan.acc
   if not acc then
-    acc = { slot_of = {}, order = {}, size = 0 }
+    acc = { order = {}, size = 0, gen = 0 }
     plan.acc = acc
   end
   if acc.size < rows + 1 then
     acc.sums, acc.size = u64_array(rows + 1), rows + 1
   end
-  clear(acc.slot_of)
   acc.n = 0
+  acc.gen = acc.gen + 1
   each_row(plan, batch, stats, counter_entry, add_counter_row, acc)
   local n, order, sums = acc.n, acc.order, acc.sums
   if n == 0 then
@@ -241,7 +294,7 @@ function M.counter(plan, batch, buf, stats)
   end
   exposition.put_header(buf, plan.family, plan.help, "counter")
   for s = 1, n do
-    buf:put(order[s])
+    buf:put(order[s].line)
     put_u64(buf, sums[s])
     buf:put("\n")
   end
@@ -257,15 +310,18 @@ local function add_histogram_row(acc, e, v)
   if pos == nil and e.bucket ~= acc.sum_key then
     return -- outside bucket_min..bucket_max: not part of the histogram
   end
-  local h = acc.series[e.series]
-  if h == nil then
-    h = { entry = e, sum = 0 }
+  local series = e.series
+  local h
+  if series.gen ~= acc.gen then
+    h = { series = series, sum = 0 }
     for i = 1, acc.nb do
       h[i] = 0
     end
     acc.n = acc.n + 1
+    series.gen, series.slot = acc.gen, acc.n
     acc.order[acc.n] = h
-    acc.series[e.series] = h
+  else
+    h = acc.order[series.slot]
   end
   if pos then
     h[pos] = h[pos] + tonumber(v)
@@ -279,7 +335,8 @@ function M.histogram(plan, batch, buf, stats)
   local set = plan.buckets
   local position, sum_key = set.position, set.sum_key
   local nb = #set.keys
-  local acc = { series = {}, order = {}, n = 0, nb = nb, position = position, sum_key = sum_key }
+  plan.gen = (plan.gen or 0) + 1
+  local acc = { order = {}, n = 0, nb = nb, position = position, sum_key = sum_key, gen = plan.gen }
   each_row(plan, batch, stats, histogram_entry, add_histogram_row, acc)
   local n, order = acc.n, acc.order
   if n == 0 then
@@ -301,7 +358,7 @@ function M.histogram(plan, batch, buf, stats)
   exposition.put_header(buf, family, plan.help, "histogram")
   for s = 1, n do
     local h = order[s]
-    local e = h.entry
+    local e = h.series
     local total = 0
     for i = 1, nb do
       total = total + h[i]

@@ -1,0 +1,70 @@
+-- `make bench`: scrape cost of a 100,000-series map over real HTTP, next to
+-- two baselines measured in the same run on the same map by a C program:
+-- the floor (one batch lookup + sprintf per line) and a key-by-key walk
+-- (get_next_key + lookup, the way ebpf_exporter reads maps).
+-- Usage: luajit bench/run.lua <build dir>
+package.path = "spec/?.lua;" .. package.path
+local helper = require("helpers.exporter")
+
+local build = arg[1] or "build"
+local BASELINE = build .. "/elx-bench-baseline"
+local N = 100000
+local WARM_RUNS = 15
+
+local function run(cmd)
+  local out, code = helper.sh(cmd)
+  assert(code == 0, cmd .. " failed: " .. out)
+  return out
+end
+
+local function ms(cmd)
+  return tonumber((run(cmd)))
+end
+
+local function median(xs)
+  table.sort(xs)
+  return xs[math.floor((#xs + 1) / 2)]
+end
+
+local function rss_kib(pid)
+  local status = helper.read_file("/proc/" .. pid .. "/status") or ""
+  return tonumber(status:match("VmRSS:%s+(%d+) kB"))
+end
+
+local e = helper.start({ dir = build .. "/bench", names = "bench" })
+local ok, err = pcall(function()
+  local rss_idle = rss_kib(e.pid)
+  run(("%s fill bench_values %d"):format(BASELINE, N))
+  local curl = ("curl -s -o %s/out -w '%%{time_total}' %s/metrics"):format(e.work, e.url)
+  local cold = tonumber((run(curl))) * 1e3
+  local lines = select(2, helper.read_file(e.work .. "/out"):gsub("\nebpf_exporter_bench_values{", ""))
+  assert(lines == N, ("the scrape has %d series, not %d"):format(lines, N))
+  local warm = {}
+  for i = 1, WARM_RUNS do
+    warm[i] = tonumber((run(curl))) * 1e3
+  end
+  local warm_ms = median(warm)
+  local gz = {}
+  for i = 1, 5 do
+    gz[i] = tonumber((run(curl .. " -H 'Accept-Encoding: gzip'"))) * 1e3
+  end
+  local rss = rss_kib(e.pid)
+  local floor = ms(("%s floor bench_values %d"):format(BASELINE, WARM_RUNS))
+  local walk = ms(("%s walk bench_values 3"):format(BASELINE))
+  local per = function(t) return t * 1e6 / N end -- ns per series
+  print(("scrape of %d series (u64 keys, uint decoder), over HTTP with curl:"):format(N))
+  print(("  %-44s %9.1f ms  %6.0f ns/series"):format("exporter, cold (first scrape, decoding)", cold, per(cold)))
+  print(("  %-44s %9.1f ms  %6.0f ns/series"):format("exporter, warm (median of " .. WARM_RUNS .. ")", warm_ms, per(warm_ms)))
+  print(("  %-44s %9.1f ms  %6.0f ns/series"):format("exporter, warm, gzip (median of 5)", median(gz), per(median(gz))))
+  print(("  %-44s %9.1f ms  %6.0f ns/series"):format("floor: batch lookup + sprintf (best of " .. WARM_RUNS .. ")", floor, per(floor)))
+  print(("  %-44s %9.1f ms  %6.0f ns/series"):format("key by key: get_next_key + lookup (best of 3)", walk, per(walk)))
+  print(("  warm / floor = %.2fx (target <= 2x); key-by-key / warm = %.1fx (target >= 10x)"):format(
+    warm_ms / floor, walk / warm_ms))
+  print(("  exporter RSS: %.1f MiB before the map was filled, %.1f MiB after %d scrapes"):format(
+    rss_idle / 1024, rss / 1024, WARM_RUNS + 6))
+end)
+e:stop()
+if not ok then
+  io.stderr:write("bench failed: ", tostring(err), "\n")
+  os.exit(1)
+end
