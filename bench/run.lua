@@ -51,13 +51,15 @@ local ok, err = pcall(function()
   local rss = rss_kib(e.pid)
   local floor = ms(("%s floor bench_values %d"):format(BASELINE, WARM_RUNS))
   local walk = ms(("%s walk bench_values 3"):format(BASELINE))
-  local per = function(t) return t * 1e6 / N end -- ns per series
+  local function row(what, t) -- milliseconds, and nanoseconds per series
+    print(("  %-44s %9.1f ms  %6.0f ns/series"):format(what, t, t * 1e6 / N))
+  end
   print(("scrape of %d series (u64 keys, uint decoder), over HTTP with curl:"):format(N))
-  print(("  %-44s %9.1f ms  %6.0f ns/series"):format("exporter, cold (first scrape, decoding)", cold, per(cold)))
-  print(("  %-44s %9.1f ms  %6.0f ns/series"):format("exporter, warm (median of " .. WARM_RUNS .. ")", warm_ms, per(warm_ms)))
-  print(("  %-44s %9.1f ms  %6.0f ns/series"):format("exporter, warm, gzip (median of 5)", median(gz), per(median(gz))))
-  print(("  %-44s %9.1f ms  %6.0f ns/series"):format("floor: batch lookup + sprintf (best of " .. WARM_RUNS .. ")", floor, per(floor)))
-  print(("  %-44s %9.1f ms  %6.0f ns/series"):format("key by key: get_next_key + lookup (best of 3)", walk, per(walk)))
+  row("exporter, cold (first scrape, decoding)", cold)
+  row("exporter, warm (median of " .. WARM_RUNS .. ")", warm_ms)
+  row("exporter, warm, gzip (median of 5)", median(gz))
+  row("floor: batch lookup + sprintf (best of " .. WARM_RUNS .. ")", floor)
+  row("key by key: get_next_key + lookup (best of 3)", walk)
   print(("  warm / floor = %.2fx (target <= 2x); key-by-key / warm = %.1fx (target >= 10x)"):format(
     warm_ms / floor, walk / warm_ms))
   print(("  exporter RSS: %.1f MiB before the map was filled, %.1f MiB after %d scrapes"):format(

@@ -193,30 +193,28 @@ void elx_config_plan_free(struct elx_config_plan *plan)
 	memset(plan, 0, sizeof(*plan));
 }
 
-int elx_lua_scrape(struct elx_lua *lua, const struct elx_scrape *scrape, char **body, size_t *len,
+int elx_lua_scrape(struct elx_lua *lua, struct elx_scrape *scrape, char **body, size_t *len,
 		   char **err)
 {
 	lua_State *L = lua->L;
 	int handler = push_call(lua, "scrape");
-	size_t n;
 	int ret;
 
-	lua_pushlightuserdata(L, (void *)scrape);
+	scrape->body = NULL;
+	scrape->body_len = 0;
+	lua_pushlightuserdata(L, scrape);
 	ret = finish_call(lua, handler, 1, err);
-	if (ret)
-		return ret;
-	const char *text = lua_tolstring(L, -1, &n);
-	/* The HTTP server owns and frees the body after the write completes,
-	 * long after the Lua string may have been collected. */
-	*body = malloc(n ? n : 1);
-	if (!*body) {
-		lua_settop(L, handler - 1);
-		*err = strdup("out of memory");
-		return -ENOMEM;
-	}
-	memcpy(*body, text, n);
-	*len = n;
 	lua_settop(L, handler - 1);
+	if (ret) {
+		free(scrape->body);
+		scrape->body = NULL;
+		return ret;
+	}
+	/* Lua filled it with elx_scrape_set_body(); the HTTP server frees it
+	 * after the write completes. */
+	*body = scrape->body;
+	*len = scrape->body_len;
+	scrape->body = NULL;
 	return 0;
 }
 

@@ -29,7 +29,7 @@ int elx_lua_configure(struct elx_lua *lua, const char *name, const struct elx_ma
 void elx_config_plan_free(struct elx_config_plan *plan);
 
 /* Builds one scrape's exposition text into a malloc'd body. */
-int elx_lua_scrape(struct elx_lua *lua, const struct elx_scrape *scrape, char **body, size_t *len,
+int elx_lua_scrape(struct elx_lua *lua, struct elx_scrape *scrape, char **body, size_t *len,
 		   char **err);
 
 void elx_lua_free(struct elx_lua *lua);

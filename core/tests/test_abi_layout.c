@@ -51,6 +51,8 @@ int main(void)
 	FIELD(elx_scrape, configs);
 	FIELD(elx_scrape, stats_enabled);
 	FIELD(elx_scrape, reserved);
+	FIELD(elx_scrape, body);
+	FIELD(elx_scrape, body_len);
 	fprintf(out, "}\n");
 	return 0;
 }

@@ -5,7 +5,7 @@ local ffi = require("ffi")
 
 local M = {}
 
-M.VERSION = 1
+M.VERSION = 2
 
 M.CDEF = [[
 /* One BPF map of a config as libbpf sees it after open, before load. */
@@ -51,17 +51,22 @@ struct elx_config_scrape {
 	uint64_t read_ns; /* time the core spent reading this config's maps */
 };
 
-/* Everything one scrape hands to Lua. */
+/* Everything one scrape hands to Lua, and the body Lua hands back through
+ * elx_scrape_set_body(). */
 struct elx_scrape {
 	uint32_t abi_version;
 	uint32_t nconfigs;
 	struct elx_config_scrape *configs;
 	int32_t stats_enabled; /* kernel.bpf_stats_enabled at this scrape */
 	int32_t reserved;
+	char *body; /* malloc'd by elx_scrape_set_body; the core frees it */
+	uint64_t body_len;
 };
 
 /* Core functions Lua may call. */
 uint32_t elx_abi_version(void);
+/* Copies the exposition text into scrape->body; returns 0 or -ENOMEM. */
+int elx_scrape_set_body(struct elx_scrape *scrape, const char *text, uint64_t len);
 void elx_log(int level, const char *msg);      /* level: 0 debug, 1 info, 2 warn, 3 error */
 ]]
 

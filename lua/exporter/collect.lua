@@ -1,7 +1,12 @@
 -- The scrape path: turns one map's batch (raw keys and u64 values read by the
 -- core, seen through the FFI without copies) into series, and writes them.
--- Decoding happens only on label-cache misses; a warm scrape is a cache
--- lookup and a u64 add per key.
+--
+-- Every label set a metric has seen is a series id; its text lives in one
+-- contiguous FFI arena and its per-scrape state in FFI arrays, so a series
+-- costs a few bytes, not a table, and writing the output reads memory in order
+-- (the same text as scattered Lua strings cost 4x as much to copy out). A label cache maps raw keys to ids
+-- (0 for rows a decoder skipped), so a warm scrape is one table lookup and a
+-- u64 add per key; decoding happens only on misses.
 local ffi = require("ffi")
 local api = require("exporter.decoder_api")
 local exposition = require("exporter.exposition")
@@ -11,12 +16,16 @@ local numfmt = require("exporter.numfmt")
 local M = {}
 
 local SKIP = api.SKIP
-local ffi_string, ffi_cast = ffi.string, ffi.cast
+local SKIPPED = 0 -- the cache's value for a skipped row
+local ffi_string, ffi_cast, floor = ffi.string, ffi.cast, math.floor
 local put_u64 = numfmt.put_u64
 local u16p = ffi.typeof("const uint16_t *")
 local u32p = ffi.typeof("const uint32_t *")
 local u64p = ffi.typeof("const uint64_t *")
 local u64_array = ffi.typeof("uint64_t[?]")
+local u32_array = ffi.typeof("uint32_t[?]")
+local u8_array = ffi.typeof("uint8_t[?]")
+local double_array = ffi.typeof("double[?]")
 local u16_box = ffi.typeof("uint16_t[1]")
 
 -- How a raw key becomes a cache key: a Lua number when its bytes fit one
@@ -104,63 +113,42 @@ local function label_pairs(plan, values, skip)
   return exposition.label_pairs(plan.label_names, picked)
 end
 
--- The series a label set names, shared by every key that decodes to it, so
--- that their values sum. `gen` and `slot` place it in the current scrape.
--- Weak values: a series lives as long as a cache entry refers to it.
-local function series_for(plan, text, make)
-  local series = plan.series
-  if not series then
-    series = setmetatable({}, { __mode = "v" })
-    plan.series = series
-  end
-  local s = series[text]
-  if s == nil then
-    s = make(text)
-    s.gen, s.slot = 0, 0
-    series[text] = s
-  end
-  return s
+-- Per-metric series state, made at the first scrape and dropped whole when
+-- it outgrows its bound (see series_id).
+local function reset_series(plan)
+  plan.caches = {}
+  plan.ids = {} -- series text -> id: keys of one label set share an id
+  plan.nids = 0
+  plan.gen = 0
+  plan.capacity = 64
+  plan.gens = u32_array(64) -- id -> scrape that last saw it
+  plan.slots = u32_array(64) -- id -> its slot in that scrape
+  -- id -> its text in the arena: the sample line up to the value (counters)
+  -- or the label pairs (histograms)
+  plan.text_at = u32_array(64)
+  plan.text_len = u32_array(64)
+  plan.arena, plan.arena_size, plan.arena_used = u8_array(4096), 4096, 0
 end
 
-local function counter_series(line)
-  return { line = line }
+local function grow(array, ctype, new)
+  local grown = ctype(new)
+  ffi.copy(grown, array, ffi.sizeof(array))
+  return grown
 end
 
--- A counter's cache entry: its series, whose line is the sample up to the value.
-local function counter_entry(plan, raw, stats)
-  local values = decode_labels(plan, raw, stats)
-  if values == nil or values == SKIP then
-    return values
+local function store_text(plan, id, text)
+  local used, n = plan.arena_used, #text
+  if used + n > plan.arena_size then
+    local size = math.max(plan.arena_size * 2, used + n)
+    plan.arena = grow(plan.arena, u8_array, size)
+    plan.arena_size = size
   end
-  if #values == 0 then
-    return series_for(plan, plan.family .. " ", counter_series)
-  end
-  return series_for(plan, plan.family .. "{" .. label_pairs(plan, values) .. "} ", counter_series)
+  ffi.copy(plan.arena + used, text, n)
+  plan.text_at[id], plan.text_len[id] = used, n
+  plan.arena_used = used + n
 end
 
-local function histogram_series(pairs_)
-  return {
-    open = pairs_ == "" and "" or pairs_ .. ",",
-    braced = pairs_ == "" and " " or "{" .. pairs_ .. "} ",
-  }
-end
-
--- A histogram's cache entry: its series and its bucket key.
-local function histogram_entry(plan, raw, stats)
-  local values = decode_labels(plan, raw, stats)
-  if values == nil or values == SKIP then
-    return values
-  end
-  local b = plan.bucket_label
-  local bucket = tonumber(values[b])
-  if bucket == nil or bucket ~= math.floor(bucket) then
-    decode_error(stats, plan, plan.labels[b], ("bucket %q is not an integer"):format(values[b]))
-    return nil
-  end
-  return { bucket = bucket, series = series_for(plan, label_pairs(plan, values, b), histogram_series) }
-end
-
-local function cpu_cache(plan, cpu)
+local function cache_for(plan, cpu)
   local c = plan.caches[cpu + 1]
   if not c then
     c = label_cache.new(plan.cache_size)
@@ -169,8 +157,74 @@ local function cpu_cache(plan, cpu)
   return c
 end
 
--- Calls visit(acc, entry, value) for every key of the batch whose labels
--- are cached, value a uint64_t, and returns the misses: their key indexes in
+-- The id of a series text, new or known. Ids only grow while keys come and
+-- go, so past twice what the caches hold the whole state starts afresh:
+-- memory stays bounded and a stable key set never gets there.
+local function series_id(plan, text)
+  local id = plan.ids[text]
+  if id then
+    return id
+  end
+  id = plan.nids + 1
+  plan.nids = id
+  plan.ids[text] = id
+  if id >= plan.capacity then
+    local cap = plan.capacity * 2
+    plan.gens, plan.slots = grow(plan.gens, u32_array, cap), grow(plan.slots, u32_array, cap)
+    plan.text_at, plan.text_len = grow(plan.text_at, u32_array, cap), grow(plan.text_len, u32_array, cap)
+    plan.capacity = cap
+    if plan.acc then -- the scrape under way must write to the new arrays
+      plan.acc.gens, plan.acc.slots = plan.gens, plan.slots
+    end
+  end
+  store_text(plan, id, text)
+  return id
+end
+
+local function too_many_series(plan)
+  return plan.nids > 2 * plan.cache_size * #plan.caches + 1024
+end
+
+-- A counter's cache value: the id of its series, whose text is the sample
+-- line up to the value.
+local function counter_entry(plan, raw, stats)
+  local values = decode_labels(plan, raw, stats)
+  if values == nil then
+    return nil
+  elseif values == SKIP then
+    return SKIPPED
+  elseif #values == 0 then
+    return series_id(plan, plan.family .. " ")
+  end
+  return series_id(plan, plan.family .. "{" .. label_pairs(plan, values) .. "} ")
+end
+
+-- A histogram's cache value: series id and bucket position in one number,
+-- id * span + position; position nb + 1 is the sum key. Keys outside
+-- bucket_min..bucket_max are not part of the histogram: cached as skipped.
+local function histogram_entry(plan, raw, stats)
+  local values = decode_labels(plan, raw, stats)
+  if values == nil then
+    return nil
+  elseif values == SKIP then
+    return SKIPPED
+  end
+  local b = plan.bucket_label
+  local bucket = tonumber(values[b])
+  if bucket == nil or bucket ~= floor(bucket) then
+    decode_error(stats, plan, plan.labels[b], ("bucket %q is not an integer"):format(values[b]))
+    return nil
+  end
+  local set = plan.buckets
+  local pos = set.position[bucket] or (bucket == set.sum_key and #set.keys + 1)
+  if not pos then
+    return SKIPPED
+  end
+  return series_id(plan, label_pairs(plan, values, b)) * (#set.keys + 2) + pos
+end
+
+-- Calls visit(acc, entry, value) for every key of the batch whose entry is
+-- cached, value a uint64_t, and returns the misses: their key indexes in
 -- `misses` and their count. The loop does nothing else, so the JIT compiles
 -- it whole: a decoder call inside it would abort the trace and, after a few
 -- cold scrapes, get the loop blacklisted to the interpreter for good.
@@ -185,7 +239,7 @@ local function visit_hits(plan, batch, cache, cpu, visit, acc, misses)
     if e == nil then
       nmiss = nmiss + 1
       misses[nmiss] = i
-    elseif e ~= SKIP then
+    elseif e ~= SKIPPED then
       if cpu then
         visit(acc, e, values[i * ncpus + cpu])
       else
@@ -215,7 +269,7 @@ local function visit_misses(plan, batch, cache, cpu, suffix, stats, make_entry, 
         cache:put(ck, e)
       end
     end
-    if e ~= nil and e ~= SKIP then
+    if e ~= nil and e ~= SKIPPED then
       local v = values[i * ncpus + (cpu or 0)]
       if not cpu then
         for c = 1, ncpus - 1 do
@@ -243,102 +297,113 @@ local function each_row(plan, batch, stats, make_entry, visit, acc)
     plan.misses = misses
   end
   if not plan.split_cpu then
-    local cache = plan.caches[1]
+    local cache = cache_for(plan, 0)
     local nmiss = visit_hits(plan, batch, cache, nil, visit, acc, misses)
     visit_misses(plan, batch, cache, nil, "", stats, make_entry, visit, acc, misses, nmiss)
     return
   end
   local cpu_bytes = u16_box()
   for c = 0, batch.ncpus - 1 do
-    local cache = cpu_cache(plan, c)
+    local cache = cache_for(plan, c)
     cpu_bytes[0] = c
     local nmiss = visit_hits(plan, batch, cache, c, visit, acc, misses)
     visit_misses(plan, batch, cache, c, ffi_string(cpu_bytes, 2), stats, make_entry, visit, acc, misses, nmiss)
   end
 end
 
+-- Starts a scrape of a plan: a new generation, and room for `rows` slots.
+local function begin(plan, rows)
+  if not plan.ids or too_many_series(plan) then
+    reset_series(plan)
+  end
+  plan.gen = plan.gen + 1
+  local acc = plan.acc
+  if not acc then
+    acc = { size = 0 }
+    plan.acc = acc
+  end
+  if acc.size < rows + 1 then
+    acc.sums, acc.order, acc.size = u64_array(rows + 1), u32_array(rows + 1), rows + 1
+  end
+  acc.n, acc.gen, acc.gens, acc.slots = 0, plan.gen, plan.gens, plan.slots
+  return acc
+end
+
 -- Equal label sets sum: several cgroup ids can name one path, and an
--- unlabelled metric is the sum of every key. Keys of one label set share one
--- series table, so the first row of a series in this scrape gives it a slot.
-local function add_counter_row(acc, series, v)
-  local gen = acc.gen
-  if series.gen ~= gen then
+-- unlabelled metric is the sum of every key. The first row of a series in
+-- this scrape gives it a slot.
+local function add_counter_row(acc, id, v)
+  if acc.gens[id] ~= acc.gen then
     local n = acc.n + 1
     acc.n = n
-    series.gen, series.slot = gen, n
-    acc.order[n] = series
+    acc.gens[id], acc.slots[id] = acc.gen, n
+    acc.order[n] = id
     acc.sums[n] = v
   else
-    local s = series.slot
+    local s = acc.slots[id]
     acc.sums[s] = acc.sums[s] + v
   end
 end
 
 --- Writes a counter family from its batch. Returns the number of series.
 function M.counter(plan, batch, buf, stats)
-  local rows = batch.count * (plan.split_cpu and batch.ncpus or 1)
-  local acc = plan.acc
-  if not acc then
-    acc = { order = {}, size = 0, gen = 0 }
-    plan.acc = acc
-  end
-  if acc.size < rows + 1 then
-    acc.sums, acc.size = u64_array(rows + 1), rows + 1
-  end
-  acc.n = 0
-  acc.gen = acc.gen + 1
+  local acc = begin(plan, batch.count * (plan.split_cpu and batch.ncpus or 1))
   each_row(plan, batch, stats, counter_entry, add_counter_row, acc)
   local n, order, sums = acc.n, acc.order, acc.sums
   if n == 0 then
     return 0
   end
+  local arena, text_at, text_len = plan.arena, plan.text_at, plan.text_len
   exposition.put_header(buf, plan.family, plan.help, "counter")
   for s = 1, n do
-    buf:put(order[s].line)
+    local id = order[s]
+    buf:putcdata(arena + text_at[id], text_len[id])
     put_u64(buf, sums[s])
     buf:put("\n")
   end
   return n
 end
 
+-- Adds a row to its series' bucket counts: slot s holds span doubles from
+-- s * span, the buckets then the sum.
+local function add_histogram_row(acc, code, v)
+  local span = acc.span
+  local id = floor(code / span)
+  local pos = code - id * span
+  local s
+  if acc.gens[id] ~= acc.gen then
+    s = acc.n + 1
+    acc.n = s
+    acc.gens[id], acc.slots[id] = acc.gen, s
+    acc.order[s] = id
+    if (s + 1) * span > acc.ncounts then
+      local grown = double_array(acc.ncounts * 2)
+      ffi.copy(grown, acc.counts, acc.ncounts * 8)
+      acc.counts, acc.ncounts = grown, acc.ncounts * 2
+    end
+    ffi.fill(acc.counts + s * span, span * 8)
+  else
+    s = acc.slots[id]
+  end
+  acc.counts[s * span + pos] = acc.counts[s * span + pos] + tonumber(v)
+end
+
 local function put_number(buf, f)
   buf:put(numfmt.value(f))
 end
 
-local function add_histogram_row(acc, e, v)
-  local pos = acc.position[e.bucket]
-  if pos == nil and e.bucket ~= acc.sum_key then
-    return -- outside bucket_min..bucket_max: not part of the histogram
-  end
-  local series = e.series
-  local h
-  if series.gen ~= acc.gen then
-    h = { series = series, sum = 0 }
-    for i = 1, acc.nb do
-      h[i] = 0
-    end
-    acc.n = acc.n + 1
-    series.gen, series.slot = acc.gen, acc.n
-    acc.order[acc.n] = h
-  else
-    h = acc.order[series.slot]
-  end
-  if pos then
-    h[pos] = h[pos] + tonumber(v)
-  else
-    h.sum = h.sum + tonumber(v)
-  end
-end
-
---- Writes a histogram family from its batch. Returns the number of series.
+--- Writes a histogram family from its batch.
 function M.histogram(plan, batch, buf, stats)
   local set = plan.buckets
-  local position, sum_key = set.position, set.sum_key
   local nb = #set.keys
-  plan.gen = (plan.gen or 0) + 1
-  local acc = { order = {}, n = 0, nb = nb, position = position, sum_key = sum_key, gen = plan.gen }
+  local span = nb + 2
+  local acc = begin(plan, batch.count * (plan.split_cpu and batch.ncpus or 1))
+  if not acc.counts then
+    acc.counts, acc.ncounts = double_array(64 * span), 64 * span
+  end
+  acc.span = span
   each_row(plan, batch, stats, histogram_entry, add_histogram_row, acc)
-  local n, order = acc.n, acc.order
+  local n, order, counts = acc.n, acc.order, acc.counts
   if n == 0 then
     return 0
   end
@@ -355,22 +420,37 @@ function M.histogram(plan, batch, buf, stats)
   end
   local sum_name, count_name = family .. "_sum", family .. "_count"
   local mult = set.multiplier
+  local arena, text_at, text_len = plan.arena, plan.text_at, plan.text_len
   exposition.put_header(buf, family, plan.help, "histogram")
   for s = 1, n do
-    local h = order[s]
-    local e = h.series
+    local id = order[s]
+    local pairs_, len = arena + text_at[id], text_len[id]
+    local sep = len > 0 and "," or ""
+    local base = s * span
     local total = 0
-    for i = 1, nb do
-      total = total + h[i]
-      buf:put(bucket_open, e.open, le[i])
+    for i = 1, nb + 1 do
+      if i <= nb then
+        total = total + counts[base + i]
+      end
+      buf:put(bucket_open)
+      buf:putcdata(pairs_, len)
+      buf:put(sep, le[i])
       put_u64(buf, total)
       buf:put("\n")
     end
-    buf:put(bucket_open, e.open, le[nb + 1])
-    put_u64(buf, total)
-    buf:put("\n", sum_name, e.braced)
-    put_number(buf, h.sum * mult)
-    buf:put("\n", count_name, e.braced)
+    buf:put(sum_name)
+    if len > 0 then
+      buf:put("{"):putcdata(pairs_, len):put("} ")
+    else
+      buf:put(" ")
+    end
+    put_number(buf, counts[base + nb + 1] * mult)
+    buf:put("\n", count_name)
+    if len > 0 then
+      buf:put("{"):putcdata(pairs_, len):put("} ")
+    else
+      buf:put(" ")
+    end
     put_u64(buf, total)
     buf:put("\n")
   end

@@ -66,7 +66,6 @@ function M.init(opts)
     configs = {},
     family_owner = {},
     buf = buffer.new(65536),
-    metric_buf = buffer.new(65536),
   }
   return true
 end
@@ -136,23 +135,24 @@ function M.configure(name, infos_ptr, ninfos)
   return { maps = maps, kaddrs = cfg.kaddrs }
 end
 
-local scrape_type = ffi.typeof("const struct elx_scrape *")
+local scrape_type = ffi.typeof("struct elx_scrape *")
 
--- A metric is written to its own buffer first: if it fails half-way (a bug,
--- or memory), the scrape loses that metric's series, not its syntax.
+-- If a metric fails half-way (a bug, or memory), the scrape loses that
+-- metric's series, not its syntax: the buffer goes back to what it held before.
 local function collect_metric(plan, batch, buf, stats)
-  local mbuf = state.metric_buf
-  mbuf:reset()
-  local ok, err = pcall(collect[plan.kind], plan, batch, mbuf, stats)
-  if ok then
-    buf:put(mbuf)
-  else
+  local before = #buf
+  local ok, err = pcall(collect[plan.kind], plan, batch, buf, stats)
+  if not ok then
+    local kept = buf:get(before)
+    buf:reset()
+    buf:put(kept)
     M.log.error(("config %s, metric %s: %s"):format(plan.config, plan.name, tostring(err)))
   end
 end
 
---- Builds the exposition text of one scrape from the core's struct elx_scrape *.
-function M.scrape(ptr)
+--- Builds the exposition text of one scrape from the core's struct
+-- elx_scrape * into a string.buffer (valid until the next scrape).
+function M.render(ptr)
   local scrape = ffi.cast(scrape_type, ptr)
   local buf = state.buf
   buf:reset()
@@ -176,7 +176,18 @@ function M.scrape(ptr)
     end
   end
   builtin.write(buf, scrape, state.configs)
-  return buf:tostring()
+  return buf
+end
+
+--- The core's entry: renders, then copies the text straight out of the
+-- buffer into the core's body, without a Lua string in between.
+function M.scrape(ptr)
+  local buf = M.render(ptr)
+  local data, len = buf:ref()
+  if ffi.C.elx_scrape_set_body(ffi.cast("struct elx_scrape *", ptr), data, len) ~= 0 then
+    return nil, "out of memory for the scrape's body"
+  end
+  return true
 end
 
 return M

@@ -2,7 +2,6 @@
 -- map exists, holds u64 values and has the key the labels describe, and
 -- builds each metric's plan (key layout, decoders, buckets, label cache).
 local histogram = require("exporter.histogram")
-local label_cache = require("exporter.label_cache")
 
 local M = {}
 
@@ -87,7 +86,6 @@ local function bind_metric(cfg, m, info, opts, fail)
     plan.bucket_label = key_labels
     plan.buckets = histogram.buckets(m)
   end
-  plan.caches = { label_cache.new(plan.cache_size) }
   return plan
 end
 

@@ -76,7 +76,7 @@ function M.scrape(spec)
     cs.read_ns = c.read_ns or 0
   end
   local s = ffi.new("struct elx_scrape")
-  s.abi_version = 1
+  s.abi_version = require("exporter.abi").VERSION
   s.nconfigs = n
   s.configs = configs
   s.stats_enabled = spec.stats_enabled and 1 or 0

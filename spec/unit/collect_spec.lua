@@ -115,6 +115,20 @@ describe("counters", function()
     }, "\n"), out)
   end)
 
+  it("keeps every series when their number outgrows the first arrays", function()
+    local yaml = "metrics: { counters: [ { name: c, help: x, labels: [{ name: k, size: 4, decoders: [{ name: uint }] }] } ] }"
+    local p = assert(plans(yaml, { { name = "c", type = HASH, key_size = 4, value_size = 8, max_entries = 5000 } }))[1]
+    local rows, expected = {}, { "# HELP ebpf_exporter_c x", "# TYPE ebpf_exporter_c counter" }
+    for k = 1, 5000 do
+      rows[k] = { key = fake.u32(k), value = k * 3 }
+      expected[#expected + 1] = ('ebpf_exporter_c{k="%d"} %d'):format(k, k * 3)
+    end
+    expected[#expected + 1] = ""
+    local batch = fake.batch({ rows = rows })
+    assert.equal(table.concat(expected, "\n"), run(p, batch))
+    assert.equal(table.concat(expected, "\n"), run(p, batch)) -- warm, from the cache
+  end)
+
   it("writes nothing for an empty map", function()
     local out, n = run(plan, fake.batch({ key_size = 8, rows = {} }))
     assert.equal("", out)

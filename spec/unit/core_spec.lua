@@ -32,7 +32,7 @@ local NVME = fake.u32(0x10300)
 
 local function scrape(opts)
   opts = opts or {}
-  return core.scrape(fake.scrape({
+  return core.render(fake.scrape({
     stats_enabled = true,
     configs = { {
       name = "demo",
@@ -51,7 +51,7 @@ local function scrape(opts)
         { name = "demo_other", tag = "fedcba9876543210", id = 41, attached = 0 },
       },
     } },
-  }))
+  })):tostring()
 end
 
 describe("core", function()
