@@ -27,8 +27,12 @@ test: build
 	@sh tools/kernel-fs.sh
 	@$(MAKE) --no-print-directory lint test-c test-lua test-integration
 
+C_SOURCES = core/*.c core/*.h core/tests/*.c bench/*.c bpf/*.h examples/*.bpf.c \
+	spec/integration/target/*.c spec/integration/bpf/*.bpf.c
+
 lint:
 	@luacheck -q lua decoders spec tools bench
+	@clang-format --dry-run --Werror $(C_SOURCES)
 	@! grep -rnE '#only|describe\.only|it\.only' spec || (echo "focus tags in spec/" && false)
 
 test-c:

@@ -76,8 +76,8 @@ static double floor_once(int fd, __u32 max, __u64 *keys, __u64 *values, char *ou
 	} while (ret == 0 && total < max);
 	size_t off = 0;
 	for (__u32 i = 0; i < total; i++)
-		off += sprintf(out + off, "ebpf_exporter_bench_values{key=\"%llu\"} %llu\n", keys[i],
-			       values[i]);
+		off += sprintf(out + off, "ebpf_exporter_bench_values{key=\"%llu\"} %llu\n",
+			       keys[i], values[i]);
 	double ms = now_ms() - start;
 	if (off == 0)
 		fprintf(stderr, "floor: nothing read\n");
@@ -135,9 +135,9 @@ int main(int argc, char **argv)
 	if (!keys || !values || !out)
 		return 1;
 	for (int r = 0; r < runs; r++) {
-		double ms = strcmp(argv[1], "walk") == 0 ?
-				    walk_once(fd, out) :
-				    floor_once(fd, info.max_entries, keys, values, out);
+		double ms = strcmp(argv[1], "walk") == 0
+				? walk_once(fd, out)
+				: floor_once(fd, info.max_entries, keys, values, out);
 		if (ms < best)
 			best = ms;
 	}

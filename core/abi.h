@@ -3,7 +3,8 @@
  * lua/exporter/abi.lua carries the block between the CDEF markers verbatim as
  * its ffi.cdef text; spec/unit/abi_spec.lua fails when the two drift, and
  * core/tests/test_abi_layout.c prints the sizes and offsets that the same spec
- * compares with ffi.sizeof/ffi.offsetof. Bump ELX_ABI_VERSION on any change.
+ * compares with ffi.sizeof/ffi.offsetof. Bump ELX_ABI_VERSION on any change,
+ * then run `luajit tools/sync-abi.lua`.
  */
 #ifndef ELX_ABI_H
 #define ELX_ABI_H
@@ -75,7 +76,7 @@ struct elx_scrape {
 uint32_t elx_abi_version(void);
 /* Copies the exposition text into scrape->body; returns 0 or -ENOMEM. */
 int elx_scrape_set_body(struct elx_scrape *scrape, const char *text, uint64_t len);
-void elx_log(int level, const char *msg);      /* level: 0 debug, 1 info, 2 warn, 3 error */
+void elx_log(int level, const char *msg); /* level: 0 debug, 1 info, 2 warn, 3 error */
 /* END CDEF */
 
 #endif

@@ -80,7 +80,8 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 	}
 	for (size_t i = 0; !failed && i < e->nobjects; i++) {
 		if (plans[i].nkaddrs > 0) {
-			log_error("%s.yaml: kaddrs: not supported by this version", e->objects[i].name);
+			log_error("%s.yaml: kaddrs: not supported by this version",
+				  e->objects[i].name);
 			failed = 1;
 		}
 	}
@@ -151,9 +152,9 @@ int elx_exporter_scrape(struct elx_exporter *e, char **body, size_t *len)
 }
 
 static const char landing_page[] =
-	"<!DOCTYPE html>\n<html>\n<head><title>ebpf-lua-exporter</title></head>\n<body>\n"
-	"<h1>ebpf-lua-exporter</h1>\n<p>Prometheus exporter for custom eBPF metrics.</p>\n"
-	"<p><a href=\"%s\">Metrics</a></p>\n</body>\n</html>\n";
+    "<!DOCTYPE html>\n<html>\n<head><title>ebpf-lua-exporter</title></head>\n<body>\n"
+    "<h1>ebpf-lua-exporter</h1>\n<p>Prometheus exporter for custom eBPF metrics.</p>\n"
+    "<p><a href=\"%s\">Metrics</a></p>\n</body>\n</html>\n";
 
 static void set_text(struct elx_http_response *resp, int status, const char *text)
 {

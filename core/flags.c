@@ -35,7 +35,8 @@ static const struct flag_def flag_defs[] = {
 	{ "config.check", FLAG_BOOL, FIELD(config_check), NULL,
 	  "Load and attach every config, then exit: 0 when all of it worked." },
 	{ "config.cache-size", FLAG_COUNT, FIELD(config_cache_size), "N",
-	  "Decoded label sets kept per metric, and never more than its map holds (default 1048576)." },
+	  "Decoded label sets kept per metric, and never more than its map holds (default "
+	  "1048576)." },
 	{ "config.skip-cache-size", FLAG_COUNT, FIELD(config_skip_cache_size), "N",
 	  "Accepted for compatibility with ebpf_exporter; skipped keys share the label cache." },
 	{ "decoders.path", FLAG_LIST, FIELD(decoder_dirs), "DIR",
@@ -53,9 +54,10 @@ static const struct flag_def flag_defs[] = {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: ebpf-lua-exporter --config.dir=DIR --config.names=NAMES [flags]\n\n"
-		     "A Prometheus exporter for custom eBPF metrics, compatible with ebpf_exporter's\n"
-		     "configs. Serves /metrics after loading and attaching every config.\n\nFlags:\n");
+	fprintf(out,
+		"usage: ebpf-lua-exporter --config.dir=DIR --config.names=NAMES [flags]\n\n"
+		"A Prometheus exporter for custom eBPF metrics, compatible with ebpf_exporter's\n"
+		"configs. Serves /metrics after loading and attaching every config.\n\nFlags:\n");
 	for (size_t i = 0; i < sizeof(flag_defs) / sizeof(flag_defs[0]); i++) {
 		const struct flag_def *d = &flag_defs[i];
 		char head[64];
@@ -268,7 +270,8 @@ enum elx_flags_result elx_flags_parse(struct elx_flags *f, int argc, char **argv
 		const char *n = f->config_names[i];
 
 		if (strchr(n, '/') || strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
-			return flag_error("--config.names: \"%s\" is not a config name (no paths)", n);
+			return flag_error("--config.names: \"%s\" is not a config name (no paths)",
+					  n);
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(n, f->config_names[j]) == 0)
 				return flag_error("--config.names: \"%s\" is listed twice", n);

@@ -44,8 +44,7 @@ int main(int argc, char **argv)
 
 		log_info("config check passed: %zu configs loaded, %zu of %zu programs attached",
 			 exporter.nobjects, attached, total);
-	}
-	else if (ret == 0)
+	} else if (ret == 0)
 		ret = elx_exporter_serve(&exporter);
 	elx_exporter_free(&exporter);
 	uv_loop_close(uv_default_loop());

@@ -34,8 +34,7 @@ int elx_object_open(struct elx_object *o, const char *dir, const char *name, cha
 			*err = NULL;
 		return ret;
 	}
-	bpf_object__for_each_map(map, o->obj)
-		n++;
+	bpf_object__for_each_map(map, o->obj) n++;
 	o->map_infos = calloc(n ? n : 1, sizeof(*o->map_infos));
 	if (!o->map_infos) {
 		*err = strdup("out of memory");
@@ -64,8 +63,7 @@ int elx_object_load(struct elx_object *o)
 		log_error("config %s: loading %s failed: %s", o->name, o->path, strerror(-ret));
 		return ret;
 	}
-	bpf_object__for_each_program(prog, o->obj)
-		n++;
+	bpf_object__for_each_program(prog, o->obj) n++;
 	o->links = calloc(n ? n : 1, sizeof(*o->links));
 	o->programs = calloc(n ? n : 1, sizeof(*o->programs));
 	o->tags = calloc(n ? n : 1, sizeof(*o->tags));
@@ -173,7 +171,8 @@ void elx_object_read(struct elx_object *o, struct elx_config_scrape *out, int st
 		struct bpf_prog_info info = { 0 };
 		__u32 len = sizeof(info);
 
-		if (o->prog_fds[i] >= 0 && bpf_obj_get_info_by_fd(o->prog_fds[i], &info, &len) == 0) {
+		if (o->prog_fds[i] >= 0 &&
+		    bpf_obj_get_info_by_fd(o->prog_fds[i], &info, &len) == 0) {
 			o->programs[i].run_time_ns = info.run_time_ns;
 			o->programs[i].run_count = info.run_cnt;
 		}

@@ -24,7 +24,7 @@ struct elx_object {
 	size_t nprograms;
 	size_t nattached;
 	struct elx_map_reader *readers; /* one per metric map, in Lua's order */
-	struct elx_batch *batches;      /* their batches, contiguous for Lua */
+	struct elx_batch *batches;	/* their batches, contiguous for Lua */
 	size_t nreaders;
 };
 

@@ -67,7 +67,7 @@ struct elx_scrape {
 uint32_t elx_abi_version(void);
 /* Copies the exposition text into scrape->body; returns 0 or -ENOMEM. */
 int elx_scrape_set_body(struct elx_scrape *scrape, const char *text, uint64_t len);
-void elx_log(int level, const char *msg);      /* level: 0 debug, 1 info, 2 warn, 3 error */
+void elx_log(int level, const char *msg); /* level: 0 debug, 1 info, 2 warn, 3 error */
 ]]
 
 ffi.cdef(M.CDEF)

@@ -165,7 +165,14 @@ function M.builtin_dir()
   local source = debug.getinfo(1, "S").source
   local file = source:sub(1, 1) == "@" and source:sub(2) or "lua/exporter/decoders.lua"
   local dir = file:match("^(.*)/[^/]*$") or "."
-  -- Drop the two components rather than append "../..": log lines stay readable.
+  -- An installed rock keeps them next to this module: exporter/decoders/.
+  local installed = io.open(dir .. "/decoders/uint.lua")
+  if installed then
+    installed:close()
+    return dir .. "/decoders"
+  end
+  -- The source tree: <root>/decoders. Drop the two components rather than
+  -- append "../..": log lines stay readable.
   if dir == "lua/exporter" or dir == "./lua/exporter" then return "decoders" end
   local root = dir:match("^(.*)/lua/exporter$")
   if root then return root .. "/decoders" end

@@ -36,8 +36,8 @@ static uint64_t parse_u64(const char *s)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: elx-test-target [--cpu N] hit <count> [value] | values <v>... | fail <count>\n");
+	fprintf(stderr, "usage: elx-test-target [--cpu N] hit <count> [value] | values <v>... | "
+			"fail <count>\n");
 	exit(2);
 }
 

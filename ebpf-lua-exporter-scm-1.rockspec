@@ -1,0 +1,51 @@
+-- The Lua half of ebpf-lua-exporter: the exporter modules and the built-in
+-- decoders. `luarocks make --deps-mode=none` installs them; the C core finds
+-- them on the default Lua path. spec/unit/rockspec_spec.lua checks that the
+-- module lists below are exactly the files in lua/exporter and decoders.
+rockspec_format = "3.0"
+package = "ebpf-lua-exporter"
+version = "scm-1"
+source = { url = "git+file:///dev/null" }
+description = {
+  summary = "Prometheus exporter for custom eBPF metrics: the LuaJIT modules",
+  detailed = "Config parsing, label decoders, histograms and exposition text "
+    .. "for ebpf-lua-exporter, whose C core loads BPF objects and reads their maps.",
+  license = "MIT",
+}
+dependencies = { "lua == 5.1", "lyaml" }
+build = {
+  type = "command",
+  -- The syscall and errno names come from this machine's kernel headers.
+  build_command = [[
+mkdir -p gen &&
+$(LUA) tools/gen-names.lua syscalls "$(ls /usr/include/*/asm/unistd_64.h /usr/include/asm/unistd_64.h 2>/dev/null | head -n 1)" > gen/syscall_names.lua &&
+$(LUA) tools/gen-names.lua errno /usr/include/asm-generic/errno-base.h /usr/include/asm-generic/errno.h > gen/errno_names.lua
+]],
+  install = {
+    lua = {
+      ["exporter.abi"] = "lua/exporter/abi.lua",
+      ["exporter.builtin"] = "lua/exporter/builtin.lua",
+      ["exporter.collect"] = "lua/exporter/collect.lua",
+      ["exporter.config"] = "lua/exporter/config.lua",
+      ["exporter.core"] = "lua/exporter/core.lua",
+      ["exporter.decoder_api"] = "lua/exporter/decoder_api.lua",
+      ["exporter.decoders"] = "lua/exporter/decoders.lua",
+      ["exporter.exposition"] = "lua/exporter/exposition.lua",
+      ["exporter.histogram"] = "lua/exporter/histogram.lua",
+      ["exporter.label_cache"] = "lua/exporter/label_cache.lua",
+      ["exporter.metric"] = "lua/exporter/metric.lua",
+      ["exporter.numfmt"] = "lua/exporter/numfmt.lua",
+      ["exporter.gen.syscall_names"] = "gen/syscall_names.lua",
+      ["exporter.gen.errno_names"] = "gen/errno_names.lua",
+      -- Built-in decoders sit next to exporter/decoders.lua, which finds them there.
+      ["exporter.decoders.errno"] = "decoders/errno.lua",
+      ["exporter.decoders.hex"] = "decoders/hex.lua",
+      ["exporter.decoders.ksym"] = "decoders/ksym.lua",
+      ["exporter.decoders.majorminor"] = "decoders/majorminor.lua",
+      ["exporter.decoders.static_map"] = "decoders/static_map.lua",
+      ["exporter.decoders.string"] = "decoders/string.lua",
+      ["exporter.decoders.syscall"] = "decoders/syscall.lua",
+      ["exporter.decoders.uint"] = "decoders/uint.lua",
+    },
+  },
+}

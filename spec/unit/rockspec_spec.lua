@@ -1,0 +1,67 @@
+-- The rockspec installs exactly the Lua modules and decoders that exist, and
+-- the installed tree works on its own.
+local ROCKSPEC = "ebpf-lua-exporter-scm-1.rockspec"
+
+local function sh(cmd)
+  local p = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"__exit=$?\""))
+  local out = p:read("*a")
+  p:close()
+  local body, code = out:match("^(.-)__exit=(%d+)\n$")
+  return body, tonumber(code)
+end
+
+local function files(dir)
+  local list = {}
+  for name in sh("ls " .. dir):gmatch("[^\n]+") do
+    if name:match("%.lua$") then
+      list[#list + 1] = dir .. "/" .. name
+    end
+  end
+  table.sort(list)
+  return list
+end
+
+describe("rockspec", function()
+  it("lists every module and decoder, and nothing else", function()
+    local spec = {}
+    assert(loadfile(ROCKSPEC, "t", spec) or setfenv(assert(loadfile(ROCKSPEC)), spec))()
+    local listed = {}
+    for module, path in pairs(spec.build.install.lua) do
+      if not path:match("^gen/") then
+        listed[#listed + 1] = path
+        local expected = path:match("^lua/(.*)%.lua$") or ("exporter/" .. path:match("^(.*)%.lua$"))
+        assert.equal(expected:gsub("/", "."), module)
+      end
+    end
+    table.sort(listed)
+    local existing = files("lua/exporter")
+    for _, f in ipairs(files("decoders")) do
+      existing[#existing + 1] = f
+    end
+    table.sort(existing)
+    assert.same(existing, listed)
+  end)
+
+  it("installs with luarocks make, and the installed modules find their decoders", function()
+    local tree = (sh("mktemp -d"):gsub("%s+$", ""))
+    local out, code = sh("luarocks make --deps-mode=none --tree=" .. tree .. " " .. ROCKSPEC)
+    assert.equal(0, code, out)
+    local check = [[
+local reg = assert(require("exporter.decoders").load({ require("exporter.decoders").builtin_dir() }))
+print(require("exporter.decoders").builtin_dir())
+print(table.concat(reg:names(), ","))
+print(reg:new({ name = "syscall" }, {})("59"))
+print(require("exporter.core") ~= nil)
+]]
+    out, code = sh(("cd /tmp && LUA_PATH='%s/share/lua/5.1/?.lua;;' luajit -e '%s'"):format(tree, check))
+    os.execute("rm -rf " .. tree .. " gen")
+    assert.equal(0, code, out)
+    assert.equal(table.concat({
+      tree .. "/share/lua/5.1/exporter/decoders",
+      "errno,hex,ksym,majorminor,static_map,string,syscall,uint",
+      "execve",
+      "true",
+      "",
+    }, "\n"), out)
+  end)
+end)
