@@ -5,7 +5,9 @@ LISTEN ?= :9435
 EXAMPLES ?= timers,softirqs,syscalls,biolatency
 BUSTED = luajit /usr/bin/busted
 
-.PHONY: all deps build run test test-c test-lua test-integration bench lint clean
+ASAN_BUILD ?= build-asan
+
+.PHONY: all deps build run test test-c test-lua test-integration test-asan bench lint clean
 
 all: build
 
@@ -25,7 +27,7 @@ run: build
 
 test: build
 	@sh tools/kernel-fs.sh
-	@$(MAKE) --no-print-directory lint test-c test-lua test-integration
+	@$(MAKE) --no-print-directory lint test-c test-lua test-integration test-asan
 
 C_SOURCES = core/*.c core/*.h core/tests/*.c bench/*.c bpf/*.h examples/*.bpf.c \
 	spec/integration/target/*.c spec/integration/bpf/*.bpf.c
@@ -44,9 +46,17 @@ test-lua:
 test-integration:
 	@$(BUSTED) --run=integration
 
+# The C tests and the integration specs again, with the core built with
+# AddressSanitizer and UBSan: a leak or a memory error fails the run.
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DELX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS) -- --no-print-directory >/dev/null
+	@cd $(ASAN_BUILD) && ctest --output-on-failure
+	@ELX_BUILD=$(ASAN_BUILD) $(BUSTED) --run=integration
+
 bench: build
 	@sh tools/kernel-fs.sh
 	@luajit bench/run.lua $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -25,6 +26,13 @@ int elx_object_open(struct elx_object *o, const char *dir, const char *name, cha
 		o->path = NULL;
 		*err = strdup("out of memory");
 		return -ENOMEM;
+	}
+	/* Said here rather than by libbpf, whose line would repeat ours. */
+	if (access(o->path, R_OK) != 0) {
+		ret = -errno;
+		if (asprintf(err, "%s.bpf.o: %s", name, strerror(-ret)) < 0)
+			*err = NULL;
+		return ret;
 	}
 	o->obj = bpf_object__open_file(o->path, NULL);
 	if (!o->obj) {
