@@ -38,7 +38,8 @@ static const struct flag_def flag_defs[] = {
 	  "Decoded label sets kept per metric, and never more than its map holds (default "
 	  "1048576)." },
 	{ "config.skip-cache-size", FLAG_COUNT, FIELD(config_skip_cache_size), "N",
-	  "Accepted for compatibility with ebpf_exporter; skipped keys share the label cache." },
+	  "Keys whose rows a decoder dropped (regexp), kept per metric so they are not decoded "
+	  "again; 0 decodes them at every scrape (default 65536)." },
 	{ "decoders.path", FLAG_LIST, FIELD(decoder_dirs), "DIR",
 	  "A directory of decoder scripts (<name>.lua), after <config.dir>/decoders; repeatable." },
 	{ "debug", FLAG_BOOL, FIELD(debug), NULL, "Log debug messages, libbpf's among them." },
@@ -181,6 +182,7 @@ enum elx_flags_result elx_flags_parse(struct elx_flags *f, int argc, char **argv
 	f->listen_address = ":9435";
 	f->telemetry_path = "/metrics";
 	f->config_cache_size = 1048576;
+	f->config_skip_cache_size = 65536;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];

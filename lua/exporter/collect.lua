@@ -16,7 +16,8 @@ local numfmt = require("exporter.numfmt")
 local M = {}
 
 local SKIP = api.SKIP
-local SKIPPED = 0 -- the cache's value for a skipped row
+local SKIPPED = 0 -- the label cache's value for a row that is never exported
+local DROPPED = -1 -- make_entry's answer for a row a decoder dropped (api.SKIP)
 local ffi_string, ffi_cast, floor = ffi.string, ffi.cast, math.floor
 local put_u64 = numfmt.put_u64
 local u16p = ffi.typeof("const uint16_t *")
@@ -117,6 +118,7 @@ end
 -- it outgrows its bound (see series_id).
 local function reset_series(plan)
   plan.caches = {}
+  plan.skips = {} -- per CPU: keys whose rows a decoder dropped, when skip_cache_size > 0
   plan.ids = {} -- series text -> id: keys of one label set share an id
   plan.nids = 0
   plan.gen = 0
@@ -157,6 +159,21 @@ local function cache_for(plan, cpu)
   return c
 end
 
+-- The skip cache keeps the rows decoders drop (regexp misses) apart from the
+-- label cache, with its own bound (--config.skip-cache-size); 0 turns it off
+-- and such rows are decoded again at every scrape, as in ebpf_exporter.
+local function skips_for(plan, cpu)
+  if plan.skip_cache_size < 1 then
+    return nil
+  end
+  local c = plan.skips[cpu + 1]
+  if not c then
+    c = label_cache.new(plan.skip_cache_size)
+    plan.skips[cpu + 1] = c
+  end
+  return c
+end
+
 -- The id of a series text, new or known. Ids only grow while keys come and
 -- go, so past twice what the caches hold the whole state starts afresh:
 -- memory stays bounded and a stable key set never gets there.
@@ -192,7 +209,7 @@ local function counter_entry(plan, raw, stats)
   if values == nil then
     return nil
   elseif values == SKIP then
-    return SKIPPED
+    return DROPPED
   elseif #values == 0 then
     return series_id(plan, plan.family .. " ")
   end
@@ -207,7 +224,7 @@ local function histogram_entry(plan, raw, stats)
   if values == nil then
     return nil
   elseif values == SKIP then
-    return SKIPPED
+    return DROPPED
   end
   local b = plan.bucket_label
   local bucket = tonumber(values[b])
@@ -258,14 +275,22 @@ end
 local function visit_misses(plan, batch, cache, cpu, suffix, stats, make_entry, visit, acc, misses, nmiss)
   local keys, ks, ncpus = batch.keys, batch.key_size, batch.ncpus
   local values = ffi_cast(u64p, batch.values)
+  local skips = skips_for(plan, cpu or 0)
   for j = 1, nmiss do
     local i = misses[j]
     local p = keys + i * ks
     local ck = plan.read_key(p)
     local e = cache:get(ck)
-    if e == nil then
+    if e == nil and skips and skips:get(ck) then
+      e = SKIPPED
+    elseif e == nil then
       e = make_entry(plan, ffi_string(p, ks) .. suffix, stats)
-      if e ~= nil then
+      if e == DROPPED then
+        if skips then
+          skips:put(ck, true)
+        end
+        e = SKIPPED
+      elseif e ~= nil then
         cache:put(ck, e)
       end
     end

@@ -60,7 +60,7 @@ function M.init(opts)
     opts = {
       config_dir = opts.config_dir,
       cache_size = opts.cache_size or 1048576,
-      skip_cache_size = opts.skip_cache_size or 0,
+      skip_cache_size = opts.skip_cache_size or 65536,
     },
     registry = registry,
     configs = {},

@@ -7,6 +7,8 @@
 -- @module exporter.decoder_api
 local ffi = require("ffi")
 
+local label_cache = require("exporter.label_cache")
+
 local M = {}
 
 --- Returned by a decode function to drop the whole row (map key) from the scrape.
@@ -92,47 +94,17 @@ function M.bounded_cache(n)
   if type(n) ~= "number" or n < 1 then
     error("bounded_cache: size must be a number >= 1, not " .. tostring(n), 2)
   end
-  local young, old, young_count = {}, {}, 0
-  local cache = {}
-
-  local function put(key, value)
-    if young[key] == nil then
-      if young_count >= n then
-        old, young, young_count = young, {}, 0
-      end
-      young_count = young_count + 1
-    end
-    young[key] = value
-  end
-
-  function cache.get(key)
-    local v = young[key]
-    if v ~= nil then return v end
-    v = old[key]
-    if v ~= nil then
-      old[key] = nil
-      put(key, v)
-    end
-    return v
-  end
-
-  function cache.put(key, value)
-    if value == nil then error("bounded_cache: put of a nil value", 2) end
-    old[key] = nil
-    put(key, value)
-  end
-
-  function cache.clear()
-    young, old, young_count = {}, {}, 0
-  end
-
-  function cache.count()
-    local c = young_count
-    for _ in pairs(old) do c = c + 1 end
-    return c
-  end
-
-  return cache
+  -- The label cache's implementation, with plain functions as this API has them.
+  local c = label_cache.new(n)
+  return {
+    get = function(key) return c:get(key) end,
+    put = function(key, value)
+      if value == nil then error("bounded_cache: put of a nil value", 2) end
+      c:put(key, value)
+    end,
+    clear = function() c:clear() end,
+    count = function() return c:count() end,
+  }
 end
 
 --- Iterates over the lines of a file, for large files such as /proc/kallsyms.

@@ -71,6 +71,7 @@ local function bind_metric(cfg, m, info, opts, fail)
     percpu = percpu,
     split_cpu = split_cpu,
     cache_size = math.max(1, math.min(opts.cache_size, info.max_entries)),
+    skip_cache_size = math.min(opts.skip_cache_size or 0, info.max_entries),
   }
   local offset = 0
   for i = 1, key_labels do

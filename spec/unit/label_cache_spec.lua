@@ -35,7 +35,18 @@ describe("label cache", function()
     assert.equal(1, c:get("a"))
   end)
 
+  it("counts what it holds and clears", function()
+    local c = label_cache.new(2)
+    for i = 1, 5 do c:put(i, i) end
+    assert.equal(3, c:count()) -- young {5}, old {3, 4}
+    assert.equal(3, c:get(3))
+    assert.equal(3, c:count()) -- moved, not copied
+    c:clear()
+    assert.equal(0, c:count())
+    assert.is_nil(c:get(5))
+  end)
+
   it("refuses a size below 1", function()
-    assert.has_error(function() label_cache.new(0) end, "label cache size must be a positive number")
+    assert.has_error(function() label_cache.new(0) end, "cache size must be a number >= 1, not 0")
   end)
 end)
