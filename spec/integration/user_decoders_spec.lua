@@ -1,0 +1,104 @@
+-- Users' own decoders in real scrapes: from <config.dir>/decoders and from
+-- --decoders.path, overriding a built-in one, and failing without harm.
+local helper = require("helpers.exporter")
+
+local TARGET = helper.spec_dir .. "/elx-test-target"
+
+local function write(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+-- A config dir with uprobe_test.bpf.o under `name` and a config whose one
+-- metric labels elx_test_hit's argument with the given decoders after uint.
+local function config_dir(name, decoders_yaml)
+  local dir = helper.tmpdir()
+  os.execute(("cp %s/uprobe_test.bpf.o %s/%s.bpf.o && mkdir -p %s/decoders"):format(helper.spec_dir, dir, name, dir))
+  write(("%s/%s.yaml"):format(dir, name), ([[
+metrics:
+  counters:
+    - name: test_hits_by_value_total
+      help: Calls of elx_test_hit by a user decoder's view of the argument
+      labels:
+        - name: value
+          size: 8
+          decoders:
+            - name: uint
+%s
+]]):format(decoders_yaml))
+  return dir
+end
+
+describe("user decoders", function()
+  it("from <config.dir>/decoders label a real scrape", function()
+    local dir = config_dir("ports", "            - name: port_service")
+    os.execute("cp examples/decoders/port_service.lua " .. dir .. "/decoders/")
+    local e = helper.start({ dir = dir, names = "ports" })
+    helper.sh(TARGET .. " values 22 443 22 50000 1500 22")
+    local s = e:samples()
+    assert.equal(0, (e:stop()))
+    os.execute("rm -rf " .. dir)
+    assert.equal(3, s['ebpf_exporter_test_hits_by_value_total{value="ssh"}'])
+    assert.equal(1, s['ebpf_exporter_test_hits_by_value_total{value="https"}'])
+    assert.equal(1, s['ebpf_exporter_test_hits_by_value_total{value="ephemeral"}'])
+    assert.equal(1, s['ebpf_exporter_test_hits_by_value_total{value="other"}'])
+    assert.equal(0, s['ebpf_exporter_decoder_errors_total{config="ports"}'])
+  end)
+
+  it("from --decoders.path, and one that overrides a built-in decoder", function()
+    local dir = config_dir("shout", "            - name: string\n            - name: shout")
+    local extra = helper.tmpdir()
+    write(extra .. "/shout.lua", [[
+return { new = function() return function(s) return s:upper() .. "!" end end }
+]])
+    -- The built-in string would cut at the first NUL; this one keeps the digits only.
+    write(dir .. "/decoders/string.lua", [[
+return { new = function() return function(s) return (s:gsub("%D", "")) end end }
+]])
+    local e = helper.start({ dir = dir, names = "shout", args = "--decoders.path=" .. extra })
+    helper.sh(TARGET .. " values 7 7 42")
+    local s = e:samples()
+    local code, log = e:stop()
+    os.execute("rm -rf " .. dir .. " " .. extra)
+    assert.equal(0, code)
+    assert.equal(2, s['ebpf_exporter_test_hits_by_value_total{value="7!"}'])
+    assert.equal(1, s['ebpf_exporter_test_hits_by_value_total{value="42!"}'])
+    assert.is_truthy(log:find('info: decoder "string" from ' .. dir .. '/decoders/string.lua overrides the built-in one', 1, true), log)
+  end)
+
+  it("that throw cost only their rows, count errors, and log each message once", function()
+    local dir = config_dir("fragile", "            - name: fragile")
+    write(dir .. "/decoders/fragile.lua", [[
+return { new = function() return function(s)
+  if s == "13" then error("unlucky number", 0) end
+  return s
+end end }
+]])
+    local e = helper.start({ dir = dir, names = "fragile" })
+    helper.sh(TARGET .. " values 1 13 2 13 13")
+    local first = e:samples()
+    local second = e:samples()
+    local code, log = e:stop()
+    os.execute("rm -rf " .. dir)
+    assert.equal(0, code)
+    assert.equal(1, first['ebpf_exporter_test_hits_by_value_total{value="1"}'])
+    assert.equal(1, first['ebpf_exporter_test_hits_by_value_total{value="2"}'])
+    assert.is_nil(first['ebpf_exporter_test_hits_by_value_total{value="13"}'])
+    -- One failing key, counted at each scrape that meets it.
+    assert.equal(1, first['ebpf_exporter_decoder_errors_total{config="fragile"}'])
+    assert.equal(2, second['ebpf_exporter_decoder_errors_total{config="fragile"}'])
+    local message = 'config fragile, metric test_hits_by_value_total, label value: decoder "fragile" raised: unlucky number'
+    local _, times = log:gsub(message:gsub("%p", "%%%0"), "")
+    assert.equal(1, times, log)
+  end)
+
+  it("with a mistake stop the start with the file named", function()
+    local dir = config_dir("broken", "            - name: broken")
+    write(dir .. "/decoders/broken.lua", "return { new = 42 }\n")
+    local out, code = helper.run("--log.no-timestamps --config.dir=" .. dir .. " --config.names=broken")
+    os.execute("rm -rf " .. dir)
+    assert.equal(1, code)
+    assert.equal(('error: decoder "broken" (%s/decoders/broken.lua): new is a number, not a function\n'):format(dir), out)
+  end)
+end)
