@@ -1,5 +1,8 @@
 /* Baselines for `make bench`, measured on the same map the exporter serves:
  *   elx-bench-baseline fill <map> <n>      fill map <map> with n u64 -> u64 entries
+ *   elx-bench-baseline fill-decoded <map> <n>
+ *                                          fill bench_decoded.bpf.c's map: keys of a real
+ *                                          cgroup id, a distinct IPv6 address and a port
  *   elx-bench-baseline floor <map> <runs>  one batch lookup + sprintf of each line
  *   elx-bench-baseline walk <map> <runs>   get_next_key + lookup per key (ebpf_exporter's way)
  * <map> is a map name as the kernel knows it (at most 15 characters). Each
@@ -7,6 +10,7 @@
 #define _GNU_SOURCE
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +54,79 @@ static int fill(int fd, __u32 n)
 	for (__u32 i = 0; i < n; i++) {
 		keys[i] = (__u64)i * 7919 + 1;
 		values[i] = (__u64)i * 3 + 1;
+	}
+	ret = bpf_map_update_batch(fd, keys, values, &count, NULL);
+	free(keys);
+	free(values);
+	return ret;
+}
+
+/* Inode numbers of the cgroup2 directories: the ids bpf_get_current_cgroup_id
+ * returns, so the cgroup decoder finds them. */
+static __u64 cgroup_ids[4096];
+static int ncgroup_ids;
+
+static int add_cgroup(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	if (type == FTW_D && ncgroup_ids < (int)(sizeof(cgroup_ids) / sizeof(cgroup_ids[0])))
+		cgroup_ids[ncgroup_ids++] = st->st_ino;
+	return 0;
+}
+
+static int find_cgroup_ids(void)
+{
+	char line[4096], mount[4096] = "";
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+
+	if (!f)
+		return -errno;
+	/* ... <mount point> <options> ... - cgroup2 ... */
+	while (fgets(line, sizeof(line), f)) {
+		char point[4096];
+		const char *sep = strstr(line, " - cgroup2 ");
+
+		if (sep && sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1) {
+			snprintf(mount, sizeof(mount), "%s", point);
+			break;
+		}
+	}
+	fclose(f);
+	if (!mount[0] || nftw(mount, add_cgroup, 16, FTW_PHYS) != 0 || ncgroup_ids == 0)
+		return -ENOENT;
+	return 0;
+}
+
+/* Ports a user decoder folds into a handful of services. */
+static const __u32 bench_ports[] = { 22, 80, 443, 5432, 8080, 40000, 50001, 61000 };
+
+struct decoded_key {
+	__u64 cgroup;
+	__u8 addr[16];
+	__u32 port;
+	__u32 pad;
+};
+
+static int fill_decoded(int fd, __u32 n)
+{
+	struct decoded_key *keys = calloc(n, sizeof(*keys));
+	__u64 *values = malloc(n * sizeof(*values));
+	__u32 count = n;
+	int ret = find_cgroup_ids();
+
+	if (ret)
+		return ret;
+	if (!keys || !values)
+		return -ENOMEM;
+	for (__u32 i = 0; i < n; i++) {
+		keys[i].cgroup = cgroup_ids[i % ncgroup_ids];
+		/* 2001:db8::<i>: every address distinct, every one a new series. */
+		keys[i].addr[0] = 0x20;
+		keys[i].addr[1] = 0x01;
+		keys[i].addr[2] = 0x0d;
+		keys[i].addr[3] = 0xb8;
+		memcpy(&keys[i].addr[12], &(__u32){ __builtin_bswap32(i + 1) }, 4);
+		keys[i].port = bench_ports[i % (sizeof(bench_ports) / sizeof(bench_ports[0]))];
+		values[i] = (__u64)i + 1;
 	}
 	ret = bpf_map_update_batch(fd, keys, values, &count, NULL);
 	free(keys);
@@ -107,7 +184,8 @@ int main(int argc, char **argv)
 	int fd, runs;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: elx-bench-baseline fill|floor|walk <map> <n|runs>\n");
+		fprintf(stderr,
+			"usage: elx-bench-baseline fill|fill-decoded|floor|walk <map> <n|runs>\n");
 		return 2;
 	}
 	fd = find_map(argv[2], &info);
@@ -115,11 +193,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "elx-bench-baseline: no map named %s\n", argv[2]);
 		return 1;
 	}
+	runs = atoi(argv[3]);
+	if (strcmp(argv[1], "fill-decoded") == 0) {
+		int ret = info.key_size == sizeof(struct decoded_key)
+			      ? fill_decoded(fd, (__u32)runs)
+			      : -EINVAL;
+
+		if (ret)
+			fprintf(stderr, "elx-bench-baseline: fill-decoded: %s\n", strerror(-ret));
+		return ret ? 1 : 0;
+	}
 	if (info.key_size != 8 || info.value_size != 8) {
 		fprintf(stderr, "elx-bench-baseline: %s is not a u64 -> u64 map\n", argv[2]);
 		return 1;
 	}
-	runs = atoi(argv[3]);
 	if (strcmp(argv[1], "fill") == 0) {
 		int ret = fill(fd, (__u32)runs);
 

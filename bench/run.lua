@@ -31,29 +31,39 @@ local function rss_kib(pid)
   return tonumber(status:match("VmRSS:%s+(%d+) kB"))
 end
 
+local function row(what, t) -- milliseconds, and nanoseconds per series
+  print(("  %-44s %9.1f ms  %6.0f ns/series"):format(what, t, t * 1e6 / N))
+end
+
+local function curl_ms(e, extra)
+  local cmd = ("curl -s -o %s/out -w '%%{time_total}' %s %s/metrics"):format(e.work, extra or "", e.url)
+  return tonumber((run(cmd))) * 1e3
+end
+
+local function series_in(e, family)
+  local _, n = helper.read_file(e.work .. "/out"):gsub("\n" .. family .. "{", "")
+  return n
+end
+
 local e = helper.start({ dir = build .. "/bench", names = "bench" })
 local ok, err = pcall(function()
   local rss_idle = rss_kib(e.pid)
   run(("%s fill bench_values %d"):format(BASELINE, N))
-  local curl = ("curl -s -o %s/out -w '%%{time_total}' %s/metrics"):format(e.work, e.url)
-  local cold = tonumber((run(curl))) * 1e3
-  local lines = select(2, helper.read_file(e.work .. "/out"):gsub("\nebpf_exporter_bench_values{", ""))
+  local cold = curl_ms(e)
+  local lines = series_in(e, "ebpf_exporter_bench_values")
   assert(lines == N, ("the scrape has %d series, not %d"):format(lines, N))
   local warm = {}
   for i = 1, WARM_RUNS do
-    warm[i] = tonumber((run(curl))) * 1e3
+    warm[i] = curl_ms(e)
   end
   local warm_ms = median(warm)
   local gz = {}
   for i = 1, 5 do
-    gz[i] = tonumber((run(curl .. " -H 'Accept-Encoding: gzip'"))) * 1e3
+    gz[i] = curl_ms(e, "-H 'Accept-Encoding: gzip'")
   end
   local rss = rss_kib(e.pid)
   local floor = ms(("%s floor bench_values %d"):format(BASELINE, WARM_RUNS))
   local walk = ms(("%s walk bench_values 3"):format(BASELINE))
-  local function row(what, t) -- milliseconds, and nanoseconds per series
-    print(("  %-44s %9.1f ms  %6.0f ns/series"):format(what, t, t * 1e6 / N))
-  end
   print(("scrape of %d series (u64 keys, uint decoder), over HTTP with curl:"):format(N))
   row("exporter, cold (first scrape, decoding)", cold)
   row("exporter, warm (median of " .. WARM_RUNS .. ")", warm_ms)
@@ -64,6 +74,30 @@ local ok, err = pcall(function()
     warm_ms / floor, walk / warm_ms))
   print(("  exporter RSS: %.1f MiB before the map was filled, %.1f MiB after %d scrapes"):format(
     rss_idle / 1024, rss / 1024, WARM_RUNS + 6))
+end)
+e:stop()
+if not ok then
+  io.stderr:write("bench failed: ", tostring(err), "\n")
+  os.exit(1)
+end
+
+-- Decoder-heavy: every key through uint -> cgroup, inet_ip, and a user Lua
+-- decoder (examples/decoders/port_service.lua, from build/bench/decoders).
+e = helper.start({ dir = build .. "/bench", names = "bench_decoded" })
+ok, err = pcall(function()
+  run(("%s fill-decoded bench_decoded %d"):format(BASELINE, N))
+  local cold = curl_ms(e)
+  local lines = series_in(e, "ebpf_exporter_bench_decoded")
+  local text = helper.read_file(e.work .. "/out")
+  assert(not text:find("unknown_cgroup_id", 1, true), "a cgroup id did not resolve")
+  local warm = {}
+  for i = 1, WARM_RUNS do
+    warm[i] = curl_ms(e)
+  end
+  print(("\nscrape of %d keys through uint->cgroup, inet_ip and a user decoder, %d series:"):format(N, lines))
+  row("exporter, cold (first scrape, decoding)", cold)
+  row("exporter, warm (median of " .. WARM_RUNS .. ")", median(warm))
+  print(("  exporter RSS: %.1f MiB"):format(rss_kib(e.pid) / 1024))
 end)
 e:stop()
 if not ok then
