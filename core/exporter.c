@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attach.h"
+#include "kaddrs.h"
 #include "log.h"
 
 /* An empty function that programs may probe with
@@ -42,6 +44,12 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 	e->flags = flags;
 	e->loop = loop;
 	e->stats_fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDONLY | O_CLOEXEC);
+	ret = elx_attach_register_handlers();
+	if (ret) {
+		log_error("cannot register the perf_event/ and xdp/ section handlers with libbpf: %s",
+			  strerror(-ret));
+		return ret;
+	}
 	ret = elx_lua_new(&e->lua, flags, &err);
 	if (ret) {
 		log_lines(ELX_ERROR, err);
@@ -61,7 +69,7 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 	for (size_t i = 0; i < flags->nconfig_names; i++) {
 		const char *name = flags->config_names[i];
 		struct elx_object *o = &e->objects[i];
-		int opened = elx_object_open(o, flags->config_dir, name, &err) == 0;
+		int opened = elx_object_open(o, flags->config_dir, name, flags->btf_path, &err) == 0;
 
 		e->nobjects++;
 		if (!opened) {
@@ -79,9 +87,11 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 		}
 	}
 	for (size_t i = 0; !failed && i < e->nobjects; i++) {
-		if (plans[i].nkaddrs > 0) {
-			log_error("%s.yaml: kaddrs: not supported by this version",
-				  e->objects[i].name);
+		if (elx_kaddrs_set(e->objects[i].obj, plans[i].kaddrs, plans[i].nkaddrs,
+				   "/proc/kallsyms", &err) != 0) {
+			log_error("%s.yaml: %s", e->objects[i].name, err ? err : "out of memory");
+			free(err);
+			err = NULL;
 			failed = 1;
 		}
 	}

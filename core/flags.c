@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "build_config.h"
 
@@ -40,6 +41,8 @@ static const struct flag_def flag_defs[] = {
 	{ "config.skip-cache-size", FLAG_COUNT, FIELD(config_skip_cache_size), "N",
 	  "Keys whose rows a decoder dropped (regexp), kept per metric so they are not decoded "
 	  "again; 0 decodes them at every scrape (default 65536)." },
+	{ "btf.path", FLAG_STRING, FIELD(btf_path), "FILE",
+	  "Kernel BTF to use where the kernel has no /sys/kernel/btf/vmlinux." },
 	{ "decoders.path", FLAG_LIST, FIELD(decoder_dirs), "DIR",
 	  "A directory of decoder scripts (<name>.lua), after <config.dir>/decoders; repeatable." },
 	{ "debug", FLAG_BOOL, FIELD(debug), NULL, "Log debug messages, libbpf's among them." },
@@ -258,6 +261,8 @@ enum elx_flags_result elx_flags_parse(struct elx_flags *f, int argc, char **argv
 		if (check_dir("decoders.path", f->decoder_dirs[i]) != ELX_FLAGS_OK)
 			return ELX_FLAGS_ERROR;
 	}
+	if (f->btf_path && access(f->btf_path, R_OK) != 0)
+		return flag_error("--btf.path: %s: %s", f->btf_path, strerror(errno));
 	if (f->telemetry_path[0] != '/')
 		return flag_error("--web.telemetry-path: %s must start with /", f->telemetry_path);
 	if (f->config_cache_size < 1)

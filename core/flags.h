@@ -16,6 +16,7 @@ struct elx_flags {
 	int log_timestamps;
 	const char *listen_address;
 	const char *telemetry_path;
+	const char *btf_path; /* NULL: the kernel's own /sys/kernel/btf/vmlinux */
 	char **decoder_dirs; /* NULL-terminated, from repeated --decoders.path */
 	size_t ndecoder_dirs;
 };

@@ -12,10 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "log.h"
 
-int elx_object_open(struct elx_object *o, const char *dir, const char *name, char **err)
+int elx_object_open(struct elx_object *o, const char *dir, const char *name, const char *btf_path,
+		    char **err)
 {
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = btf_path);
 	struct bpf_map *map;
 	size_t n = 0;
 	int ret;
@@ -34,7 +37,7 @@ int elx_object_open(struct elx_object *o, const char *dir, const char *name, cha
 			*err = NULL;
 		return ret;
 	}
-	o->obj = bpf_object__open_file(o->path, NULL);
+	o->obj = bpf_object__open_file(o->path, &opts);
 	if (!o->obj) {
 		ret = -errno;
 		o->obj = NULL;
@@ -105,25 +108,25 @@ int elx_object_attach(struct elx_object *o, int strict)
 	bpf_object__for_each_program(prog, o->obj)
 	{
 		size_t k = i++;
+		char *err = NULL;
+		int ret;
 
 		if (o->prog_fds[k] < 0)
 			continue; /* not loaded (autoload off) */
-		struct bpf_link *link = bpf_program__attach(prog);
-		if (!link) {
-			int ret = -errno;
-
+		ret = elx_attach_program(prog, &o->links[k].links, &o->links[k].n, &err);
+		if (ret) {
 			log_error("config %s: program %s (SEC(\"%s\")): attach failed: %s", o->name,
 				  bpf_program__name(prog), bpf_program__section_name(prog),
-				  strerror(-ret));
+				  err ? err : strerror(-ret));
+			free(err);
 			if (strict)
 				return ret;
 			continue;
 		}
-		o->links[k] = link;
 		o->programs[k].attached = 1;
 		o->nattached++;
-		log_debug("config %s: attached %s (SEC(\"%s\"))", o->name, bpf_program__name(prog),
-			  bpf_program__section_name(prog));
+		log_debug("config %s: attached %s (SEC(\"%s\")) with %zu link(s)", o->name,
+			  bpf_program__name(prog), bpf_program__section_name(prog), o->links[k].n);
 	}
 	return 0;
 }
@@ -195,8 +198,11 @@ void elx_object_read(struct elx_object *o, struct elx_config_scrape *out, int st
 
 void elx_object_close(struct elx_object *o)
 {
-	for (size_t i = 0; o->links && i < o->nprograms; i++)
-		bpf_link__destroy(o->links[i]);
+	for (size_t i = 0; o->links && i < o->nprograms; i++) {
+		for (size_t l = 0; l < o->links[i].n; l++)
+			bpf_link__destroy(o->links[i].links[l]);
+		free(o->links[i].links);
+	}
 	for (size_t i = 0; i < o->nreaders; i++)
 		elx_map_reader_free(&o->readers[i]);
 	bpf_object__close(o->obj);

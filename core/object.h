@@ -11,13 +11,19 @@
 struct bpf_object;
 struct bpf_link;
 
+/* The links of one program: one, or one per CPU for perf_event/ programs. */
+struct elx_program_links {
+	struct bpf_link **links;
+	size_t n;
+};
+
 struct elx_object {
 	char *name; /* the config name */
 	char *path; /* <dir>/<name>.bpf.o */
 	struct bpf_object *obj;
 	struct elx_map_info *map_infos;
 	size_t nmap_infos;
-	struct bpf_link **links; /* one per program; NULL when not attached */
+	struct elx_program_links *links; /* one per program; n = 0 when not attached */
 	struct elx_program *programs;
 	char (*tags)[17];
 	int *prog_fds;
@@ -28,9 +34,11 @@ struct elx_object {
 	size_t nreaders;
 };
 
-/* Opens <dir>/<name>.bpf.o and describes its maps. Returns 0 or -errno and
- * logs nothing: *err says what went wrong (malloc'd). */
-int elx_object_open(struct elx_object *o, const char *dir, const char *name, char **err);
+/* Opens <dir>/<name>.bpf.o and describes its maps; btf_path (or NULL) is the
+ * kernel BTF to use instead of /sys/kernel/btf/vmlinux. Returns 0 or -errno
+ * and logs nothing: *err says what went wrong (malloc'd). */
+int elx_object_open(struct elx_object *o, const char *dir, const char *name, const char *btf_path,
+		    char **err);
 
 /* Loads into the kernel: the verifier's reason for a rejection is logged by
  * libbpf through our print callback. */

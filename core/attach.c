@@ -1,0 +1,280 @@
+/* Attaching programs from their SEC() names. libbpf knows most forms; two
+ * come from ebpf_exporter and are handled here: perf_event/<spec> opens one
+ * perf event per online CPU (and every one of them is detached at exit), and
+ * xdp/<ifname> attaches to an interface by name. */
+#define _GNU_SOURCE
+#include "attach.h"
+
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define PERF_EVENT_PREFIX "perf_event/"
+#define XDP_PREFIX "xdp/"
+
+static int fail(char **err, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char **err, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(err, fmt, ap) < 0)
+		*err = NULL;
+	va_end(ap);
+	return ret;
+}
+
+/* The extra forms are attached by elx_attach_program, not by libbpf's
+ * auto-attach: one program may need a link per CPU. */
+static int no_auto_attach(const struct bpf_program *prog, long cookie, struct bpf_link **link)
+{
+	*link = NULL;
+	return 0;
+}
+
+/* SEC("xdp/devmap") and SEC("xdp/cpumap") are libbpf's own forms for
+ * programs run from those maps; our "xdp/" handler must not turn them into
+ * interface attachments. */
+static int xdp_setup(struct bpf_program *prog, long cookie)
+{
+	const char *dev = bpf_program__section_name(prog) + strlen(XDP_PREFIX);
+
+	if (strcmp(dev, "devmap") == 0)
+		return bpf_program__set_expected_attach_type(prog, BPF_XDP_DEVMAP);
+	if (strcmp(dev, "cpumap") == 0)
+		return bpf_program__set_expected_attach_type(prog, BPF_XDP_CPUMAP);
+	return 0;
+}
+
+int elx_attach_register_handlers(void)
+{
+	static int registered;
+	LIBBPF_OPTS(libbpf_prog_handler_opts, perf_opts, .prog_attach_fn = no_auto_attach);
+	LIBBPF_OPTS(libbpf_prog_handler_opts, xdp_opts, .prog_setup_fn = xdp_setup,
+		    .prog_attach_fn = no_auto_attach);
+	int ret;
+
+	if (registered)
+		return 0;
+	ret = libbpf_register_prog_handler(PERF_EVENT_PREFIX, BPF_PROG_TYPE_PERF_EVENT,
+					   BPF_PERF_EVENT, &perf_opts);
+	if (ret < 0)
+		return ret;
+	ret = libbpf_register_prog_handler(XDP_PREFIX, BPF_PROG_TYPE_XDP, BPF_XDP, &xdp_opts);
+	if (ret < 0)
+		return ret;
+	registered = 1;
+	return 0;
+}
+
+int elx_attach_parse_perf_event(const char *spec, struct perf_event_attr *attr, char **err)
+{
+	char *copy = strdup(spec), *save = NULL;
+	int have_type = 0, have_config = 0, ret = 0;
+
+	if (!copy)
+		return fail(err, -ENOMEM, "out of memory");
+	memset(attr, 0, sizeof(*attr));
+	attr->size = sizeof(*attr);
+	for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '='), *end;
+		unsigned long long value;
+
+		if (!eq) {
+			ret = fail(err, -EINVAL, "\"%s\" is not key=value", item);
+			goto out;
+		}
+		*eq = '\0';
+		errno = 0;
+		value = strtoull(eq + 1, &end, 0);
+		if (errno || eq[1] == '\0' || *end != '\0' || eq[1] == '-') {
+			ret = fail(err, -EINVAL, "%s: \"%s\" is not a number", item, eq + 1);
+			goto out;
+		}
+		if (strcmp(item, "type") == 0) {
+			attr->type = (__u32)value;
+			have_type = 1;
+		} else if (strcmp(item, "config") == 0) {
+			attr->config = value;
+			have_config = 1;
+		} else if (strcmp(item, "frequency") == 0) {
+			attr->sample_freq = value;
+			attr->freq = 1;
+		} else {
+			ret = fail(err, -EINVAL, "unknown key \"%s\" (type, config, frequency)", item);
+			goto out;
+		}
+	}
+	if (!have_type || !have_config)
+		ret = fail(err, -EINVAL, "needs type=<n> and config=<n>");
+out:
+	free(copy);
+	return ret;
+}
+
+int elx_attach_parse_cpus(const char *list, int **cpus, size_t *ncpus)
+{
+	size_t n = 0, cap = 16;
+	int *out = malloc(cap * sizeof(*out));
+	const char *p = list;
+
+	if (!out)
+		return -ENOMEM;
+	while (*p && *p != '\n') {
+		char *end;
+		long lo = strtol(p, &end, 10), hi;
+
+		if (end == p || lo < 0)
+			goto bad;
+		hi = lo;
+		if (*end == '-') {
+			p = end + 1;
+			hi = strtol(p, &end, 10);
+			if (end == p || hi < lo)
+				goto bad;
+		}
+		for (long c = lo; c <= hi; c++) {
+			if (n == cap) {
+				int *grown = realloc(out, (cap *= 2) * sizeof(*out));
+
+				if (!grown) {
+					free(out);
+					return -ENOMEM;
+				}
+				out = grown;
+			}
+			out[n++] = (int)c;
+		}
+		p = end;
+		if (*p == ',')
+			p++;
+		else if (*p && *p != '\n')
+			goto bad;
+	}
+	*cpus = out;
+	*ncpus = n;
+	return 0;
+bad:
+	free(out);
+	return -EINVAL;
+}
+
+static int online_cpus(int **cpus, size_t *ncpus)
+{
+	char buf[4096];
+	FILE *f = fopen("/sys/devices/system/cpu/online", "r");
+	int ret;
+
+	if (!f)
+		return -errno;
+	ret = fgets(buf, sizeof(buf), f) ? elx_attach_parse_cpus(buf, cpus, ncpus) : -EIO;
+	fclose(f);
+	return ret;
+}
+
+static int attach_perf_event(struct bpf_program *prog, const char *spec, struct bpf_link ***out,
+			     size_t *nout, char **err)
+{
+	struct perf_event_attr attr;
+	struct bpf_link **links = NULL;
+	int *cpus = NULL;
+	size_t ncpus = 0, n = 0;
+	int ret;
+
+	ret = elx_attach_parse_perf_event(spec, &attr, err);
+	if (ret)
+		return ret;
+	ret = online_cpus(&cpus, &ncpus);
+	if (ret)
+		return fail(err, ret, "cannot read the online CPUs: %s", strerror(-ret));
+	links = calloc(ncpus ? ncpus : 1, sizeof(*links));
+	if (!links) {
+		ret = fail(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < ncpus; i++) {
+		int fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1,
+				      PERF_FLAG_FD_CLOEXEC);
+
+		if (fd < 0) {
+			ret = -errno;
+			fail(err, ret, "perf_event_open(type=%u, config=%llu) on CPU %d: %s%s",
+			     attr.type, (unsigned long long)attr.config, cpus[i], strerror(-ret),
+			     ret == -ENOENT || ret == -EOPNOTSUPP ?
+				     " (this machine does not have that event)" :
+				     "");
+			goto out;
+		}
+		/* The link owns the perf event fd from here: destroying it closes it. */
+		links[n] = bpf_program__attach_perf_event(prog, fd);
+		if (!links[n]) {
+			ret = -errno;
+			close(fd);
+			fail(err, ret, "attaching to the perf event on CPU %d: %s", cpus[i],
+			     strerror(-ret));
+			goto out;
+		}
+		n++;
+	}
+	*out = links;
+	*nout = n;
+	links = NULL;
+	ret = 0;
+out:
+	for (size_t i = 0; links && i < n; i++)
+		bpf_link__destroy(links[i]);
+	free(links);
+	free(cpus);
+	return ret;
+}
+
+/* Hands back a single link as a one-element array, or the error behind it. */
+static int one_link(struct bpf_link *link, struct bpf_link ***out, size_t *nout, char **err)
+{
+	int ret = -errno;
+	struct bpf_link **links;
+
+	if (!link)
+		return fail(err, ret, "%s", strerror(-ret));
+	links = calloc(1, sizeof(*links));
+	if (!links) {
+		bpf_link__destroy(link);
+		return fail(err, -ENOMEM, "out of memory");
+	}
+	links[0] = link;
+	*out = links;
+	*nout = 1;
+	return 0;
+}
+
+int elx_attach_program(struct bpf_program *prog, struct bpf_link ***links, size_t *nlinks,
+		       char **err)
+{
+	const char *sec = bpf_program__section_name(prog);
+
+	*err = NULL;
+	if (strncmp(sec, PERF_EVENT_PREFIX, strlen(PERF_EVENT_PREFIX)) == 0)
+		return attach_perf_event(prog, sec + strlen(PERF_EVENT_PREFIX), links, nlinks,
+					 err);
+	if (strncmp(sec, XDP_PREFIX, strlen(XDP_PREFIX)) == 0) {
+		const char *dev = sec + strlen(XDP_PREFIX);
+		unsigned int ifindex;
+
+		if (strcmp(dev, "devmap") == 0 || strcmp(dev, "cpumap") == 0)
+			return fail(err, -EOPNOTSUPP, "runs from a %s, not attached to an interface",
+				    dev);
+		ifindex = if_nametoindex(dev);
+		if (!ifindex)
+			return fail(err, -errno, "no network interface \"%s\"", dev);
+		return one_link(bpf_program__attach_xdp(prog, (int)ifindex), links, nlinks, err);
+	}
+	return one_link(bpf_program__attach(prog), links, nlinks, err);
+}

@@ -1,0 +1,156 @@
+/* kaddrs: kernel symbol addresses written into `kaddr_<symbol>` globals of a
+ * BPF object between open and load, found through the object's BTF. */
+#define _GNU_SOURCE
+#include "kaddrs.h"
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(char **err, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char **err, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(err, fmt, ap) < 0)
+		*err = NULL;
+	va_end(ap);
+	return ret;
+}
+
+/* One pass over kallsyms for all the symbols: the file has ~200k lines. The
+ * first definition of a name wins, as in the kernel's own lookups. */
+static int resolve(char **symbols, size_t n, const char *kallsyms, unsigned long long *addrs,
+		   char **err)
+{
+	char line[512];
+	size_t found = 0;
+	int all_zero = 1;
+	FILE *f = fopen(kallsyms, "r");
+
+	if (!f)
+		return fail(err, -errno, "%s: %s", kallsyms, strerror(errno));
+	memset(addrs, 0, n * sizeof(*addrs));
+	while (found < n && fgets(line, sizeof(line), f)) {
+		unsigned long long addr;
+		char type, name[256];
+
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
+			continue;
+		if (addr)
+			all_zero = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (!addrs[i] && strcmp(name, symbols[i]) == 0 && addr) {
+				addrs[i] = addr;
+				found++;
+			}
+		}
+	}
+	fclose(f);
+	for (size_t i = 0; i < n; i++) {
+		if (addrs[i])
+			continue;
+		if (all_zero)
+			return fail(err, -EPERM,
+				    "kaddrs[%zu]: %s shows no addresses (kernel.kptr_restrict, or "
+				    "no CAP_SYSLOG)",
+				    i, kallsyms);
+		return fail(err, -ENOENT, "kaddrs[%zu]: no kernel symbol \"%s\" in %s", i,
+			    symbols[i], kallsyms);
+	}
+	return 0;
+}
+
+/* The internal map (.rodata, .data, ...) holding a global variable, and the
+ * variable's offset in it. */
+static struct bpf_map *find_variable(struct bpf_object *obj, const char *name, size_t *offset)
+{
+	struct btf *btf = bpf_object__btf(obj);
+	int var_id;
+
+	if (!btf)
+		return NULL;
+	var_id = btf__find_by_name_kind(btf, name, BTF_KIND_VAR);
+	if (var_id < 0)
+		return NULL;
+	for (unsigned int id = 1; id < btf__type_cnt(btf); id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		const struct btf_var_secinfo *vs;
+		const char *sec;
+		struct bpf_map *map;
+
+		if (!btf_is_datasec(t))
+			continue;
+		vs = btf_var_secinfos(t);
+		for (unsigned int k = 0; k < btf_vlen(t); k++, vs++) {
+			if (vs->type != (unsigned int)var_id || vs->size != sizeof(__u64))
+				continue;
+			sec = btf__name_by_offset(btf, t->name_off);
+			/* libbpf names internal maps "<object>.<section>", cut short. */
+			bpf_object__for_each_map(map, obj)
+			{
+				const char *mname = bpf_map__name(map);
+				size_t ml = strlen(mname), sl = strlen(sec);
+
+				if (bpf_map__is_internal(map) && ml >= sl &&
+				    strcmp(mname + ml - sl, sec) == 0) {
+					*offset = vs->offset;
+					return map;
+				}
+			}
+		}
+	}
+	return NULL;
+}
+
+int elx_kaddrs_set(struct bpf_object *obj, char **symbols, size_t n, const char *kallsyms,
+		   char **err)
+{
+	unsigned long long *addrs;
+	int ret;
+
+	if (n == 0)
+		return 0;
+	addrs = calloc(n, sizeof(*addrs));
+	if (!addrs)
+		return fail(err, -ENOMEM, "out of memory");
+	ret = resolve(symbols, n, kallsyms, addrs, err);
+	for (size_t i = 0; !ret && i < n; i++) {
+		char var[300];
+		size_t offset = 0, size = 0;
+		struct bpf_map *map;
+		const void *initial;
+		char *data;
+
+		snprintf(var, sizeof(var), "kaddr_%s", symbols[i]);
+		map = find_variable(obj, var, &offset);
+		initial = map ? bpf_map__initial_value(map, &size) : NULL;
+		if (!initial || offset + sizeof(__u64) > size) {
+			ret = fail(err, -ENOENT,
+				   "kaddrs[%zu]: the object has no global `const volatile u64 %s`",
+				   i, var);
+			break;
+		}
+		/* The section's bytes, with this variable set, become its new
+		 * initial value: what the program sees once loaded. */
+		data = malloc(size);
+		if (!data) {
+			ret = fail(err, -ENOMEM, "out of memory");
+			break;
+		}
+		memcpy(data, initial, size);
+		memcpy(data + offset, &addrs[i], sizeof(__u64));
+		ret = bpf_map__set_initial_value(map, data, size);
+		free(data);
+		if (ret)
+			ret = fail(err, ret, "kaddrs[%zu]: setting %s: %s", i, var, strerror(-ret));
+	}
+	free(addrs);
+	return ret;
+}

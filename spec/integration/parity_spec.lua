@@ -1,0 +1,108 @@
+-- ebpf_exporter features beyond maps, against the real kernel: kaddrs,
+-- post_attach_mark, perf_event/ sections, --btf.path, program run stats.
+local helper = require("helpers.exporter")
+
+local TARGET = helper.spec_dir .. "/elx-test-target"
+
+local function lines_matching(text, pattern)
+  local out = {}
+  for line in text:gmatch("[^\n]+") do
+    if line:match(pattern) then
+      out[#out + 1] = line
+    end
+  end
+  return out
+end
+
+local function config_dir(object, name, yaml)
+  local dir = helper.tmpdir()
+  os.execute(("cp %s/%s.bpf.o %s/%s.bpf.o"):format(helper.spec_dir, object, dir, name))
+  local f = assert(io.open(dir .. "/" .. name .. ".yaml", "w"))
+  f:write(yaml)
+  f:close()
+  return dir
+end
+
+describe("kaddrs and post_attach_mark", function()
+  it("give the program the symbol's address, and run the mark's uprobe once", function()
+    local address = helper.sh("awk '$3 == \"schedule\" { print $1; exit }' /proc/kallsyms"):gsub("%s+$", "")
+    assert.equal(16, #address)
+    local decimal = helper.sh("python3 -c 'print(int(\"" .. address .. "\", 16))'"):gsub("%s+$", "")
+    local e = helper.start({ names = "kaddrs_test" })
+    local text = e:scrape()
+    assert.equal(0, (e:stop()))
+    assert.same({ "ebpf_exporter_kaddrs_schedule_address " .. decimal }, lines_matching(text, "^ebpf_exporter_kaddrs_schedule"))
+    assert.same({ "ebpf_exporter_kaddrs_post_attach_calls_total 1" }, lines_matching(text, "^ebpf_exporter_kaddrs_post"))
+  end)
+
+  it("name an unknown symbol and a missing variable, with the YAML path", function()
+    local yaml = "metrics: { counters: [ { name: kaddrs_post_attach_calls_total, help: x } ] }\nkaddrs: [schedule, %s]\n"
+    local dir = config_dir("kaddrs_test", "k", yaml:format("elx_no_such_symbol"))
+    local out, code = helper.run("--log.no-timestamps --config.dir=" .. dir .. " --config.names=k")
+    assert.equal(1, code)
+    assert.equal('error: k.yaml: kaddrs[1]: no kernel symbol "elx_no_such_symbol" in /proc/kallsyms\n', out)
+    os.execute("rm -rf " .. dir)
+    dir = config_dir("kaddrs_test", "k", yaml:format("schedule_timeout"))
+    out, code = helper.run("--log.no-timestamps --config.dir=" .. dir .. " --config.names=k")
+    assert.equal(1, code)
+    assert.equal("error: k.yaml: kaddrs[1]: the object has no global `const volatile u64 kaddr_schedule_timeout`\n", out)
+    os.execute("rm -rf " .. dir)
+  end)
+end)
+
+describe("perf_event/ sections", function()
+  it("open one event per online CPU, sample on each, and detach all of them", function()
+    local online = helper.sh("nproc"):gsub("%s+$", "")
+    local e = helper.start({ names = "perf_event_test" })
+    helper.sleep(0.5)
+    local s = e:samples()
+    local links = helper.sh("bpftool link list | grep -c perf_event"):gsub("%s+$", "")
+    assert.equal(0, (e:stop()))
+    for cpu = 0, tonumber(online) - 1 do
+      assert.is_true(s[('ebpf_exporter_perf_event_samples_total{cpu="%d"}'):format(cpu)] > 0, "CPU " .. cpu)
+    end
+    assert.equal(online, links)
+    assert.equal("0", (helper.sh("bpftool link list | grep -c perf_event"):gsub("%s+$", "")))
+  end)
+
+  it("refuse a spec with an unknown key, naming it", function()
+    local out, code = helper.run("--log.no-timestamps --config.check --config.strict --config.dir="
+      .. helper.spec_dir .. " --config.names=perf_event_bad")
+    assert.equal(1, code)
+    assert.equal('error: config perf_event_bad: program bad_spec (SEC("perf_event/type=1,config=0,period=1000")): '
+      .. 'attach failed: unknown key "period" (type, config, frequency)\n', out)
+  end)
+end)
+
+describe("--btf.path", function()
+  it("loads with an external BTF file", function()
+    local out, code = helper.run("--log.no-timestamps --config.check --btf.path=/sys/kernel/btf/vmlinux --config.dir="
+      .. helper.spec_dir .. " --config.names=uprobe_test")
+    assert.equal(0, code, out)
+  end)
+end)
+
+describe("program run stats", function()
+  local saved
+  setup(function()
+    saved = helper.read_file("/proc/sys/kernel/bpf_stats_enabled"):gsub("%s+$", "")
+  end)
+  teardown(function()
+    os.execute("sysctl -qw kernel.bpf_stats_enabled=" .. saved)
+  end)
+
+  it("count every run of a program while kernel.bpf_stats_enabled is 1, and are absent otherwise", function()
+    os.execute("sysctl -qw kernel.bpf_stats_enabled=0")
+    local e = helper.start({ names = "uprobe_test" })
+    local text = e:scrape()
+    assert.same({}, lines_matching(text, "^ebpf_exporter_ebpf_program_run_"))
+    local id = helper.program_ids(text)[1]
+    os.execute("sysctl -qw kernel.bpf_stats_enabled=1")
+    helper.sh(TARGET .. " hit 777")
+    local s = e:samples()
+    os.execute("sysctl -qw kernel.bpf_stats_enabled=0")
+    assert.equal(0, (e:stop()))
+    assert.equal(777, s[('ebpf_exporter_ebpf_program_run_count_total{id="%d"}'):format(id)])
+    assert.is_true(s[('ebpf_exporter_ebpf_program_run_time_seconds{id="%d"}'):format(id)] > 0)
+  end)
+end)
