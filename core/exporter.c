@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "caps.h"
 #include "kaddrs.h"
 #include "log.h"
+#include "systemd.h"
 
 /* An empty function that programs may probe with
  * SEC("uprobe//proc/self/exe:post_attach_mark") to run once at start: the
@@ -43,6 +45,19 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 	memset(e, 0, sizeof(*e));
 	e->flags = flags;
 	e->loop = loop;
+	e->stats_fd = -1;
+	/* A socket from systemd is checked before the slow part, loading. */
+	if (!flags->config_check && strncmp(flags->listen_address, "fd://", 5) == 0) {
+		const char *msg = NULL;
+		int fd = elx_systemd_listen_fd(flags->listen_address, &msg);
+
+		if (fd < 0) {
+			log_error("--web.listen-address=%s: %s", flags->listen_address, msg);
+			return fd;
+		}
+		/* The HTTP server takes fd://<descriptor>. */
+		snprintf(e->listen_address, sizeof(e->listen_address), "fd://%d", fd);
+	}
 	e->stats_fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDONLY | O_CLOEXEC);
 	ret = elx_attach_register_handlers();
 	if (ret) {
@@ -113,7 +128,12 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 			 o->nattached, o->nprograms, o->nreaders);
 	}
 	post_attach_mark();
-	ret = 0;
+	ret = elx_caps_keep(flags->capabilities_keep, &err);
+	if (ret) {
+		log_error("--capabilities.keep: %s", err ? err : strerror(-ret));
+		free(err);
+		goto out;
+	}
 out:
 	for (size_t i = 0; i < flags->nconfig_names; i++)
 		elx_config_plan_free(&plans[i]);
@@ -214,17 +234,19 @@ static void on_signal(uv_signal_t *handle, int signum)
 	struct elx_exporter *e = handle->data;
 
 	log_info("received %s, shutting down", strsignal(signum));
+	elx_systemd_stopping();
 	uv_stop(e->loop);
 }
 
 int elx_exporter_serve(struct elx_exporter *e)
 {
 	struct elx_http_limits limits = ELX_HTTP_LIMITS_DEFAULT;
+	const char *address = e->listen_address[0] ? e->listen_address : e->flags->listen_address;
 	const char *msg = NULL;
+	char status[128];
 	int ret;
 
-	ret = elx_http_server_start(e->loop, e->flags->listen_address, &limits, handle_request, e,
-				    &e->http, &msg);
+	ret = elx_http_server_start(e->loop, address, &limits, handle_request, e, &e->http, &msg);
 	if (ret) {
 		log_error("--web.listen-address=%s: %s", e->flags->listen_address,
 			  msg ? msg : strerror(-ret));
@@ -238,6 +260,9 @@ int elx_exporter_serve(struct elx_exporter *e)
 	/* The bound port, for --web.listen-address with port 0 (tests). */
 	log_info("listening on %s (port %d), metrics at %s", e->flags->listen_address,
 		 elx_http_server_port(e->http), e->flags->telemetry_path);
+	snprintf(status, sizeof(status), "serving %zu configs on %s", e->nobjects,
+		 e->flags->listen_address);
+	elx_systemd_ready(status);
 	uv_run(e->loop, UV_RUN_DEFAULT);
 	return 0;
 }

@@ -22,6 +22,7 @@ struct elx_exporter {
 	struct elx_http_server *http;
 	uv_signal_t sigint, sigterm;
 	int stats_fd; /* /proc/sys/kernel/bpf_stats_enabled, kept open */
+	char listen_address[32]; /* fd://<descriptor> for a socket systemd passed, or "" */
 };
 
 /* Opens, validates, loads and attaches every config. Every config error is

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "build_config.h"
+#include "caps.h"
 
 enum flag_kind { FLAG_BOOL, FLAG_STRING, FLAG_COUNT, FLAG_LIST, FLAG_ACTION };
 
@@ -41,6 +42,9 @@ static const struct flag_def flag_defs[] = {
 	{ "config.skip-cache-size", FLAG_COUNT, FIELD(config_skip_cache_size), "N",
 	  "Keys whose rows a decoder dropped (regexp), kept per metric so they are not decoded "
 	  "again; 0 decodes them at every scrape (default 65536)." },
+	{ "capabilities.keep", FLAG_STRING, FIELD(capabilities_keep), "CAPS",
+	  "Capabilities kept after attaching: all, none, or a list like cap_syslog,cap_bpf "
+	  "(default all)." },
 	{ "btf.path", FLAG_STRING, FIELD(btf_path), "FILE",
 	  "Kernel BTF to use where the kernel has no /sys/kernel/btf/vmlinux." },
 	{ "decoders.path", FLAG_LIST, FIELD(decoder_dirs), "DIR",
@@ -179,6 +183,7 @@ static enum elx_flags_result check_dir(const char *name, const char *path)
 enum elx_flags_result elx_flags_parse(struct elx_flags *f, int argc, char **argv)
 {
 	const char *names = NULL;
+	char *msg = NULL;
 
 	memset(f, 0, sizeof(*f));
 	f->log_timestamps = 1;
@@ -186,6 +191,7 @@ enum elx_flags_result elx_flags_parse(struct elx_flags *f, int argc, char **argv
 	f->telemetry_path = "/metrics";
 	f->config_cache_size = 1048576;
 	f->config_skip_cache_size = 65536;
+	f->capabilities_keep = "all";
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
@@ -260,6 +266,11 @@ enum elx_flags_result elx_flags_parse(struct elx_flags *f, int argc, char **argv
 	for (size_t i = 0; i < f->ndecoder_dirs; i++) {
 		if (check_dir("decoders.path", f->decoder_dirs[i]) != ELX_FLAGS_OK)
 			return ELX_FLAGS_ERROR;
+	}
+	if (elx_caps_check(f->capabilities_keep, &msg) != 0) {
+		flag_error("--capabilities.keep: %s", msg ? msg : "out of memory");
+		free(msg);
+		return ELX_FLAGS_ERROR;
 	}
 	if (f->btf_path && access(f->btf_path, R_OK) != 0)
 		return flag_error("--btf.path: %s: %s", f->btf_path, strerror(errno));

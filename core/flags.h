@@ -17,6 +17,7 @@ struct elx_flags {
 	const char *listen_address;
 	const char *telemetry_path;
 	const char *btf_path; /* NULL: the kernel's own /sys/kernel/btf/vmlinux */
+	const char *capabilities_keep;
 	char **decoder_dirs; /* NULL-terminated, from repeated --decoders.path */
 	size_t ndecoder_dirs;
 };
