@@ -106,3 +106,40 @@ describe("program run stats", function()
     assert.is_true(s[('ebpf_exporter_ebpf_program_run_time_seconds{id="%d"}'):format(id)] > 0)
   end)
 end)
+
+describe("--capabilities.keep", function()
+  local function caps(pid)
+    local status = helper.read_file("/proc/" .. pid .. "/status")
+    return status:match("CapPrm:%s+(%x+)"), status:match("CapEff:%s+(%x+)"), status:match("CapInh:%s+(%x+)")
+  end
+
+  it("leaves exactly the listed capabilities after attach, and scrapes still work", function()
+    -- cap_syslog is 34, cap_bpf is 39.
+    for _, case in ipairs({ { "cap_syslog,cap_bpf", "0000008400000000" }, { "none", "0000000000000000" } }) do
+      local e = helper.start({ names = "uprobe_test", args = "--capabilities.keep=" .. case[1] })
+      local prm, eff, inh = caps(e.pid)
+      helper.sh(TARGET .. " hit 3")
+      local s = e:samples()
+      assert.equal(0, (e:stop()))
+      assert.equal(case[2], prm, case[1])
+      assert.equal(case[2], eff, case[1])
+      assert.equal("0000000000000000", inh, case[1])
+      assert.equal(3, s["ebpf_exporter_test_hits_total"], case[1])
+    end
+  end)
+
+  it("keeps everything by default", function()
+    local own = select(2, caps("self"))
+    local e = helper.start({ names = "uprobe_test" })
+    local _, eff = caps(e.pid)
+    assert.equal(0, (e:stop()))
+    assert.equal(own, eff)
+  end)
+
+  it("names an unknown capability", function()
+    local out, code = helper.run("--capabilities.keep=cap_bpf,cap_flying --config.dir=/tmp --config.names=x")
+    assert.equal(1, code)
+    assert.equal('ebpf-lua-exporter: error: --capabilities.keep: "cap_flying" is not a capability (e.g. cap_bpf), '
+      .. "try --help\n", out)
+  end)
+end)
