@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define ELX_ABI_VERSION 2
+#define ELX_ABI_VERSION 3
 
 /* Functions called from Lua must be visible to the FFI (-rdynamic). */
 #define ELX_EXPORT __attribute__((visibility("default")))
@@ -26,8 +26,10 @@ struct elx_map_info {
 	uint32_t max_entries;
 };
 
-/* The whole content of one metric map, read at one scrape. The memory belongs
- * to the core and is valid only during the Lua call that receives it. */
+/* The whole content of one metric map, read at one scrape; for an event
+ * counter, the records counted by their label bytes since its last flush.
+ * The memory belongs to the core and is valid only during the Lua call that
+ * receives it. */
 struct elx_batch {
 	const char *name;
 	uint32_t map_type;
@@ -38,6 +40,7 @@ struct elx_batch {
 	int32_t error;	       /* 0, or -errno when the read failed */
 	const uint8_t *keys;   /* count * key_size bytes */
 	const uint8_t *values; /* count * ncpus * value_stride bytes */
+	uint64_t lost;	       /* event counters: records never counted */
 };
 
 /* One program of a config, for the built-in metrics. */

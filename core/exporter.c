@@ -61,8 +61,9 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 	e->stats_fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDONLY | O_CLOEXEC);
 	ret = elx_attach_register_handlers();
 	if (ret) {
-		log_error("cannot register the perf_event/ and xdp/ section handlers with libbpf: %s",
-			  strerror(-ret));
+		log_error(
+		    "cannot register the perf_event/ and xdp/ section handlers with libbpf: %s",
+		    strerror(-ret));
 		return ret;
 	}
 	ret = elx_lua_new(&e->lua, flags, &err);
@@ -84,7 +85,8 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 	for (size_t i = 0; i < flags->nconfig_names; i++) {
 		const char *name = flags->config_names[i];
 		struct elx_object *o = &e->objects[i];
-		int opened = elx_object_open(o, flags->config_dir, name, flags->btf_path, &err) == 0;
+		int opened =
+		    elx_object_open(o, flags->config_dir, name, flags->btf_path, &err) == 0;
 
 		e->nobjects++;
 		if (!opened) {
@@ -119,7 +121,7 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 
 		ret = elx_object_load(o);
 		if (!ret)
-			ret = elx_object_bind_maps(o, plans[i].maps, plans[i].nmaps);
+			ret = elx_object_bind_maps(o, plans[i].maps, plans[i].nmaps, loop);
 		if (!ret)
 			ret = elx_object_attach(o, flags->config_strict);
 		if (ret)

@@ -154,6 +154,34 @@ static int get_string_list(lua_State *L, const char *field, char ***items, size_
 	return 0;
 }
 
+/* Copies the `maps` list of the table on top: {name, record_size, flush_ms}. */
+static int get_metric_maps(lua_State *L, struct elx_config_plan *plan)
+{
+	lua_getfield(L, -1, "maps");
+	size_t len = lua_istable(L, -1) ? lua_objlen(L, -1) : 0;
+
+	plan->maps = calloc(len + 1, sizeof(*plan->maps));
+	if (!plan->maps) {
+		lua_pop(L, 1);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < len; i++) {
+		struct elx_metric_map *m = &plan->maps[i];
+
+		lua_rawgeti(L, -1, (int)i + 1);
+		lua_getfield(L, -1, "name");
+		m->name = strdup(lua_tostring(L, -1) ? lua_tostring(L, -1) : "");
+		lua_getfield(L, -2, "record_size");
+		m->record_size = (uint32_t)lua_tonumber(L, -1);
+		lua_getfield(L, -3, "flush_ms");
+		m->flush_ms = (uint64_t)lua_tonumber(L, -1);
+		lua_pop(L, 4);
+		plan->nmaps++;
+	}
+	lua_pop(L, 1);
+	return 0;
+}
+
 int elx_lua_configure(struct elx_lua *lua, const char *name, const struct elx_map_info *infos,
 		      size_t ninfos, struct elx_config_plan *plan, char **err)
 {
@@ -171,7 +199,7 @@ int elx_lua_configure(struct elx_lua *lua, const char *name, const struct elx_ma
 	ret = finish_call(lua, handler, 3, err);
 	if (ret)
 		return ret;
-	ret = get_string_list(L, "maps", &plan->maps, &plan->nmaps);
+	ret = get_metric_maps(L, plan);
 	if (!ret)
 		ret = get_string_list(L, "kaddrs", &plan->kaddrs, &plan->nkaddrs);
 	lua_settop(L, handler - 1);
@@ -185,7 +213,7 @@ int elx_lua_configure(struct elx_lua *lua, const char *name, const struct elx_ma
 void elx_config_plan_free(struct elx_config_plan *plan)
 {
 	for (size_t i = 0; i < plan->nmaps; i++)
-		free(plan->maps[i]);
+		free(plan->maps[i].name);
 	free(plan->maps);
 	for (size_t i = 0; i < plan->nkaddrs; i++)
 		free(plan->kaddrs[i]);

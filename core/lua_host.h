@@ -4,15 +4,23 @@
 #define ELX_LUA_HOST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "abi.h"
 #include "flags.h"
 
 struct elx_lua;
 
+/* A metric map as configure() describes it. */
+struct elx_metric_map {
+	char *name;
+	uint32_t record_size; /* 0: read the map whole; else count its records' label bytes */
+	uint64_t flush_ms;    /* event counters: how often their counts start afresh */
+};
+
 /* What configure() answered for one config. */
 struct elx_config_plan {
-	char **maps; /* metric maps to read at each scrape, in Lua's order */
+	struct elx_metric_map *maps; /* metric maps to read at each scrape, in Lua's order */
 	size_t nmaps;
 	char **kaddrs; /* kernel symbols whose addresses go into kaddr_<sym> */
 	size_t nkaddrs;

@@ -131,23 +131,35 @@ int elx_object_attach(struct elx_object *o, int strict)
 	return 0;
 }
 
-int elx_object_bind_maps(struct elx_object *o, char **maps, size_t nmaps)
+int elx_object_bind_maps(struct elx_object *o, const struct elx_metric_map *maps, size_t nmaps,
+			 uv_loop_t *loop)
 {
 	o->readers = calloc(nmaps ? nmaps : 1, sizeof(*o->readers));
+	o->events = calloc(nmaps ? nmaps : 1, sizeof(*o->events));
 	o->batches = calloc(nmaps ? nmaps : 1, sizeof(*o->batches));
-	if (!o->readers || !o->batches)
+	if (!o->readers || !o->events || !o->batches)
 		return -ENOMEM;
 	for (size_t i = 0; i < nmaps; i++) {
-		struct bpf_map *map = bpf_object__find_map_by_name(o->obj, maps[i]);
+		struct bpf_map *map = bpf_object__find_map_by_name(o->obj, maps[i].name);
+		const char *what;
 		int ret;
 
 		if (!map) {
-			log_error("config %s: no map %s", o->name, maps[i]);
+			log_error("config %s: no map %s", o->name, maps[i].name);
 			return -ENOENT;
 		}
-		ret = elx_map_reader_init(&o->readers[i], bpf_map__fd(map), bpf_map__name(map));
+		if (maps[i].record_size) {
+			what = "count its records";
+			ret = elx_event_counter_start(&o->events[i], loop, bpf_map__fd(map),
+						      bpf_map__name(map), maps[i].record_size,
+						      maps[i].flush_ms);
+		} else {
+			what = "prepare reads";
+			ret = elx_map_reader_init(&o->readers[i], bpf_map__fd(map),
+						  bpf_map__name(map));
+		}
 		if (ret) {
-			log_error("config %s: map %s: cannot prepare reads: %s", o->name, maps[i],
+			log_error("config %s: map %s: cannot %s: %s", o->name, maps[i].name, what,
 				  strerror(-ret));
 			return ret;
 		}
@@ -169,6 +181,11 @@ void elx_object_read(struct elx_object *o, struct elx_config_scrape *out, int st
 	uint64_t start = monotonic_ns();
 
 	for (size_t i = 0; i < o->nreaders; i++) {
+		if (o->events[i].keys) {
+			elx_event_counter_read(&o->events[i]);
+			o->batches[i] = o->events[i].batch;
+			continue;
+		}
 		int ret = elx_map_reader_read(&o->readers[i]);
 
 		if (ret)
@@ -203,10 +220,13 @@ void elx_object_close(struct elx_object *o)
 			bpf_link__destroy(o->links[i].links[l]);
 		free(o->links[i].links);
 	}
-	for (size_t i = 0; i < o->nreaders; i++)
+	for (size_t i = 0; i < o->nreaders; i++) {
+		elx_event_counter_stop(&o->events[i]);
 		elx_map_reader_free(&o->readers[i]);
+	}
 	bpf_object__close(o->obj);
 	free(o->readers);
+	free(o->events);
 	free(o->batches);
 	free(o->links);
 	free(o->programs);

@@ -5,7 +5,11 @@
 
 #include <stddef.h>
 
+#include <uv.h>
+
 #include "abi.h"
+#include "event_counter.h"
+#include "lua_host.h"
 #include "map_reader.h"
 
 struct bpf_object;
@@ -29,8 +33,11 @@ struct elx_object {
 	int *prog_fds;
 	size_t nprograms;
 	size_t nattached;
-	struct elx_map_reader *readers; /* one per metric map, in Lua's order */
-	struct elx_batch *batches;	/* their batches, contiguous for Lua */
+	/* One per metric map, in Lua's order: a map read whole at each scrape,
+	 * or an event counter fed by the map's records. */
+	struct elx_map_reader *readers;
+	struct elx_event_counter *events;
+	struct elx_batch *batches; /* their batches, contiguous for Lua */
 	size_t nreaders;
 };
 
@@ -48,14 +55,17 @@ int elx_object_load(struct elx_object *o);
  * `strict` the first one is returned, else 0. */
 int elx_object_attach(struct elx_object *o, int strict);
 
-/* Prepares a reader for each named map, after load. */
-int elx_object_bind_maps(struct elx_object *o, char **maps, size_t nmaps);
+/* Prepares a reader or an event counter for each metric map, after load;
+ * event counters start counting on `loop` at once. */
+int elx_object_bind_maps(struct elx_object *o, const struct elx_metric_map *maps, size_t nmaps,
+			 uv_loop_t *loop);
 
 /* Reads every metric map; fills `out` for Lua. Read errors land in the
  * batches (error != 0), never fail the whole config. */
 void elx_object_read(struct elx_object *o, struct elx_config_scrape *out, int stats_enabled);
 
-/* Detaches every link and closes the object. */
+/* Detaches every link and closes the object. Event counters' libuv handles
+ * are closed: the loop must run their close callbacks before `o` is reused. */
 void elx_object_close(struct elx_object *o);
 
 #endif

@@ -36,6 +36,7 @@ int main(void)
 	FIELD(elx_batch, error);
 	FIELD(elx_batch, keys);
 	FIELD(elx_batch, values);
+	FIELD(elx_batch, lost);
 	FIELD(elx_program, name);
 	FIELD(elx_program, tag);
 	FIELD(elx_program, id);

@@ -5,7 +5,7 @@ local ffi = require("ffi")
 
 local M = {}
 
-M.VERSION = 2
+M.VERSION = 3
 
 M.CDEF = [[
 /* One BPF map of a config as libbpf sees it after open, before load. */
@@ -17,8 +17,10 @@ struct elx_map_info {
 	uint32_t max_entries;
 };
 
-/* The whole content of one metric map, read at one scrape. The memory belongs
- * to the core and is valid only during the Lua call that receives it. */
+/* The whole content of one metric map, read at one scrape; for an event
+ * counter, the records counted by their label bytes since its last flush.
+ * The memory belongs to the core and is valid only during the Lua call that
+ * receives it. */
 struct elx_batch {
 	const char *name;
 	uint32_t map_type;
@@ -29,6 +31,7 @@ struct elx_batch {
 	int32_t error;	       /* 0, or -errno when the read failed */
 	const uint8_t *keys;   /* count * key_size bytes */
 	const uint8_t *values; /* count * ncpus * value_stride bytes */
+	uint64_t lost;	       /* event counters: records never counted */
 };
 
 /* One program of a config, for the built-in metrics. */

@@ -23,7 +23,7 @@ end
 -- order ({name, stats, plans}); `scrape` the core's struct elx_scrape *.
 function M.write(buf, scrape, configs)
   local enabled, info, attached, run_time, run_count = {}, {}, {}, {}, {}
-  local decoder_errors, read_errors, durations = {}, {}, {}
+  local decoder_errors, read_errors, durations, lost = {}, {}, {}, {}
   local programs = {}
   for i = 0, scrape.nconfigs - 1 do
     local c = scrape.configs[i]
@@ -69,6 +69,9 @@ function M.write(buf, scrape, configs)
     for _, map in ipairs(maps) do
       read_errors[#read_errors + 1] = ('{config="%s",map="%s"} %d'):format(esc(name), esc(map),
         cfg.stats.read_errors[map])
+      if cfg.stats.lost[map] then
+        lost[#lost + 1] = ('{config="%s",map="%s"} %d'):format(esc(name), esc(map), cfg.stats.lost[map])
+      end
     end
   end
   family(buf, "ebpf_exporter_decoder_errors_total", "How many times has decoders encountered errors",
@@ -80,6 +83,9 @@ function M.write(buf, scrape, configs)
   family(buf, "ebpf_exporter_ebpf_program_run_time_seconds", "How long has the program been executing",
     "counter", run_time)
   family(buf, "ebpf_exporter_enabled_configs", "The set of enabled configs", "gauge", enabled)
+  family(buf, "ebpf_exporter_event_records_lost_total",
+    "Records of perf event arrays and ring buffers never counted: lost by the kernel or past the exporter's bound",
+    "counter", lost)
   family(buf, "ebpf_exporter_map_read_errors_total", "How many times reading a metric map failed",
     "counter", read_errors)
   family(buf, "ebpf_exporter_scrape_duration_seconds",

@@ -216,15 +216,11 @@ function Checker:counter(node, path, ctx)
   m.perf_event_array = self:optional_bool(node, "perf_event_array", path)
   local fi = node.flush_interval
   if fi ~= nil and fi ~= lyaml.null then
-    if not m.perf_event_array then
-      self:fail(path .. ".flush_interval", "only applies with perf_event_array: true")
-    end
+    -- Whether the map is an event map is known at bind, from its type.
     m.flush_interval = M.parse_duration(fi)
     if not m.flush_interval or m.flush_interval <= 0 then
       self:fail(path .. ".flush_interval", "%q is not a duration like 10m or 1h30m", tostring(fi))
     end
-  elseif m.perf_event_array then
-    m.flush_interval = 3600
   end
   return m
 end

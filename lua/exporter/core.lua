@@ -89,8 +89,10 @@ end
 --- Parses <config_dir>/<name>.yaml and binds it to the maps of its opened
 -- object (`infos`, an array of struct elx_map_info, or nil when the object
 -- could not be opened: then only the YAML is checked).
--- Returns { maps = {<map name to read each scrape>...}, kaddrs = {...} },
--- or nil and every error, one per line.
+-- Returns { maps = { {name =, record_size =, flush_ms =}... }, kaddrs = {...} }:
+-- the maps to read at each scrape, in order; record_size is 0 for maps read
+-- whole, else the label bytes of the records an event counter counts.
+-- Or nil and every error, one per line.
 function M.configure(name, infos_ptr, ninfos)
   local cfg, errors = config.load(state.opts.config_dir, name, { config = name, registry = state.registry })
   if not cfg then
@@ -115,20 +117,24 @@ function M.configure(name, infos_ptr, ninfos)
   if #errors > 0 then
     return nil, table.concat(errors, "\n")
   end
-  local maps = {}
+  local maps, read_errors, lost = {}, {}, {}
   for i, plan in ipairs(plans) do
     state.family_owner[plan.family] = name
-    maps[i] = plan.name
-  end
-  local read_errors = {}
-  for _, map in ipairs(maps) do
-    read_errors[map] = 0
+    maps[i] = {
+      name = plan.name,
+      record_size = plan.event and math.max(1, plan.key_size) or 0,
+      flush_ms = plan.event and math.floor(plan.flush_interval * 1000) or 0,
+    }
+    read_errors[plan.name] = 0
+    if plan.event then
+      lost[plan.name] = 0
+    end
   end
   state.configs[#state.configs + 1] = {
     name = name,
     plans = plans,
     stats = {
-      decoder_errors = 0, read_errors = read_errors, duration = 0,
+      decoder_errors = 0, read_errors = read_errors, lost = lost, duration = 0,
       logged = {}, nlogged = 0, log = M.log.warn,
     },
   }
@@ -166,6 +172,9 @@ function M.render(ptr)
       local started = now()
       for i, plan in ipairs(cfg.plans) do
         local batch = c.batches[i - 1]
+        if plan.event then
+          cfg.stats.lost[plan.name] = tonumber(batch.lost)
+        end
         if batch.error ~= 0 then
           cfg.stats.read_errors[plan.name] = cfg.stats.read_errors[plan.name] + 1
         else

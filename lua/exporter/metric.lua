@@ -12,6 +12,40 @@ local MAP_TYPES = {
 }
 local PERCPU = { [5] = true, [6] = true, [10] = true }
 M.PERCPU = PERCPU
+-- Maps whose records the core counts as they arrive (event counters).
+local EVENT_MAPS = { [4] = "perf_event_array", [27] = "ringbuf" }
+local DEFAULT_FLUSH_INTERVAL = 3600 -- seconds, as ebpf_exporter
+
+-- A counter fed by a perf event array or a ring buffer: each record's first
+-- bytes are its labels, and the core counts records by them until each flush.
+local function bind_event_counter(cfg, m, info, opts, fail)
+  if m.kind ~= "counter" then
+    fail(m.path .. ".name", ("map %q is a %s: only counters can count its records")
+      :format(m.name, EVENT_MAPS[info.type]))
+    return nil
+  end
+  local size, offset = 0, 0
+  for _, l in ipairs(m.labels) do
+    l.offset = offset
+    offset = offset + l.size + l.padding
+    size = offset
+  end
+  return {
+    config = cfg.name,
+    kind = "counter",
+    name = m.name,
+    family = "ebpf_exporter_" .. m.name,
+    help = m.help,
+    labels = m.labels,
+    key_size = size,
+    event = EVENT_MAPS[info.type],
+    flush_interval = m.flush_interval or DEFAULT_FLUSH_INTERVAL,
+    percpu = false,
+    split_cpu = false,
+    cache_size = math.max(1, opts.cache_size),
+    skip_cache_size = opts.skip_cache_size or 0,
+  }
+end
 
 local CPU_LABEL_SIZE = 2
 
@@ -27,6 +61,18 @@ end
 local function bind_metric(cfg, m, info, opts, fail)
   if not info then
     fail(m.path .. ".name", ("no map %q in %s.bpf.o"):format(m.name, cfg.name))
+    return nil
+  end
+  if EVENT_MAPS[info.type] then
+    return bind_event_counter(cfg, m, info, opts, fail)
+  end
+  if m.perf_event_array then
+    fail(m.path .. ".perf_event_array", ("map %q is not a perf event array or ring buffer (type %d)")
+      :format(m.name, info.type))
+    return nil
+  end
+  if m.flush_interval then
+    fail(m.path .. ".flush_interval", "only applies to counters of perf event arrays and ring buffers")
     return nil
   end
   if not MAP_TYPES[info.type] then
@@ -104,11 +150,7 @@ function M.bind(cfg, infos, opts)
   end
   local plans = {}
   for _, m in ipairs(cfg.metrics) do
-    if m.perf_event_array then
-      fail(m.path .. ".perf_event_array", "perf_event_array counters are not supported by this version")
-    else
-      plans[#plans + 1] = bind_metric(cfg, m, by_name[m.name], opts, fail)
-    end
+    plans[#plans + 1] = bind_metric(cfg, m, by_name[m.name], opts, fail)
   end
   if #errors > 0 then
     return nil, errors

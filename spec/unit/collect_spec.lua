@@ -72,9 +72,55 @@ metrics:
       't.yaml: metrics.counters[0].name: no map "missing" in t.bpf.o',
       't.yaml: metrics.counters[1].name: map "small" has 4-byte values; counters and histograms need u64 (8 bytes)',
       't.yaml: metrics.counters[2].labels: the labels take 4 bytes (size + padding), but map "keyed" has 8-byte keys',
-      't.yaml: metrics.counters[3].name: map "ring" has type 27, which does not hold metric values (hash, array, their per-CPU and LRU forms, or lpm_trie)',
       "t.yaml: metrics.counters[4].labels[1].size: the cpu label of a per-CPU map takes the 2-byte CPU index: size must be 2",
-      "t.yaml: metrics.counters[5].perf_event_array: perf_event_array counters are not supported by this version",
+    }, errors)
+  end)
+end)
+
+describe("event counters", function()
+  it("bind perf event arrays and ring buffers, with the record's label bytes and the flush interval", function()
+    local yaml = [[
+metrics:
+  counters:
+    - name: oom_kills
+      help: x
+      perf_event_array: true
+      flush_interval: 10m
+      labels:
+        - { name: cgroup, size: 8, decoders: [{ name: uint }] }
+        - { name: kind, size: 4, padding: 4, decoders: [{ name: uint }] }
+    - { name: ring_events, help: x, labels: [{ name: id, size: 4, decoders: [{ name: uint }] }] }
+]]
+    local p = assert(plans(yaml, {
+      { name = "oom_kills", type = 4, key_size = 4, value_size = 4, max_entries = 2 },
+      { name = "ring_events", type = 27, key_size = 0, value_size = 0, max_entries = 4096 },
+    }))
+    assert.equal("perf_event_array", p[1].event)
+    assert.equal(16, p[1].key_size)
+    assert.equal(600, p[1].flush_interval)
+    assert.equal("ringbuf", p[2].event)
+    assert.equal(4, p[2].key_size)
+    assert.equal(3600, p[2].flush_interval)
+  end)
+
+  it("refuse what does not fit them", function()
+    local yaml = [[
+metrics:
+  counters:
+    - { name: hashed, help: x, perf_event_array: true }
+    - { name: flushed, help: x, flush_interval: 1h }
+  histograms:
+    - { name: ring_hist, help: x, bucket_type: exp2, bucket_min: 0, bucket_max: 1, labels: [{ name: b, size: 8, decoders: [{ name: uint }] }] }
+]]
+    local _, errors = plans(yaml, {
+      { name = "hashed", type = HASH, key_size = 4, value_size = 8 },
+      { name = "flushed", type = HASH, key_size = 4, value_size = 8 },
+      { name = "ring_hist", type = 27, key_size = 0, value_size = 0 },
+    })
+    assert.same({
+      't.yaml: metrics.counters[0].perf_event_array: map "hashed" is not a perf event array or ring buffer (type 1)',
+      "t.yaml: metrics.counters[1].flush_interval: only applies to counters of perf event arrays and ring buffers",
+      't.yaml: metrics.histograms[0].name: map "ring_hist" is a ringbuf: only counters can count its records',
     }, errors)
   end)
 end)

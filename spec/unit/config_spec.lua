@@ -171,7 +171,6 @@ metrics:
     - { name: b, help: x, perf_event_array: true, flush_interval: soon }
 ]])
     assert.same({
-      "test.yaml: metrics.counters[0].flush_interval: only applies with perf_event_array: true",
       'test.yaml: metrics.counters[1].flush_interval: "soon" is not a duration like 10m or 1h30m',
     }, errors)
   end)

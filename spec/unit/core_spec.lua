@@ -59,7 +59,9 @@ describe("core", function()
 
   it("answers configure with the maps to read, in order", function()
     local plan = configure()
-    assert.same({ "demo_events_total", "demo_all_total", "demo_percpu_total", "demo_latency_seconds" }, plan.maps)
+    local function map(name) return { name = name, record_size = 0, flush_ms = 0 } end
+    assert.same({ map("demo_events_total"), map("demo_all_total"), map("demo_percpu_total"),
+      map("demo_latency_seconds") }, plan.maps)
     assert.same({}, plan.kaddrs)
   end)
 

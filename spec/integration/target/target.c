@@ -3,6 +3,7 @@
  *
  *   elx-test-target [--cpu N] hit <count> [value]   elx_test_hit(value) count times
  *   elx-test-target [--cpu N] values <v>...         elx_test_hit(v) once per value
+ *   elx-test-target [--cpu N] range <first> <count> elx_test_hit(first + i), i < count
  *   elx-test-target fail <count>                    getpriority(99, 0) count times:
  *                                                   a syscall failing with EINVAL that
  *                                                   nothing else on the machine makes
@@ -67,6 +68,11 @@ int main(int argc, char **argv)
 	} else if (strcmp(argv[i], "values") == 0) {
 		for (int k = i + 1; k < argc; k++)
 			elx_test_hit(parse_u64(argv[k]));
+	} else if (strcmp(argv[i], "range") == 0 && argc - i == 3) {
+		uint64_t first = parse_u64(argv[i + 1]), n = parse_u64(argv[i + 2]);
+
+		for (uint64_t k = 0; k < n; k++)
+			elx_test_hit(first + k);
 	} else if (strcmp(argv[i], "fail") == 0 && argc - i == 2) {
 		uint64_t n = parse_u64(argv[i + 1]);
 
