@@ -164,7 +164,7 @@ static int stats_enabled(struct elx_exporter *e)
 	return c == '1';
 }
 
-int elx_exporter_scrape(struct elx_exporter *e, char **body, size_t *len)
+int elx_exporter_render(struct elx_exporter *e, const char *page, char **body, size_t *len)
 {
 	struct elx_scrape scrape = { .abi_version = ELX_ABI_VERSION };
 	char *err = NULL;
@@ -175,7 +175,7 @@ int elx_exporter_scrape(struct elx_exporter *e, char **body, size_t *len)
 		elx_object_read(&e->objects[i], &e->config_scrapes[i], scrape.stats_enabled);
 	scrape.nconfigs = (uint32_t)e->nobjects;
 	scrape.configs = e->config_scrapes;
-	ret = elx_lua_scrape(e->lua, &scrape, body, len, &err);
+	ret = elx_lua_render(e->lua, page, &scrape, body, len, &err);
 	if (ret) {
 		log_lines(ELX_ERROR, err);
 		free(err);
@@ -207,12 +207,26 @@ static void handle_request(void *ctx, const struct elx_http_request *req,
 			set_text(resp, 405, "405 method not allowed\n");
 			return;
 		}
-		if (elx_exporter_scrape(e, &resp->body, &resp->body_len) != 0) {
+		if (elx_exporter_render(e, "scrape", &resp->body, &resp->body_len) != 0) {
 			set_text(resp, 500, "500 the scrape failed: see the exporter's log\n");
 			return;
 		}
 		resp->status = 200;
 		resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+		return;
+	}
+	if (e->flags->debug && strcmp(req->path, "/maps") == 0) {
+		if (!is_get) {
+			resp->allow = "GET, HEAD";
+			set_text(resp, 405, "405 method not allowed\n");
+			return;
+		}
+		if (elx_exporter_render(e, "maps", &resp->body, &resp->body_len) != 0) {
+			set_text(resp, 500, "500 reading the maps failed: see the exporter's log\n");
+			return;
+		}
+		resp->status = 200;
+		resp->content_type = "text/plain; charset=utf-8";
 		return;
 	}
 	if (strcmp(req->path, "/") == 0) {

@@ -21,7 +21,7 @@ struct elx_exporter {
 	struct elx_config_scrape *config_scrapes;
 	struct elx_http_server *http;
 	uv_signal_t sigint, sigterm;
-	int stats_fd; /* /proc/sys/kernel/bpf_stats_enabled, kept open */
+	int stats_fd;		 /* /proc/sys/kernel/bpf_stats_enabled, kept open */
 	char listen_address[32]; /* fd://<descriptor> for a socket systemd passed, or "" */
 };
 
@@ -38,7 +38,8 @@ void elx_exporter_free(struct elx_exporter *e);
 /* Programs attached, with their total in *total. */
 size_t elx_exporter_attached(const struct elx_exporter *e, size_t *total);
 
-/* One scrape's exposition text (malloc'd), for the HTTP handler and tests. */
-int elx_exporter_scrape(struct elx_exporter *e, char **body, size_t *len);
+/* Reads every map and renders `page` ("scrape" for /metrics, "maps" for the
+ * --debug /maps page) into a malloc'd body. */
+int elx_exporter_render(struct elx_exporter *e, const char *page, char **body, size_t *len);
 
 #endif

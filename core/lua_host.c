@@ -221,11 +221,11 @@ void elx_config_plan_free(struct elx_config_plan *plan)
 	memset(plan, 0, sizeof(*plan));
 }
 
-int elx_lua_scrape(struct elx_lua *lua, struct elx_scrape *scrape, char **body, size_t *len,
-		   char **err)
+int elx_lua_render(struct elx_lua *lua, const char *fn, struct elx_scrape *scrape, char **body,
+		   size_t *len, char **err)
 {
 	lua_State *L = lua->L;
-	int handler = push_call(lua, "scrape");
+	int handler = push_call(lua, fn);
 	int ret;
 
 	scrape->body = NULL;

@@ -36,9 +36,10 @@ int elx_lua_configure(struct elx_lua *lua, const char *name, const struct elx_ma
 		      size_t ninfos, struct elx_config_plan *plan, char **err);
 void elx_config_plan_free(struct elx_config_plan *plan);
 
-/* Builds one scrape's exposition text into a malloc'd body. */
-int elx_lua_scrape(struct elx_lua *lua, struct elx_scrape *scrape, char **body, size_t *len,
-		   char **err);
+/* Builds a page from one read of the maps into a malloc'd body: `fn` is
+ * "scrape" (the exposition text) or "maps" (the --debug /maps page). */
+int elx_lua_render(struct elx_lua *lua, const char *fn, struct elx_scrape *scrape, char **body,
+		   size_t *len, char **err);
 
 void elx_lua_free(struct elx_lua *lua);
 

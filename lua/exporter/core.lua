@@ -6,6 +6,7 @@ local abi = require("exporter.abi")
 local builtin = require("exporter.builtin")
 local collect = require("exporter.collect")
 local config = require("exporter.config")
+local debug_maps = require("exporter.debug_maps")
 local decoders = require("exporter.decoders")
 local metric = require("exporter.metric")
 
@@ -188,15 +189,32 @@ function M.render(ptr)
   return buf
 end
 
---- The core's entry: renders, then copies the text straight out of the
--- buffer into the core's body, without a Lua string in between.
-function M.scrape(ptr)
-  local buf = M.render(ptr)
+-- Copies the text straight out of the buffer into the core's body, without
+-- a Lua string in between.
+local function hand_over(ptr, buf)
   local data, len = buf:ref()
   if ffi.C.elx_scrape_set_body(ffi.cast("struct elx_scrape *", ptr), data, len) ~= 0 then
-    return nil, "out of memory for the scrape's body"
+    return nil, "out of memory for the body"
   end
   return true
+end
+
+--- The core's entry for /metrics.
+function M.scrape(ptr)
+  return hand_over(ptr, M.render(ptr))
+end
+
+--- The /maps page (--debug), from one read of every map.
+function M.render_maps(ptr)
+  local buf = state.buf
+  buf:reset()
+  debug_maps.write(buf, ffi.cast(scrape_type, ptr), state.configs)
+  return buf
+end
+
+--- The core's entry for /maps.
+function M.maps(ptr)
+  return hand_over(ptr, M.render_maps(ptr))
 end
 
 return M
