@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #define PERF_EVENT_PREFIX "perf_event/"
-#define XDP_PREFIX "xdp/"
+#define XDP_PREFIX	  "xdp/"
 
 static int fail(char **err, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -109,7 +109,8 @@ int elx_attach_parse_perf_event(const char *spec, struct perf_event_attr *attr, 
 			attr->sample_freq = value;
 			attr->freq = 1;
 		} else {
-			ret = fail(err, -EINVAL, "unknown key \"%s\" (type, config, frequency)", item);
+			ret = fail(err, -EINVAL, "unknown key \"%s\" (type, config, frequency)",
+				   item);
 			goto out;
 		}
 	}
@@ -201,16 +202,16 @@ static int attach_perf_event(struct bpf_program *prog, const char *spec, struct 
 		goto out;
 	}
 	for (size_t i = 0; i < ncpus; i++) {
-		int fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1,
-				      PERF_FLAG_FD_CLOEXEC);
+		int fd =
+		    (int)syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
 
 		if (fd < 0) {
 			ret = -errno;
 			fail(err, ret, "perf_event_open(type=%u, config=%llu) on CPU %d: %s%s",
 			     attr.type, (unsigned long long)attr.config, cpus[i], strerror(-ret),
-			     ret == -ENOENT || ret == -EOPNOTSUPP ?
-				     " (this machine does not have that event)" :
-				     "");
+			     ret == -ENOENT || ret == -EOPNOTSUPP
+				 ? " (this machine does not have that event)"
+				 : "");
 			goto out;
 		}
 		/* The link owns the perf event fd from here: destroying it closes it. */
@@ -262,15 +263,14 @@ int elx_attach_program(struct bpf_program *prog, struct bpf_link ***links, size_
 
 	*err = NULL;
 	if (strncmp(sec, PERF_EVENT_PREFIX, strlen(PERF_EVENT_PREFIX)) == 0)
-		return attach_perf_event(prog, sec + strlen(PERF_EVENT_PREFIX), links, nlinks,
-					 err);
+		return attach_perf_event(prog, sec + strlen(PERF_EVENT_PREFIX), links, nlinks, err);
 	if (strncmp(sec, XDP_PREFIX, strlen(XDP_PREFIX)) == 0) {
 		const char *dev = sec + strlen(XDP_PREFIX);
 		unsigned int ifindex;
 
 		if (strcmp(dev, "devmap") == 0 || strcmp(dev, "cpumap") == 0)
-			return fail(err, -EOPNOTSUPP, "runs from a %s, not attached to an interface",
-				    dev);
+			return fail(err, -EOPNOTSUPP,
+				    "runs from a %s, not attached to an interface", dev);
 		ifindex = if_nametoindex(dev);
 		if (!ifindex)
 			return fail(err, -errno, "no network interface \"%s\"", dev);

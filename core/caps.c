@@ -29,7 +29,8 @@ static cap_t parse(const char *keep, char **err)
 			cap_value_t value;
 
 			if (cap_from_name(name, &value) != 0) {
-				if (asprintf(err, "\"%s\" is not a capability (e.g. cap_bpf)", name) < 0)
+				if (asprintf(err, "\"%s\" is not a capability (e.g. cap_bpf)",
+					     name) < 0)
 					*err = NULL;
 				cap_free(caps);
 				free(copy);

@@ -29,7 +29,8 @@ int elx_systemd_listen_fd(const char *address, const char **err)
 		return n;
 	}
 	if (n == 0) {
-		*err = "no sockets were passed (no LISTEN_FDS for this process): use a .socket unit";
+		*err =
+		    "no sockets were passed (no LISTEN_FDS for this process): use a .socket unit";
 		return -ENOENT;
 	}
 	if (index >= n) {
