@@ -1,0 +1,34 @@
+-- kstack: N x 8 bytes of kernel addresses (host byte order, as
+-- bpf_get_stack() writes them) -> one line per frame, each the nearest
+-- kernel symbol at or below the address ("??" when none), joined by "\n".
+-- The first zero address ends the stack: the helper leaves the rest of a
+-- fixed-size buffer zeroed. Module symbols keep "\t[module]" as in ksym.
+-- The kallsyms index is ksym's (lua/exporter/kallsyms.lua): read once, and
+-- re-read for a frame below the first or beyond the last symbol.
+local kallsyms = require("exporter.kallsyms")
+
+local M = {}
+
+local ZERO_ADDRESS = string.rep("\0", 8)
+
+function M.new(_, ctx)
+  local size = ctx.input_size
+  if size ~= nil and (size < 8 or size % 8 ~= 0) then
+    return nil, string.format("kstack: input must be a multiple of 8 bytes (kernel addresses), not %d", size)
+  end
+  return function(input)
+    if #input % 8 ~= 0 then
+      return nil, string.format("kstack: cannot decode %d bytes (not a multiple of 8)", #input)
+    end
+    local frames = {}
+    for offset = 1, #input, 8 do
+      if input:sub(offset, offset + 7) == ZERO_ADDRESS then break end
+      local name, err = kallsyms.nearest(kallsyms.address_hex(input, offset))
+      if err then return nil, "kstack: " .. err end
+      frames[#frames + 1] = name or "??"
+    end
+    return table.concat(frames, "\n")
+  end
+end
+
+return M
