@@ -1,0 +1,51 @@
+-- cgroup: a decimal cgroup v2 id (usually from uint; the id that
+-- bpf_get_current_cgroup_id() returns) -> the cgroup's path under its cgroup2
+-- mount, e.g. "/sys/fs/cgroup/system.slice/ssh.service".
+-- An id that is no cgroup gives "unknown_cgroup_id:<id>".
+local api = require("exporter.decoder_api")
+local cgroup_index = require("exporter.cgroup_index")
+
+local M = {}
+
+-- Decoders get no logger: use the core's when the exporter runs us.
+local function core_log(level, msg)
+  local core = package.loaded["exporter.core"]
+  if type(core) == "table" and type(core.log) == "table" and core.log[level] then
+    core.log[level](msg)
+  else
+    io.stderr:write(level, ": ", msg, "\n")
+  end
+end
+
+-- One index for every use of the decoder. Specs set state.log before the
+-- first use, and api.paths.mountinfo to a fake mountinfo.
+local function index()
+  local s = api.state("cgroup")
+  if not s.index then
+    local idx, err = cgroup_index.new({
+      mountinfo = api.paths.mountinfo or "/proc/self/mountinfo",
+      log = s.log or core_log,
+    })
+    if not idx then return nil, err end
+    s.index = idx
+  end
+  return s.index
+end
+
+function M.new(_, ctx)
+  if ctx.input_size ~= nil then
+    return nil, "cgroup: needs the decimal cgroup id from a decoder such as uint first"
+  end
+  -- Built now rather than at the first scrape, so that it follows cgroup
+  -- changes from the start; a failure shows at decode time.
+  index()
+  return function(input)
+    local id = input:match("^0*(%d+)$")
+    if not id then return nil, "cgroup: not a number: " .. input end
+    local idx, err = index()
+    if not idx then return nil, "cgroup: " .. err end
+    return idx:lookup(id) or "unknown_cgroup_id:" .. id
+  end
+end
+
+return M
