@@ -44,7 +44,10 @@ function M.new(_, ctx)
     if not id then return nil, "cgroup: not a number: " .. input end
     local idx, err = index()
     if not idx then return nil, "cgroup: " .. err end
-    return idx:lookup(id) or "unknown_cgroup_id:" .. id
+    local path = idx:lookup(id)
+    if path then return path end
+    -- Maybe a cgroup the index has not learned yet: ask again next scrape.
+    return "unknown_cgroup_id:" .. id, api.UNCACHED
   end
 end
 

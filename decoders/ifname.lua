@@ -54,7 +54,7 @@ function M.new(_, ctx)
     local entry = names.get(idx)
     if entry and now - entry.at < NAME_TTL then return entry.name end
     local name = M.index_to_name(idx)
-    if not name then return string.format("unknown:%d", idx) end
+    if not name then return string.format("unknown:%d", idx), api.UNCACHED end
     names.put(idx, { name = name, at = now })
     return name
   end

@@ -5,6 +5,7 @@
 -- fixed-size buffer zeroed. Module symbols keep "\t[module]" as in ksym.
 -- The kallsyms index is ksym's (lua/exporter/kallsyms.lua): read once, and
 -- re-read for a frame below the first or beyond the last symbol.
+local api = require("exporter.decoder_api")
 local kallsyms = require("exporter.kallsyms")
 
 local M = {}
@@ -20,14 +21,16 @@ function M.new(_, ctx)
     if #input % 8 ~= 0 then
       return nil, string.format("kstack: cannot decode %d bytes (not a multiple of 8)", #input)
     end
-    local frames = {}
+    local frames, unresolved = {}, false
     for offset = 1, #input, 8 do
       if input:sub(offset, offset + 7) == ZERO_ADDRESS then break end
       local name, err = kallsyms.nearest(kallsyms.address_hex(input, offset))
       if err then return nil, "kstack: " .. err end
       frames[#frames + 1] = name or "??"
+      unresolved = unresolved or name == nil
     end
-    return table.concat(frames, "\n")
+    -- A frame not resolved now may be once kallsyms knows more.
+    return table.concat(frames, "\n"), unresolved and api.UNCACHED or nil
   end
 end
 

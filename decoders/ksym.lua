@@ -3,6 +3,7 @@
 -- An address that is not a symbol start gives "unknown_addr:0x<hex>".
 -- The index, its re-reads on a miss and their rate limits are shared with
 -- kstack: lua/exporter/kallsyms.lua.
+local api = require("exporter.decoder_api")
 local kallsyms = require("exporter.kallsyms")
 
 local M = {}
@@ -19,7 +20,8 @@ function M.new(_, ctx)
     local name, err = kallsyms.symbol(hex)
     if name then return name end
     if err then return nil, "ksym: " .. err end
-    return "unknown_addr:0x" .. (hex:match("^0*(%x.*)$") or "0")
+    -- Maybe a module or program loaded since: ask again next scrape.
+    return "unknown_addr:0x" .. (hex:match("^0*(%x.*)$") or "0"), api.UNCACHED
   end
 end
 

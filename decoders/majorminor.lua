@@ -62,7 +62,7 @@ function M.new(_, ctx)
     local name, err = lookup(key)
     if name then return name end
     if err then return nil, "majorminor: " .. err end
-    return "unknown:" .. key
+    return "unknown:" .. key, api.UNCACHED
   end
 end
 

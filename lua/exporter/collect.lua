@@ -15,7 +15,7 @@ local numfmt = require("exporter.numfmt")
 
 local M = {}
 
-local SKIP = api.SKIP
+local SKIP, UNCACHED = api.SKIP, api.UNCACHED
 local SKIPPED = 0 -- the label cache's value for a row that is never exported
 local DROPPED = -1 -- make_entry's answer for a row a decoder dropped (api.SKIP)
 local ffi_string, ffi_cast, floor = ffi.string, ffi.cast, math.floor
@@ -67,10 +67,11 @@ local function decode_error(stats, plan, label, err)
 end
 
 -- Runs every label's decoder chain over the raw key bytes. Returns the list
--- of label values, SKIP, or nil on a decoder error. The registry's decode
--- functions never raise and return a string, SKIP, or nil and a message.
+-- of label values (and true when a decoder marked its answer UNCACHED), SKIP,
+-- or nil on a decoder error. The registry's decode functions never raise and
+-- return a string (maybe with UNCACHED), SKIP, or nil and a message.
 local function decode_labels(plan, raw, stats)
-  local values = {}
+  local values, uncached = {}, false
   for i, label in ipairs(plan.labels) do
     local v = raw:sub(label.offset + 1, label.offset + label.size)
     for _, d in ipairs(label.decoders) do
@@ -81,11 +82,12 @@ local function decode_labels(plan, raw, stats)
         decode_error(stats, plan, label, err)
         return nil
       end
+      uncached = uncached or err == UNCACHED
       v = out
     end
     values[i] = v
   end
-  return values
+  return values, uncached
 end
 M.decode_labels = decode_labels
 
@@ -205,22 +207,22 @@ end
 -- A counter's cache value: the id of its series, whose text is the sample
 -- line up to the value.
 local function counter_entry(plan, raw, stats)
-  local values = decode_labels(plan, raw, stats)
+  local values, uncached = decode_labels(plan, raw, stats)
   if values == nil then
     return nil
   elseif values == SKIP then
     return DROPPED
   elseif #values == 0 then
-    return series_id(plan, plan.family .. " ")
+    return series_id(plan, plan.family .. " "), uncached
   end
-  return series_id(plan, plan.family .. "{" .. label_pairs(plan, values) .. "} ")
+  return series_id(plan, plan.family .. "{" .. label_pairs(plan, values) .. "} "), uncached
 end
 
 -- A histogram's cache value: series id and bucket position in one number,
 -- id * span + position; position nb + 1 is the sum key. Keys outside
 -- bucket_min..bucket_max are not part of the histogram: cached as skipped.
 local function histogram_entry(plan, raw, stats)
-  local values = decode_labels(plan, raw, stats)
+  local values, uncached = decode_labels(plan, raw, stats)
   if values == nil then
     return nil
   elseif values == SKIP then
@@ -237,7 +239,7 @@ local function histogram_entry(plan, raw, stats)
   if not pos then
     return SKIPPED
   end
-  return series_id(plan, label_pairs(plan, values, b)) * (#set.keys + 2) + pos
+  return series_id(plan, label_pairs(plan, values, b)) * (#set.keys + 2) + pos, uncached
 end
 
 -- Calls visit(acc, entry, value) for every key of the batch whose entry is
@@ -284,13 +286,14 @@ local function visit_misses(plan, batch, cache, cpu, suffix, stats, make_entry, 
     if e == nil and skips and skips:get(ck) then
       e = SKIPPED
     elseif e == nil then
-      e = make_entry(plan, ffi_string(p, ks) .. suffix, stats)
+      local uncached
+      e, uncached = make_entry(plan, ffi_string(p, ks) .. suffix, stats)
       if e == DROPPED then
         if skips then
           skips:put(ck, true)
         end
         e = SKIPPED
-      elseif e ~= nil then
+      elseif e ~= nil and not uncached then
         cache:put(ck, e)
       end
     end

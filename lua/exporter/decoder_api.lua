@@ -15,6 +15,12 @@ local M = {}
 -- Compare by identity: `if out == api.SKIP then`.
 M.SKIP = setmetatable({}, { __tostring = function() return "exporter.decoder_api.SKIP" end })
 
+--- Returned after a label value, `return "unknown:7", api.UNCACHED`, for a
+-- stand-in answer that may become a real one (a device or cgroup not seen
+-- yet): the row is exported with it, but not cached, so the decoder is asked
+-- again at the next scrape.
+M.UNCACHED = setmetatable({}, { __tostring = function() return "exporter.decoder_api.UNCACHED" end })
+
 local DEFAULT_PATHS = {
   kallsyms = "/proc/kallsyms",
   partitions = "/proc/partitions",

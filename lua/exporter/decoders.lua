@@ -149,11 +149,15 @@ function Registry:new(options, ctx)
     return nil, string.format('decoder "%s" (%s): new returned a %s, not a function',
       name, self.paths[name].path, type(fn))
   end
-  local SKIP = api.SKIP
+  local SKIP, UNCACHED = api.SKIP, api.UNCACHED
   return function(input)
     local cok, out, derr = pcall(fn, input)
     if not cok then return nil, string.format('decoder "%s" raised: %s', name, tostring(out)) end
-    if type(out) == "string" or out == SKIP then return out end
+    if type(out) == "string" then
+      if derr == UNCACHED then return out, UNCACHED end
+      return out
+    end
+    if out == SKIP then return out end
     if out == nil then return nil, derr or string.format('decoder "%s" returned nil', name) end
     return nil, string.format('decoder "%s" returned a %s, not a string', name, type(out))
   end

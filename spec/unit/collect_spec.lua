@@ -263,6 +263,54 @@ metrics:
   end)
 end)
 
+describe("UNCACHED answers", function()
+  it("are exported, not cached, and replaced once the decoder knows better", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    os.execute("mkdir -p " .. dir)
+    local f = assert(io.open(dir .. "/late.lua", "w"))
+    f:write([[
+local api = require("exporter.decoder_api")
+return { new = function() return function(s)
+  LATE_CALLS[s] = (LATE_CALLS[s] or 0) + 1
+  if s == "2" and not LATE_KNOWN then return "unknown:" .. s, api.UNCACHED end
+  return "dev" .. s
+end end }
+]])
+    f:close()
+    _G.LATE_CALLS, _G.LATE_KNOWN = {}, false
+    local reg = assert(decoders.load({ decoders.builtin_dir(), dir }, function() end))
+    local cfg = assert(config.parse([[
+metrics:
+  counters:
+    - { name: c, help: x, labels: [{ name: d, size: 4, decoders: [{ name: uint }, { name: late }] }] }
+]], "t.yaml", { config = "t", registry = reg }))
+    local p = assert(metric.bind(cfg, { { name = "c", type = HASH, key_size = 4, value_size = 8, max_entries = 8 } },
+      { cache_size = 8 }))[1]
+    local batch = fake.batch({ rows = { { key = fake.u32(1), value = 5 }, { key = fake.u32(2), value = 6 } } })
+    local head = "# HELP ebpf_exporter_c x\n# TYPE ebpf_exporter_c counter\n"
+    assert.equal(head .. 'ebpf_exporter_c{d="dev1"} 5\nebpf_exporter_c{d="unknown:2"} 6\n', run(p, batch))
+    assert.equal(head .. 'ebpf_exporter_c{d="dev1"} 5\nebpf_exporter_c{d="unknown:2"} 6\n', run(p, batch))
+    _G.LATE_KNOWN = true
+    assert.equal(head .. 'ebpf_exporter_c{d="dev1"} 5\nebpf_exporter_c{d="dev2"} 6\n', run(p, batch))
+    run(p, batch)
+    assert.same({ ["1"] = 1, ["2"] = 3 }, _G.LATE_CALLS) -- key 2 asked until known, then cached
+    _G.LATE_CALLS, _G.LATE_KNOWN = nil, nil
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("come from the decoders whose stand-ins may turn real", function()
+    local api = require("exporter.decoder_api")
+    local function second(options, input)
+      return select(2, assert(registry:new(options, { path = "p" }))(input))
+    end
+    api.paths.partitions = "spec/fixtures/partitions"
+    assert.equal(api.UNCACHED, second({ name = "majorminor" }, fake.u32(0xfffff)))
+    assert.is_nil(second({ name = "majorminor" }, fake.u32(0x10300)))
+    api.reset()
+  end)
+end)
+
 describe("per-CPU counters", function()
   it("sums CPUs without a cpu label", function()
     local p = assert(plans("metrics: { counters: [ { name: c, help: x, labels: [{ name: k, size: 4, decoders: [{ name: uint }] }] } ] }",
