@@ -222,7 +222,8 @@ static void handle_request(void *ctx, const struct elx_http_request *req,
 			return;
 		}
 		if (elx_exporter_render(e, "maps", &resp->body, &resp->body_len) != 0) {
-			set_text(resp, 500, "500 reading the maps failed: see the exporter's log\n");
+			set_text(resp, 500,
+				 "500 reading the maps failed: see the exporter's log\n");
 			return;
 		}
 		resp->status = 200;
