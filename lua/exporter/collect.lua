@@ -287,7 +287,8 @@ local function visit_misses(plan, batch, cache, cpu, suffix, stats, make_entry, 
       e = SKIPPED
     elseif e == nil then
       local uncached
-      e, uncached = make_entry(plan, ffi_string(p, ks) .. suffix, stats)
+      local raw = suffix == "" and ffi_string(p, ks) or ffi_string(p, ks) .. suffix
+      e, uncached = make_entry(plan, raw, stats)
       if e == DROPPED then
         if skips then
           skips:put(ck, true)

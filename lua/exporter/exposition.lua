@@ -10,17 +10,29 @@ function M.escape_help(s)
   return (s:gsub("[\\\n]", HELP_ESCAPES))
 end
 
+-- Plain finds first: they are compiled, gsub is not, and most values need
+-- no escaping at all.
+local find = string.find
+
 function M.escape_label_value(s)
-  return (s:gsub('[\\\n"]', LABEL_ESCAPES))
+  if find(s, '"', 1, true) or find(s, "\\", 1, true) or find(s, "\n", 1, true) then
+    return (s:gsub('[\\\n"]', LABEL_ESCAPES))
+  end
+  return s
 end
+
+local pairs_buf = require("string.buffer").new(256)
 
 -- 'a="x",b="y"' for parallel lists of names and raw values.
 function M.label_pairs(names, values)
-  local parts = {}
+  pairs_buf:reset()
   for i = 1, #names do
-    parts[i] = names[i] .. '="' .. M.escape_label_value(values[i]) .. '"'
+    if i > 1 then
+      pairs_buf:put(",")
+    end
+    pairs_buf:put(names[i], '="', M.escape_label_value(values[i]), '"')
   end
-  return table.concat(parts, ",")
+  return pairs_buf:tostring()
 end
 
 -- "# HELP" and "# TYPE" lines of a family.
