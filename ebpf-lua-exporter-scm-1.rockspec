@@ -26,6 +26,7 @@ $(LUA) tools/gen-names.lua errno /usr/include/asm-generic/errno-base.h /usr/incl
       ["exporter.abi"] = "lua/exporter/abi.lua",
       ["exporter.builtin"] = "lua/exporter/builtin.lua",
       ["exporter.cgroup_index"] = "lua/exporter/cgroup_index.lua",
+      ["exporter.cgroup_sync"] = "lua/exporter/cgroup_sync.lua",
       ["exporter.collect"] = "lua/exporter/collect.lua",
       ["exporter.config"] = "lua/exporter/config.lua",
       ["exporter.core"] = "lua/exporter/core.lua",

@@ -11,6 +11,7 @@
 
 #include "attach.h"
 #include "caps.h"
+#include "cgroup_map.h"
 #include "kaddrs.h"
 #include "log.h"
 #include "systemd.h"
@@ -34,6 +35,62 @@ static void log_lines(enum elx_log_level level, const char *text)
 		elx_logf(level, "%.*s", (int)len, p);
 		p += len + (nl ? 1 : 0);
 	}
+}
+
+/* Where fanotify is unavailable, cgroupfs is walked this often for changes. */
+#define CGROUP_RESCAN_MS 5000
+
+static int sync_cgroups(struct elx_exporter *e, int rescan)
+{
+	struct elx_cgroup_op *ops;
+	size_t n;
+	char *err = NULL;
+	int ret = elx_lua_cgroup_operations(e->lua, rescan, &ops, &n, &err);
+
+	if (ret) {
+		log_lines(ELX_ERROR, err);
+		free(err);
+		return ret;
+	}
+	elx_cgroup_map_apply(e->objects, e->nobjects, ops, n);
+	elx_cgroup_ops_free(ops, n);
+	return 0;
+}
+
+static void on_cgroup_events(uv_poll_t *handle, int status, int events)
+{
+	sync_cgroups(handle->data, 0);
+}
+
+static void on_cgroup_timer(uv_timer_t *handle)
+{
+	sync_cgroups(handle->data, 1);
+}
+
+/* Fills every cgroup_id_map, then keeps following cgroups on the loop. */
+static int start_cgroup_sync(struct elx_exporter *e)
+{
+	int fd = elx_lua_cgroup_watch_fd(e->lua);
+	int ret;
+
+	if (fd < 0)
+		return 0; /* no config has a cgroup_id_map */
+	ret = sync_cgroups(e, 0);
+	if (ret)
+		return ret;
+	if (fd > 0) {
+		uv_poll_init(e->loop, &e->cgroup_poll, fd);
+		e->cgroup_poll.data = e;
+		uv_poll_start(&e->cgroup_poll, UV_READABLE, on_cgroup_events);
+		e->cgroup_watch = 1;
+	} else {
+		uv_timer_init(e->loop, &e->cgroup_timer);
+		e->cgroup_timer.data = e;
+		uv_timer_start(&e->cgroup_timer, on_cgroup_timer, CGROUP_RESCAN_MS,
+			       CGROUP_RESCAN_MS);
+		e->cgroup_watch = 2;
+	}
+	return 0;
 }
 
 int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_loop_t *loop)
@@ -130,6 +187,9 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 			 o->nattached, o->nprograms, o->nreaders);
 	}
 	post_attach_mark();
+	ret = start_cgroup_sync(e);
+	if (ret)
+		goto out;
 	ret = elx_caps_keep(flags->capabilities_keep, &err);
 	if (ret) {
 		log_error("--capabilities.keep: %s", err ? err : strerror(-ret));

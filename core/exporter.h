@@ -23,6 +23,10 @@ struct elx_exporter {
 	uv_signal_t sigint, sigterm;
 	int stats_fd;		 /* /proc/sys/kernel/bpf_stats_enabled, kept open */
 	char listen_address[32]; /* fd://<descriptor> for a socket systemd passed, or "" */
+	/* cgroup_id_map: fanotify's fd watched, or a timer for rescans. */
+	uv_poll_t cgroup_poll;
+	uv_timer_t cgroup_timer;
+	int cgroup_watch; /* 1 polling the fd, 2 on the timer, 0 none */
 };
 
 /* Opens, validates, loads and attaches every config. Every config error is

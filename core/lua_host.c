@@ -246,6 +246,90 @@ int elx_lua_render(struct elx_lua *lua, const char *fn, struct elx_scrape *scrap
 	return 0;
 }
 
+static char *field_string(lua_State *L, int idx, const char *name)
+{
+	const char *s;
+	char *copy;
+
+	lua_getfield(L, idx, name);
+	s = lua_tostring(L, -1);
+	copy = strdup(s ? s : "");
+	lua_pop(L, 1);
+	return copy;
+}
+
+int elx_lua_cgroup_operations(struct elx_lua *lua, int rescan, struct elx_cgroup_op **ops,
+			      size_t *n, char **err)
+{
+	lua_State *L = lua->L;
+	int handler = push_call(lua, "cgroup_operations");
+	size_t len;
+	int ret;
+
+	*ops = NULL;
+	*n = 0;
+	lua_pushboolean(L, rescan);
+	ret = finish_call(lua, handler, 1, err);
+	if (ret)
+		return ret;
+	len = lua_objlen(L, -1);
+	*ops = calloc(len ? len : 1, sizeof(**ops));
+	if (!*ops) {
+		lua_settop(L, handler - 1);
+		*err = strdup("out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < len; i++) {
+		struct elx_cgroup_op *op = &(*ops)[i];
+		char *type, *what, *id;
+
+		lua_rawgeti(L, -1, (int)i + 1);
+		op->config = field_string(L, -1, "config");
+		op->map = field_string(L, -1, "map");
+		op->path = field_string(L, -1, "path");
+		type = field_string(L, -1, "type");
+		what = field_string(L, -1, "op");
+		id = field_string(L, -1, "id");
+		op->storage = strcmp(type, "cgrp_storage") == 0;
+		op->set = strcmp(what, "set") == 0;
+		op->id = strtoull(id, NULL, 10); /* decimal strings keep 64-bit ids exact */
+		free(type);
+		free(what);
+		free(id);
+		lua_pop(L, 1);
+		(*n)++;
+	}
+	lua_settop(L, handler - 1);
+	return 0;
+}
+
+void elx_cgroup_ops_free(struct elx_cgroup_op *ops, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(ops[i].config);
+		free(ops[i].map);
+		free(ops[i].path);
+	}
+	free(ops);
+}
+
+int elx_lua_cgroup_watch_fd(struct elx_lua *lua)
+{
+	lua_State *L = lua->L;
+	int handler = push_call(lua, "cgroup_watch_fd");
+	char *err = NULL;
+	int fd;
+
+	if (finish_call(lua, handler, 0, &err) != 0) {
+		log_error("cgroup_id_map: %s", err);
+		free(err);
+		return -1;
+	}
+	fd = (int)lua_tonumber(L, -1);
+	lua_settop(L, handler - 1);
+	return fd;
+}
+
 void elx_lua_free(struct elx_lua *lua)
 {
 	if (!lua)

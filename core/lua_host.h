@@ -41,6 +41,27 @@ void elx_config_plan_free(struct elx_config_plan *plan);
 int elx_lua_render(struct elx_lua *lua, const char *fn, struct elx_scrape *scrape, char **body,
 		   size_t *len, char **err);
 
+/* One update of a cgroup_id_map, as Lua's policy asks for it. */
+struct elx_cgroup_op {
+	char *config;
+	char *map;
+	int storage; /* cgrp_storage (keyed by a cgroup fd) rather than a hash of ids */
+	int set;     /* else delete */
+	uint64_t id;
+	char *path;
+};
+
+/* The cgroup_id_map updates to apply now (all matching cgroups the first
+ * time); `rescan` walks cgroupfs first. *ops is malloc'd; free it with
+ * elx_cgroup_ops_free. Returns 0 or -errno with *err set. */
+int elx_lua_cgroup_operations(struct elx_lua *lua, int rescan, struct elx_cgroup_op **ops,
+			      size_t *n, char **err);
+void elx_cgroup_ops_free(struct elx_cgroup_op *ops, size_t n);
+
+/* The fd to watch for cgroup changes; 0 to poll on a timer instead; -1 when
+ * no config has a cgroup_id_map. */
+int elx_lua_cgroup_watch_fd(struct elx_lua *lua);
+
 void elx_lua_free(struct elx_lua *lua);
 
 #endif

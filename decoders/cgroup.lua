@@ -7,30 +7,8 @@ local cgroup_index = require("exporter.cgroup_index")
 
 local M = {}
 
--- Decoders get no logger: use the core's when the exporter runs us.
-local function core_log(level, msg)
-  local core = package.loaded["exporter.core"]
-  if type(core) == "table" and type(core.log) == "table" and core.log[level] then
-    core.log[level](msg)
-  else
-    io.stderr:write(level, ": ", msg, "\n")
-  end
-end
-
--- One index for every use of the decoder. Specs set state.log before the
--- first use, and api.paths.mountinfo to a fake mountinfo.
-local function index()
-  local s = api.state("cgroup")
-  if not s.index then
-    local idx, err = cgroup_index.new({
-      mountinfo = api.paths.mountinfo or "/proc/self/mountinfo",
-      log = s.log or core_log,
-    })
-    if not idx then return nil, err end
-    s.index = idx
-  end
-  return s.index
-end
+-- One index for every use of the decoder, shared with cgroup_id_map.
+local index = cgroup_index.shared
 
 function M.new(_, ctx)
   if ctx.input_size ~= nil then

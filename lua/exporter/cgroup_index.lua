@@ -664,4 +664,37 @@ function Index:close()
   end
 end
 
+-- The core's logger when the exporter runs us, stderr otherwise (specs).
+local function core_log(level, msg)
+  local core = package.loaded["exporter.core"]
+  if type(core) == "table" and type(core.log) == "table" and core.log[level] then
+    core.log[level](msg)
+  else
+    io.stderr:write(level, ": ", msg, "\n")
+  end
+end
+
+--- The index every user in this Lua state shares (the cgroup decoder, the
+-- cgroup_id_map sync): one walk, one fanotify group. Kept in
+-- decoder_api.state("cgroup"); specs set api.paths.mountinfo and
+-- state.log before the first call, and api.reset() forgets it.
+-- ELX_CGROUP_FANOTIFY=0 in the environment makes it rescan instead of
+-- following fanotify, as on kernels without fanotify for cgroupfs.
+-- @return the index, or nil and a message
+function M.shared()
+  local s = api.state("cgroup")
+  if not s.index then
+    local idx, err = M.new({
+      mountinfo = api.paths.mountinfo or DEFAULTS.mountinfo,
+      log = s.log or core_log,
+      fanotify = os.getenv("ELX_CGROUP_FANOTIFY") ~= "0",
+    })
+    if not idx then
+      return nil, err
+    end
+    s.index = idx
+  end
+  return s.index
+end
+
 return M

@@ -291,6 +291,35 @@ function Checker:histogram(node, path, ctx)
   return m
 end
 
+local CGROUP_ID_MAP_KEYS = { name = true, type = true, regexps = true }
+local CGROUP_ID_MAP_TYPES = { hash = true, cgrp_storage = true }
+
+-- cgroup_id_map: a map the exporter keeps filled with the cgroups whose paths
+-- match one of the regexps (as the regexp decoder matches them).
+function Checker:cgroup_id_map(node, ctx)
+  local path = "cgroup_id_map"
+  if not is_mapping(node) then
+    self:fail(path, "must be a mapping with name, type and regexps")
+    return nil
+  end
+  self:known_keys(node, path, CGROUP_ID_MAP_KEYS)
+  local m = { name = self:required_string(node, "name", path), type = node.type or "hash" }
+  if not CGROUP_ID_MAP_TYPES[m.type] then
+    self:fail(path .. ".type", "%q is not one of hash, cgrp_storage", tostring(m.type))
+  end
+  if node.regexps == nil or node.regexps == lyaml.null then
+    self:fail(path .. ".regexps", "missing: a list of patterns for the cgroup paths to keep in the map")
+  elseif ctx.registry then
+    local match, err = ctx.registry:new({ name = "regexp", regexps = node.regexps },
+      { label = "cgroup_id_map", config = ctx.config, path = path .. ".regexps" })
+    if not match then
+      self:fail(path .. ".regexps", "%s", err)
+    end
+    m.match = match
+  end
+  return m
+end
+
 local TOP_KEYS = { metrics = true, kaddrs = true, tracing = true, cgroup_id_map = true }
 local METRICS_KEYS = { counters = true, histograms = true }
 
@@ -304,10 +333,11 @@ function Checker:config(doc, ctx)
     return cfg
   end
   self:known_keys(doc, "", TOP_KEYS)
-  for _, k in ipairs({ "tracing", "cgroup_id_map" }) do
-    if doc[k] ~= nil then
-      self:fail(k, "not supported by this version of ebpf-lua-exporter")
-    end
+  if doc.tracing ~= nil then
+    self:fail("tracing", "OpenTelemetry spans are not supported by ebpf-lua-exporter")
+  end
+  if doc.cgroup_id_map ~= nil and doc.cgroup_id_map ~= lyaml.null then
+    cfg.cgroup_id_map = self:cgroup_id_map(doc.cgroup_id_map, ctx)
   end
   local metrics = doc.metrics
   if metrics ~= nil and metrics ~= lyaml.null then

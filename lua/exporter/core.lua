@@ -4,6 +4,8 @@ local ffi = require("ffi")
 local buffer = require("string.buffer")
 local abi = require("exporter.abi")
 local builtin = require("exporter.builtin")
+local cgroup_index = require("exporter.cgroup_index")
+local cgroup_sync = require("exporter.cgroup_sync")
 local collect = require("exporter.collect")
 local config = require("exporter.config")
 local debug_maps = require("exporter.debug_maps")
@@ -66,6 +68,7 @@ function M.init(opts)
     registry = registry,
     configs = {},
     family_owner = {},
+    cgroup_id_maps = {},
     buf = buffer.new(65536),
   }
   return true
@@ -131,6 +134,11 @@ function M.configure(name, infos_ptr, ninfos)
       lost[plan.name] = 0
     end
   end
+  if cfg.cgroup_id_map then
+    state.cgroup_id_maps[#state.cgroup_id_maps + 1] = {
+      config = name, map = cfg.cgroup_id_map.name, type = cfg.cgroup_id_map.type, match = cfg.cgroup_id_map.match,
+    }
+  end
   state.configs[#state.configs + 1] = {
     name = name,
     plans = plans,
@@ -140,6 +148,40 @@ function M.configure(name, infos_ptr, ninfos)
     },
   }
   return { maps = maps, kaddrs = cfg.kaddrs }
+end
+
+-- cgroup_id_map: the sync starts with the first call, once every config
+-- is configured.
+local function cgroup_syncer()
+  if not state.cgroup_sync and #state.cgroup_id_maps > 0 then
+    local index, err = cgroup_index.shared()
+    if not index then
+      return nil, "cgroup_id_map: " .. err
+    end
+    state.cgroup_sync = cgroup_sync.new(state.cgroup_id_maps, index)
+  end
+  return state.cgroup_sync
+end
+
+--- The map updates cgroup_id_maps need now: a list of
+-- { config =, map =, type = "hash"|"cgrp_storage", op = "set"|"delete", id = "<decimal>", path = }.
+-- At the first call, every matching cgroup. `rescan`: walk for changes first.
+function M.cgroup_operations(rescan)
+  local sync, err = cgroup_syncer()
+  if err then
+    return nil, err
+  end
+  return sync and sync:operations(rescan) or {}
+end
+
+--- The fd whose readability means cgroup changes (fanotify), or nil:
+-- -1 when no config has a cgroup_id_map, 0 to poll on a timer instead.
+function M.cgroup_watch_fd()
+  local sync = cgroup_syncer()
+  if not sync then
+    return -1
+  end
+  return sync:fd() or 0
 end
 
 local scrape_type = ffi.typeof("struct elx_scrape *")

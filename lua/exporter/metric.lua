@@ -136,6 +136,28 @@ local function bind_metric(cfg, m, info, opts, fail)
   return plan
 end
 
+-- Map types and sizes a cgroup_id_map needs: a hash of u64 cgroup ids, or
+-- cgroup storage, keyed by a cgroup fd.
+local CGROUP_ID_MAPS = {
+  hash = { types = { [1] = true, [9] = true }, key_size = 8, what = "a hash (or LRU hash) with u64 keys" },
+  cgrp_storage = { types = { [32] = true }, key_size = 4, what = "a BPF_MAP_TYPE_CGRP_STORAGE" },
+}
+
+local function bind_cgroup_id_map(cfg, infos, fail)
+  local m = cfg.cgroup_id_map
+  if not m or not m.name then
+    return
+  end
+  local want = CGROUP_ID_MAPS[m.type]
+  local info = infos[m.name]
+  if not info then
+    fail("cgroup_id_map.name", ("no map %q in %s.bpf.o"):format(m.name, cfg.name))
+  elseif want and (not want.types[info.type] or info.key_size ~= want.key_size or info.value_size ~= 8) then
+    fail("cgroup_id_map.name", ("map %q must be %s and u64 values for type %s (it has type %d, %d-byte keys, "
+      .. "%d-byte values)"):format(m.name, want.what, m.type, info.type, info.key_size, info.value_size))
+  end
+end
+
 --- Binds every metric of `cfg` to the maps in `infos` (a list of
 -- {name, type, key_size, value_size, max_entries}). Returns the list of plans
 -- in config order, or nil and the list of error lines.
@@ -152,6 +174,7 @@ function M.bind(cfg, infos, opts)
   for _, m in ipairs(cfg.metrics) do
     plans[#plans + 1] = bind_metric(cfg, m, by_name[m.name], opts, fail)
   end
+  bind_cgroup_id_map(cfg, by_name, fail)
   if #errors > 0 then
     return nil, errors
   end

@@ -77,6 +77,21 @@ metrics:
   end)
 end)
 
+describe("cgroup_id_map binding", function()
+  it("wants a u64-keyed hash or a cgroup storage, with u64 values", function()
+    local function bind(type_, info)
+      return plans("cgroup_id_map: { name: ids, type: " .. type_ .. ", regexps: [x] }", { info })
+    end
+    assert.same({}, assert(bind("hash", { name = "ids", type = HASH, key_size = 8, value_size = 8 })))
+    assert.same({}, assert(bind("cgrp_storage", { name = "ids", type = 32, key_size = 4, value_size = 8 })))
+    local _, errors = bind("hash", { name = "ids", type = 32, key_size = 4, value_size = 8 })
+    assert.same({ 't.yaml: cgroup_id_map.name: map "ids" must be a hash (or LRU hash) with u64 keys and u64 values '
+      .. "for type hash (it has type 32, 4-byte keys, 8-byte values)" }, errors)
+    _, errors = bind("hash", { name = "other", type = HASH, key_size = 8, value_size = 8 })
+    assert.same({ 't.yaml: cgroup_id_map.name: no map "ids" in t.bpf.o' }, errors)
+  end)
+end)
+
 describe("event counters", function()
   it("bind perf event arrays and ring buffers, with the record's label bytes and the flush interval", function()
     local yaml = [[

@@ -117,7 +117,7 @@ typo: 1
     assert.is_nil(cfg)
     assert.same({
       "test.yaml: typo: unknown key",
-      "test.yaml: tracing: not supported by this version of ebpf-lua-exporter",
+      "test.yaml: tracing: OpenTelemetry spans are not supported by ebpf-lua-exporter",
       "test.yaml: metrics.gauges: unknown key",
       'test.yaml: metrics.counters[0].name: "9bad" is not a valid Prometheus metric name',
       "test.yaml: metrics.counters[0].help: missing",
@@ -184,6 +184,33 @@ metrics:
   it("reads the file from the config dir and names a missing one", function()
     local _, errors = config.load("/nonexistent", "timers", { config = "timers", registry = registry })
     assert.same({ "timers.yaml: No such file or directory" }, errors)
+  end)
+
+  it("parses cgroup_id_map with its regexps, matched as the regexp decoder matches", function()
+    local cfg = assert(parse([[
+cgroup_id_map:
+  name: allowed
+  type: cgrp_storage
+  regexps: ['^/sys/fs/cgroup/(system\.slice/.+)$']
+]]))
+    assert.equal("allowed", cfg.cgroup_id_map.name)
+    assert.equal("cgrp_storage", cfg.cgroup_id_map.type)
+    assert.equal("system.slice/ssh.service", cfg.cgroup_id_map.match("/sys/fs/cgroup/system.slice/ssh.service"))
+    assert.equal(require("exporter.decoder_api").SKIP, cfg.cgroup_id_map.match("/sys/fs/cgroup/user.slice"))
+    assert.equal("hash", assert(parse("cgroup_id_map: { name: m, regexps: [x] }")).cgroup_id_map.type)
+  end)
+
+  it("names every mistake in cgroup_id_map", function()
+    local _, errors = parse("cgroup_id_map: { type: tree, regexps: ['(unclosed'], extra: 1 }")
+    assert.same({
+      "test.yaml: cgroup_id_map.extra: unknown key",
+      "test.yaml: cgroup_id_map.name: missing",
+      'test.yaml: cgroup_id_map.type: "tree" is not one of hash, cgrp_storage',
+      'test.yaml: cgroup_id_map.regexps: regexp: regexps[0] "(unclosed" does not compile: missing closing parenthesis at offset 9',
+    }, errors)
+    _, errors = parse("cgroup_id_map: { name: m }")
+    assert.same({ "test.yaml: cgroup_id_map.regexps: missing: a list of patterns for the cgroup paths to keep in the map" },
+      errors)
   end)
 
   it("parses Go durations", function()

@@ -1,0 +1,64 @@
+-- cgroup_id_map's policy: which cgroups go into which map, and when they leave.
+local cgroup_index = require("exporter.cgroup_index")
+local cgroup_sync = require("exporter.cgroup_sync")
+
+local function sh(cmd)
+  assert(os.execute(cmd) == 0, cmd)
+end
+
+local function id_of(path)
+  return tostring(cgroup_index.dir_id(path))
+end
+
+describe("cgroup_id_map sync", function()
+  local root, index
+  before_each(function()
+    root = os.tmpname()
+    os.remove(root)
+    sh("mkdir -p " .. root .. "/app-1 " .. root .. "/db " .. root .. "/app-2/inner")
+    index = assert(cgroup_index.new({ roots = { root }, fanotify = false, rescan_interval = 0 }))
+  end)
+  after_each(function()
+    sh("rm -rf " .. root)
+  end)
+
+  local function entry(config, map, type_, pattern)
+    return { config = config, map = map, type = type_, match = function(path)
+      return path:match(pattern)
+    end }
+  end
+
+  local function sorted(ops)
+    local out = {}
+    for _, op in ipairs(ops) do
+      out[#out + 1] = ("%s %s %s %s %s"):format(op.config, op.map, op.op, op.id == id_of(op.path) and "id" or op.id,
+        op.path:sub(#root + 1))
+    end
+    table.sort(out)
+    return out
+  end
+
+  it("sets every matching cgroup first, then follows creations and removals", function()
+    local sync = cgroup_sync.new({
+      entry("a", "apps", "hash", "/app%-%d+$"),
+      entry("b", "dbs", "cgrp_storage", "/db"),
+    }, index)
+    assert.same({ "a apps set id /app-1", "a apps set id /app-2", "b dbs set id /db" }, sorted(sync:operations()))
+    assert.same({}, sync:operations(true))
+    sh("mkdir " .. root .. "/app-3 " .. root .. "/db-replica " .. root .. "/web")
+    assert.same({ "a apps set id /app-3", "b dbs set id /db-replica" }, sorted(sync:operations(true)))
+    local app1, db = id_of(root .. "/app-1"), id_of(root .. "/db")
+    sh("rmdir " .. root .. "/app-1 " .. root .. "/db")
+    local ops = sync:operations(true)
+    -- A hash entry is deleted; cgroup storage goes with its cgroup by itself.
+    assert.equal(1, #ops)
+    assert.same({ config = "a", map = "apps", type = "hash", op = "delete", id = app1, path = root .. "/app-1" }, ops[1])
+    assert.equal(root .. "/db", index:lookup(db)) -- still known during the grace period
+    sync:close()
+  end)
+
+  it("answers no fd when the index rescans", function()
+    local sync = cgroup_sync.new({ entry("a", "apps", "hash", ".") }, index)
+    assert.is_nil(sync:fd())
+  end)
+end)
