@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define ELX_ABI_VERSION 3
+#define ELX_ABI_VERSION 4
 
 /* Functions called from Lua must be visible to the FFI (-rdynamic). */
 #define ELX_EXPORT __attribute__((visibility("default")))
@@ -73,6 +73,11 @@ struct elx_scrape {
 	int32_t reserved;
 	char *body; /* malloc'd by elx_scrape_set_body; the core frees it */
 	uint64_t body_len;
+	uint32_t reload_successful; /* the last reload worked (1 before any) */
+	uint32_t reserved2;
+	uint64_t reload_success_time_ms; /* Unix time of the last successful (re)load */
+	uint64_t reloads_success;
+	uint64_t reloads_failure;
 };
 
 /* Core functions Lua may call. */

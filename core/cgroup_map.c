@@ -12,11 +12,13 @@
 
 #include "log.h"
 
-static int map_fd(struct elx_object *objects, size_t n, const char *config, const char *map)
+static int map_fd(struct elx_generation *gen, const char *config, const char *map)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (objects[i].obj && strcmp(objects[i].name, config) == 0) {
-			struct bpf_map *m = bpf_object__find_map_by_name(objects[i].obj, map);
+	for (size_t i = 0; i < gen->nviews; i++) {
+		struct elx_object *o = gen->views[i].obj;
+
+		if (strcmp(o->name, config) == 0) {
+			struct bpf_map *m = bpf_object__find_map_by_name(o->obj, map);
 
 			return m ? bpf_map__fd(m) : -ENOENT;
 		}
@@ -45,14 +47,14 @@ static int apply(int fd, const struct elx_cgroup_op *op)
 	return ret;
 }
 
-size_t elx_cgroup_map_apply(struct elx_object *objects, size_t nobjects,
-			    const struct elx_cgroup_op *ops, size_t nops)
+size_t elx_cgroup_map_apply(struct elx_generation *gen, const struct elx_cgroup_op *ops,
+			    size_t nops)
 {
 	size_t failed = 0;
 
 	for (size_t i = 0; i < nops; i++) {
 		const struct elx_cgroup_op *op = &ops[i];
-		int fd = map_fd(objects, nobjects, op->config, op->map);
+		int fd = map_fd(gen, op->config, op->map);
 		int ret = fd < 0 ? fd : apply(fd, op);
 
 		/* A cgroup removed between the event and now is no failure. */

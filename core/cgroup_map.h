@@ -5,12 +5,13 @@
 
 #include <stddef.h>
 
+#include "generation.h"
 #include "lua_host.h"
-#include "object.h"
 
-/* Applies each operation to the map it names; failures are logged (a cgroup
- * gone before its update is no failure). Returns how many failed. */
-size_t elx_cgroup_map_apply(struct elx_object *objects, size_t nobjects,
-			    const struct elx_cgroup_op *ops, size_t nops);
+/* Applies each operation to the map it names in `gen`'s objects; failures
+ * are logged (a cgroup gone before its update is no failure). Returns how
+ * many failed. */
+size_t elx_cgroup_map_apply(struct elx_generation *gen, const struct elx_cgroup_op *ops,
+			    size_t nops);
 
 #endif

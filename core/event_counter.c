@@ -165,6 +165,8 @@ int elx_event_counter_start(struct elx_event_counter *c, uv_loop_t *loop, int fd
 	uv_timer_init(loop, &c->flush);
 	c->flush.data = c;
 	uv_timer_start(&c->flush, on_flush, flush_ms, flush_ms);
+	c->flush_ms = flush_ms;
+	c->open_handles = 2;
 	c->batch.map_type = info.type;
 	return 0;
 fail:
@@ -187,6 +189,14 @@ void elx_event_counter_read(struct elx_event_counter *c)
 	c->batch.error = 0;
 }
 
+static void on_closed(uv_handle_t *handle)
+{
+	struct elx_event_counter *c = handle->data;
+
+	if (--c->open_handles == 0 && c->free_on_close)
+		free(c);
+}
+
 void elx_event_counter_stop(struct elx_event_counter *c)
 {
 	if (!c->keys)
@@ -195,10 +205,10 @@ void elx_event_counter_stop(struct elx_event_counter *c)
 	if (c->pb || c->rb) {
 		if (!uv_is_closing((uv_handle_t *)&c->poll)) {
 			uv_poll_stop(&c->poll);
-			uv_close((uv_handle_t *)&c->poll, NULL);
+			uv_close((uv_handle_t *)&c->poll, on_closed);
 		}
 		if (!uv_is_closing((uv_handle_t *)&c->flush))
-			uv_close((uv_handle_t *)&c->flush, NULL);
+			uv_close((uv_handle_t *)&c->flush, on_closed);
 	}
 	perf_buffer__free(c->pb);
 	ring_buffer__free(c->rb);
@@ -208,4 +218,39 @@ void elx_event_counter_stop(struct elx_event_counter *c)
 	c->keys = NULL;
 	c->pb = NULL;
 	c->rb = NULL;
+}
+
+struct elx_event_counter *elx_event_counter_new(uv_loop_t *loop, int fd, const char *name,
+						uint32_t record_size, uint64_t flush_ms, int *ret)
+{
+	struct elx_event_counter *c = malloc(sizeof(*c));
+
+	if (!c) {
+		*ret = -ENOMEM;
+		return NULL;
+	}
+	*ret = elx_event_counter_start(c, loop, fd, name, record_size, flush_ms);
+	if (*ret) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void elx_event_counter_destroy(struct elx_event_counter *c)
+{
+	if (!c)
+		return;
+	c->free_on_close = 1;
+	elx_event_counter_stop(c);
+	if (c->open_handles == 0)
+		free(c);
+}
+
+void elx_event_counter_set_flush(struct elx_event_counter *c, uint64_t flush_ms)
+{
+	if (flush_ms == c->flush_ms || !(c->pb || c->rb))
+		return;
+	uv_timer_start(&c->flush, on_flush, flush_ms, flush_ms);
+	c->flush_ms = flush_ms;
 }

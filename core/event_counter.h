@@ -27,6 +27,9 @@ struct elx_event_counter {
 	struct ring_buffer *rb;
 	uv_poll_t poll;
 	uv_timer_t flush;
+	uint64_t flush_ms;
+	int open_handles;	/* libuv handles not yet closed */
+	int free_on_close;	/* destroy(): free the struct once they are */
 	struct elx_batch batch; /* what Lua reads at a scrape */
 };
 
@@ -53,8 +56,20 @@ void elx_event_counter_read(struct elx_event_counter *c);
 /* Forgets every count, as at a flush. */
 void elx_event_counter_reset(struct elx_event_counter *c);
 
-/* Stops polling and frees; the loop runs the handles' close callbacks, after
- * which the memory may go. */
+/* Stops polling and frees the buffers; the loop runs the handles' close
+ * callbacks, after which the struct's memory may go. */
 void elx_event_counter_stop(struct elx_event_counter *c);
+
+/* A counter on the heap, started, for owners that come and go (reloads):
+ * NULL with *ret set on failure. */
+struct elx_event_counter *elx_event_counter_new(uv_loop_t *loop, int fd, const char *name,
+						uint32_t record_size, uint64_t flush_ms, int *ret);
+
+/* Stops a counter from elx_event_counter_new; its memory is freed once the
+ * loop has closed its handles. */
+void elx_event_counter_destroy(struct elx_event_counter *c);
+
+/* Changes how often the counts start afresh (a reload may change it). */
+void elx_event_counter_set_flush(struct elx_event_counter *c, uint64_t flush_ms);
 
 #endif

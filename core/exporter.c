@@ -1,4 +1,4 @@
-/* The running exporter: load every config, serve scrapes, shut down cleanly. */
+/* The running exporter: load, serve scrapes, reload on demand, shut down. */
 #define _GNU_SOURCE
 #include "exporter.h"
 
@@ -7,22 +7,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "attach.h"
 #include "caps.h"
 #include "cgroup_map.h"
-#include "kaddrs.h"
 #include "log.h"
 #include "systemd.h"
 
-/* An empty function that programs may probe with
- * SEC("uprobe//proc/self/exe:post_attach_mark") to run once at start: the
- * exporter calls it after every config is attached. */
-__attribute__((noinline, used)) ELX_EXPORT void post_attach_mark(void)
-{
-	__asm__ volatile("" ::: "memory");
-}
+/* Where fanotify is unavailable, cgroupfs is walked this often for changes. */
+#define CGROUP_RESCAN_MS 5000
+/* --config.watch waits for changes to settle: editors and cp write in steps. */
+#define WATCH_DEBOUNCE_MS 300
 
 static void log_lines(enum elx_log_level level, const char *text)
 {
@@ -37,40 +35,78 @@ static void log_lines(enum elx_log_level level, const char *text)
 	}
 }
 
-/* Where fanotify is unavailable, cgroupfs is walked this often for changes. */
-#define CGROUP_RESCAN_MS 5000
+static uint64_t unix_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---------------------------------------------------------- cgroup_id_map */
+
+/* What follows cgroup changes for one generation's Lua state: a poll handle
+ * on its fanotify fd, or a rescan timer. On the heap: its handle may outlive
+ * the generation until the loop has closed it. */
+struct elx_cgroup_watch {
+	struct elx_exporter *e;
+	union {
+		uv_poll_t poll;
+		uv_timer_t timer;
+	} h;
+};
 
 static int sync_cgroups(struct elx_exporter *e, int rescan)
 {
 	struct elx_cgroup_op *ops;
 	size_t n;
 	char *err = NULL;
-	int ret = elx_lua_cgroup_operations(e->lua, rescan, &ops, &n, &err);
+	int ret = elx_lua_cgroup_operations(e->gen->lua, rescan, &ops, &n, &err);
 
 	if (ret) {
 		log_lines(ELX_ERROR, err);
 		free(err);
 		return ret;
 	}
-	elx_cgroup_map_apply(e->objects, e->nobjects, ops, n);
+	elx_cgroup_map_apply(e->gen, ops, n);
 	elx_cgroup_ops_free(ops, n);
 	return 0;
 }
 
 static void on_cgroup_events(uv_poll_t *handle, int status, int events)
 {
-	sync_cgroups(handle->data, 0);
+	struct elx_cgroup_watch *w = handle->data;
+
+	sync_cgroups(w->e, 0);
 }
 
 static void on_cgroup_timer(uv_timer_t *handle)
 {
-	sync_cgroups(handle->data, 1);
+	struct elx_cgroup_watch *w = handle->data;
+
+	sync_cgroups(w->e, 1);
 }
 
-/* Fills every cgroup_id_map, then keeps following cgroups on the loop. */
+static void free_handle_owner(uv_handle_t *handle)
+{
+	free(handle->data);
+}
+
+static void stop_cgroup_sync(struct elx_exporter *e)
+{
+	if (!e->cgroup_watch)
+		return;
+	/* The poll handle must leave epoll before the Lua state closes its fd. */
+	uv_close((uv_handle_t *)&e->cgroup_watch->h, free_handle_owner);
+	e->cgroup_watch = NULL;
+}
+
+/* Fills every cgroup_id_map of the current generation, then follows cgroup
+ * changes on the loop. */
 static int start_cgroup_sync(struct elx_exporter *e)
 {
-	int fd = elx_lua_cgroup_watch_fd(e->lua);
+	int fd = elx_lua_cgroup_watch_fd(e->gen->lua);
+	struct elx_cgroup_watch *w;
 	int ret;
 
 	if (fd < 0)
@@ -78,25 +114,28 @@ static int start_cgroup_sync(struct elx_exporter *e)
 	ret = sync_cgroups(e, 0);
 	if (ret)
 		return ret;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->e = e;
 	if (fd > 0) {
-		uv_poll_init(e->loop, &e->cgroup_poll, fd);
-		e->cgroup_poll.data = e;
-		uv_poll_start(&e->cgroup_poll, UV_READABLE, on_cgroup_events);
-		e->cgroup_watch = 1;
+		uv_poll_init(e->loop, &w->h.poll, fd);
+		w->h.poll.data = w;
+		uv_poll_start(&w->h.poll, UV_READABLE, on_cgroup_events);
 	} else {
-		uv_timer_init(e->loop, &e->cgroup_timer);
-		e->cgroup_timer.data = e;
-		uv_timer_start(&e->cgroup_timer, on_cgroup_timer, CGROUP_RESCAN_MS,
-			       CGROUP_RESCAN_MS);
-		e->cgroup_watch = 2;
+		uv_timer_init(e->loop, &w->h.timer);
+		w->h.timer.data = w;
+		uv_timer_start(&w->h.timer, on_cgroup_timer, CGROUP_RESCAN_MS, CGROUP_RESCAN_MS);
 	}
+	e->cgroup_watch = w;
 	return 0;
 }
+
+/* ---------------------------------------------------------- load, reload */
 
 int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_loop_t *loop)
 {
 	char *err = NULL;
-	int failed = 0;
 	int ret;
 
 	memset(e, 0, sizeof(*e));
@@ -123,97 +162,56 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 		    strerror(-ret));
 		return ret;
 	}
-	ret = elx_lua_new(&e->lua, flags, &err);
-	if (ret) {
-		log_lines(ELX_ERROR, err);
-		free(err);
+	ret = elx_generation_build(NULL, flags, loop, &e->gen);
+	if (ret)
 		return ret;
-	}
-	e->objects = calloc(flags->nconfig_names, sizeof(*e->objects));
-	e->config_scrapes = calloc(flags->nconfig_names, sizeof(*e->config_scrapes));
-	if (!e->objects || !e->config_scrapes)
-		return -ENOMEM;
-
-	/* Open and validate every config before loading any, so that one run
-	 * reports every mistake in every config. */
-	struct elx_config_plan *plans = calloc(flags->nconfig_names, sizeof(*plans));
-	if (!plans)
-		return -ENOMEM;
-	for (size_t i = 0; i < flags->nconfig_names; i++) {
-		const char *name = flags->config_names[i];
-		struct elx_object *o = &e->objects[i];
-		int opened =
-		    elx_object_open(o, flags->config_dir, name, flags->btf_path, &err) == 0;
-
-		e->nobjects++;
-		if (!opened) {
-			log_error("%s", err ? err : "out of memory");
-			free(err);
-			err = NULL;
-			failed = 1;
-		}
-		if (elx_lua_configure(e->lua, name, opened ? o->map_infos : NULL,
-				      opened ? o->nmap_infos : 0, &plans[i], &err) != 0) {
-			log_lines(ELX_ERROR, err);
-			free(err);
-			err = NULL;
-			failed = 1;
-		}
-	}
-	for (size_t i = 0; !failed && i < e->nobjects; i++) {
-		if (elx_kaddrs_set(e->objects[i].obj, plans[i].kaddrs, plans[i].nkaddrs,
-				   "/proc/kallsyms", &err) != 0) {
-			log_error("%s.yaml: %s", e->objects[i].name, err ? err : "out of memory");
-			free(err);
-			err = NULL;
-			failed = 1;
-		}
-	}
-	if (failed) {
-		ret = -EINVAL;
-		goto out;
-	}
-	for (size_t i = 0; i < e->nobjects; i++) {
-		struct elx_object *o = &e->objects[i];
-
-		ret = elx_object_load(o);
-		if (!ret)
-			ret = elx_object_bind_maps(o, plans[i].maps, plans[i].nmaps, loop);
-		if (!ret)
-			ret = elx_object_attach(o, flags->config_strict);
-		if (ret)
-			goto out;
-		log_info("config %s: %zu of %zu programs attached, %zu metric maps", o->name,
-			 o->nattached, o->nprograms, o->nreaders);
-	}
-	post_attach_mark();
 	ret = start_cgroup_sync(e);
 	if (ret)
-		goto out;
+		return ret;
 	ret = elx_caps_keep(flags->capabilities_keep, &err);
 	if (ret) {
 		log_error("--capabilities.keep: %s", err ? err : strerror(-ret));
 		free(err);
-		goto out;
+		return ret;
 	}
-out:
-	for (size_t i = 0; i < flags->nconfig_names; i++)
-		elx_config_plan_free(&plans[i]);
-	free(plans);
-	return ret;
+	e->last_reload_ok = 1;
+	e->last_success_ms = unix_ms();
+	return 0;
 }
 
-size_t elx_exporter_attached(const struct elx_exporter *e, size_t *total)
+int elx_exporter_reload(struct elx_exporter *e, const char *why)
 {
-	size_t attached = 0;
+	struct elx_generation *next, *old = e->gen;
+	struct timespec t0, t1;
+	int ret;
 
-	*total = 0;
-	for (size_t i = 0; i < e->nobjects; i++) {
-		attached += e->objects[i].nattached;
-		*total += e->objects[i].nprograms;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	log_info("reloading the configuration (%s)", why);
+	ret = elx_generation_build(old, e->flags, e->loop, &next);
+	if (ret) {
+		e->last_reload_ok = 0;
+		e->reloads_failed++;
+		log_error("reload failed: the previous configuration keeps running");
+		return ret;
 	}
-	return attached;
+	/* The swap happens here, between two loop callbacks: scrapes see the
+	 * old generation or the new one, never a mix. */
+	stop_cgroup_sync(e);
+	e->gen = next;
+	elx_generation_retire(old, next);
+	ret = start_cgroup_sync(e);
+	if (ret)
+		log_error("reload: cgroup_id_map sync did not start: %s", strerror(-ret));
+	e->last_reload_ok = 1;
+	e->last_success_ms = unix_ms();
+	e->reloads_ok++;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	log_info("reloaded %zu configs in %.1f ms (%zu objects loaded anew)", next->nviews,
+		 (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6, next->nloaded);
+	return 0;
 }
+
+/* ---------------------------------------------------------- scrapes */
 
 static int stats_enabled(struct elx_exporter *e)
 {
@@ -231,17 +229,20 @@ int elx_exporter_render(struct elx_exporter *e, const char *page, char **body, s
 	int ret;
 
 	scrape.stats_enabled = stats_enabled(e);
-	for (size_t i = 0; i < e->nobjects; i++)
-		elx_object_read(&e->objects[i], &e->config_scrapes[i], scrape.stats_enabled);
-	scrape.nconfigs = (uint32_t)e->nobjects;
-	scrape.configs = e->config_scrapes;
-	ret = elx_lua_render(e->lua, page, &scrape, body, len, &err);
+	scrape.reload_successful = (uint32_t)e->last_reload_ok;
+	scrape.reload_success_time_ms = e->last_success_ms;
+	scrape.reloads_success = e->reloads_ok;
+	scrape.reloads_failure = e->reloads_failed;
+	elx_generation_read(e->gen, &scrape);
+	ret = elx_lua_render(e->gen->lua, page, &scrape, body, len, &err);
 	if (ret) {
 		log_lines(ELX_ERROR, err);
 		free(err);
 	}
 	return ret;
 }
+
+/* ---------------------------------------------------------- HTTP */
 
 static const char landing_page[] =
     "<!DOCTYPE html>\n<html>\n<head><title>ebpf-lua-exporter</title></head>\n<body>\n"
@@ -255,64 +256,140 @@ static void set_text(struct elx_http_response *resp, int status, const char *tex
 	resp->body_len = resp->body ? strlen(text) : 0;
 }
 
+static int method_is(const struct elx_http_request *req, const char *a, const char *b)
+{
+	return strcmp(req->method, a) == 0 || strcmp(req->method, b) == 0;
+}
+
+static void render_page(struct elx_exporter *e, const char *page, const char *content_type,
+			struct elx_http_response *resp)
+{
+	if (elx_exporter_render(e, page, &resp->body, &resp->body_len) != 0) {
+		set_text(resp, 500, "500 reading the maps failed: see the exporter's log\n");
+		return;
+	}
+	resp->status = 200;
+	resp->content_type = content_type;
+}
+
 static void handle_request(void *ctx, const struct elx_http_request *req,
 			   struct elx_http_response *resp)
 {
 	struct elx_exporter *e = ctx;
-	int is_get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	int is_get = method_is(req, "GET", "HEAD");
 
-	if (strcmp(req->path, e->flags->telemetry_path) == 0) {
-		if (!is_get) {
-			resp->allow = "GET, HEAD";
-			set_text(resp, 405, "405 method not allowed\n");
-			return;
-		}
-		if (elx_exporter_render(e, "scrape", &resp->body, &resp->body_len) != 0) {
-			set_text(resp, 500, "500 the scrape failed: see the exporter's log\n");
-			return;
-		}
-		resp->status = 200;
-		resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
-		return;
-	}
-	if (e->flags->debug && strcmp(req->path, "/maps") == 0) {
-		if (!is_get) {
-			resp->allow = "GET, HEAD";
-			set_text(resp, 405, "405 method not allowed\n");
-			return;
-		}
-		if (elx_exporter_render(e, "maps", &resp->body, &resp->body_len) != 0) {
+	if (strcmp(req->path, "/-/reload") == 0) {
+		/* As Prometheus's lifecycle API: POST or PUT, and only when enabled. */
+		if (!method_is(req, "POST", "PUT")) {
+			resp->allow = "POST, PUT";
+			set_text(resp, 405, "405 method not allowed: POST or PUT to reload\n");
+		} else if (!e->flags->web_enable_lifecycle) {
+			set_text(resp, 403,
+				 "403 the lifecycle API is not enabled "
+				 "(--web.enable-lifecycle)\n");
+		} else if (elx_exporter_reload(e, "POST /-/reload") != 0) {
 			set_text(resp, 500,
-				 "500 reading the maps failed: see the exporter's log\n");
-			return;
+				 "500 the reload failed and the previous configuration "
+				 "keeps running: see the exporter's log\n");
+		} else {
+			set_text(resp, 200, "reloaded\n");
 		}
-		resp->status = 200;
-		resp->content_type = "text/plain; charset=utf-8";
 		return;
 	}
-	if (strcmp(req->path, "/") == 0) {
+	if (strcmp(req->path, e->flags->telemetry_path) == 0 || strcmp(req->path, "/") == 0 ||
+	    (e->flags->debug && strcmp(req->path, "/maps") == 0)) {
 		if (!is_get) {
 			resp->allow = "GET, HEAD";
 			set_text(resp, 405, "405 method not allowed\n");
-			return;
+		} else if (strcmp(req->path, e->flags->telemetry_path) == 0) {
+			render_page(e, "scrape", "text/plain; version=0.0.4; charset=utf-8", resp);
+		} else if (strcmp(req->path, "/maps") == 0) {
+			render_page(e, "maps", "text/plain; charset=utf-8", resp);
+		} else {
+			resp->status = 200;
+			resp->content_type = "text/html; charset=utf-8";
+			if (asprintf(&resp->body, landing_page, e->flags->telemetry_path) < 0)
+				resp->body = NULL;
+			resp->body_len = resp->body ? strlen(resp->body) : 0;
 		}
-		resp->status = 200;
-		resp->content_type = "text/html; charset=utf-8";
-		if (asprintf(&resp->body, landing_page, e->flags->telemetry_path) < 0)
-			resp->body = NULL;
-		resp->body_len = resp->body ? strlen(resp->body) : 0;
 		return;
 	}
 	set_text(resp, 404, "404 page not found\n");
 }
 
+/* ---------------------------------------------------------- signals, watch */
+
 static void on_signal(uv_signal_t *handle, int signum)
 {
 	struct elx_exporter *e = handle->data;
 
+	if (signum == SIGHUP) {
+		elx_exporter_reload(e, "SIGHUP");
+		return;
+	}
 	log_info("received %s, shutting down", strsignal(signum));
 	elx_systemd_stopping();
 	uv_stop(e->loop);
+}
+
+static void on_settled(uv_timer_t *handle)
+{
+	elx_exporter_reload(handle->data, "a change in a watched directory");
+}
+
+static void on_dir_event(uv_fs_event_t *handle, const char *filename, int events, int status)
+{
+	struct elx_exporter *e = handle->data;
+	size_t len = filename ? strlen(filename) : 0;
+
+	/* What a config is made of: YAML, objects, decoder scripts. */
+	if (!filename || filename[0] == '.' ||
+	    !((len > 5 && strcmp(filename + len - 5, ".yaml") == 0) ||
+	      (len > 6 && strcmp(filename + len - 6, ".bpf.o") == 0) ||
+	      (len > 4 && strcmp(filename + len - 4, ".lua") == 0)))
+		return;
+	log_debug("--config.watch: %s changed", filename);
+	uv_timer_start(e->debounce, on_settled, WATCH_DEBOUNCE_MS, 0);
+}
+
+static void watch_dir(struct elx_exporter *e, const char *dir)
+{
+	struct stat st;
+	uv_fs_event_t *w;
+
+	if (e->nwatches == ELX_MAX_WATCHES || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return;
+	uv_fs_event_init(e->loop, w);
+	w->data = e;
+	if (uv_fs_event_start(w, on_dir_event, dir, 0) != 0) {
+		log_warn("--config.watch: cannot watch %s", dir);
+		w->data = w;
+		uv_close((uv_handle_t *)w, free_handle_owner);
+		return;
+	}
+	e->watches[e->nwatches++] = w;
+	log_info("--config.watch: reloading on changes in %s", dir);
+}
+
+static void start_watching(struct elx_exporter *e)
+{
+	char *decoders;
+
+	e->debounce = calloc(1, sizeof(*e->debounce));
+	if (!e->debounce)
+		return;
+	uv_timer_init(e->loop, e->debounce);
+	e->debounce->data = e;
+	watch_dir(e, e->flags->config_dir);
+	if (asprintf(&decoders, "%s/decoders", e->flags->config_dir) >= 0) {
+		watch_dir(e, decoders);
+		free(decoders);
+	}
+	for (size_t i = 0; i < e->flags->ndecoder_dirs; i++)
+		watch_dir(e, e->flags->decoder_dirs[i]);
 }
 
 int elx_exporter_serve(struct elx_exporter *e)
@@ -331,18 +408,24 @@ int elx_exporter_serve(struct elx_exporter *e)
 	}
 	uv_signal_init(e->loop, &e->sigint);
 	uv_signal_init(e->loop, &e->sigterm);
-	e->sigint.data = e->sigterm.data = e;
+	uv_signal_init(e->loop, &e->sighup);
+	e->sigint.data = e->sigterm.data = e->sighup.data = e;
 	uv_signal_start(&e->sigint, on_signal, SIGINT);
 	uv_signal_start(&e->sigterm, on_signal, SIGTERM);
-	/* The bound port, for --web.listen-address with port 0 (tests). */
+	uv_signal_start(&e->sighup, on_signal, SIGHUP);
+	e->signals_started = 1;
+	if (e->flags->config_watch)
+		start_watching(e);
 	log_info("listening on %s (port %d), metrics at %s", e->flags->listen_address,
 		 elx_http_server_port(e->http), e->flags->telemetry_path);
-	snprintf(status, sizeof(status), "serving %zu configs on %s", e->nobjects,
+	snprintf(status, sizeof(status), "serving %zu configs on %s", e->gen->nviews,
 		 e->flags->listen_address);
 	elx_systemd_ready(status);
 	uv_run(e->loop, UV_RUN_DEFAULT);
 	return 0;
 }
+
+/* ---------------------------------------------------------- shutdown */
 
 static void close_walk(uv_handle_t *handle, void *arg)
 {
@@ -356,15 +439,22 @@ void elx_exporter_free(struct elx_exporter *e)
 		elx_http_server_close(e->http);
 		e->http = NULL;
 	}
+	stop_cgroup_sync(e);
+	for (size_t i = 0; i < e->nwatches; i++) {
+		e->watches[i]->data = e->watches[i];
+		uv_close((uv_handle_t *)e->watches[i], free_handle_owner);
+	}
+	if (e->debounce) {
+		e->debounce->data = e->debounce;
+		uv_close((uv_handle_t *)e->debounce, free_handle_owner);
+	}
+	/* Event counters close their own handles when their objects close. */
+	elx_generation_retire(e->gen, NULL);
+	e->gen = NULL;
 	if (e->loop) {
 		uv_walk(e->loop, close_walk, NULL);
 		uv_run(e->loop, UV_RUN_DEFAULT);
 	}
-	for (size_t i = 0; i < e->nobjects; i++)
-		elx_object_close(&e->objects[i]);
-	free(e->objects);
-	free(e->config_scrapes);
-	elx_lua_free(e->lua);
 	if (e->stats_fd >= 0)
 		close(e->stats_fd);
 	memset(e, 0, sizeof(*e));

@@ -1,46 +1,55 @@
-/* The running exporter: its configs' objects, the Lua state, the HTTP server
- * and the signal handlers, all on one libuv loop. */
+/* The running exporter: the current generation of configs, the HTTP server,
+ * signals, reload triggers and cgroup_id_map syncing, all on one libuv loop. */
 #ifndef ELX_EXPORTER_H
 #define ELX_EXPORTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
-#include "abi.h"
 #include "flags.h"
+#include "generation.h"
 #include "http.h"
-#include "lua_host.h"
-#include "object.h"
+
+struct elx_cgroup_watch;
+
+/* Directories --config.watch follows: the config dir, its decoders/, and
+ * every --decoders.path. */
+#define ELX_MAX_WATCHES 16
 
 struct elx_exporter {
 	const struct elx_flags *flags;
 	uv_loop_t *loop;
-	struct elx_lua *lua;
-	struct elx_object *objects;
-	size_t nobjects;
-	struct elx_config_scrape *config_scrapes;
+	struct elx_generation *gen;
 	struct elx_http_server *http;
-	uv_signal_t sigint, sigterm;
+	uv_signal_t sigint, sigterm, sighup;
+	int signals_started;
 	int stats_fd;		 /* /proc/sys/kernel/bpf_stats_enabled, kept open */
 	char listen_address[32]; /* fd://<descriptor> for a socket systemd passed, or "" */
-	/* cgroup_id_map: fanotify's fd watched, or a timer for rescans. */
-	uv_poll_t cgroup_poll;
-	uv_timer_t cgroup_timer;
-	int cgroup_watch; /* 1 polling the fd, 2 on the timer, 0 none */
+	struct elx_cgroup_watch *cgroup_watch;
+	/* Reloads, for the built-in metrics. */
+	int last_reload_ok;
+	uint64_t last_success_ms;
+	uint64_t reloads_ok, reloads_failed;
+	/* --config.watch: a debounce timer behind the directory watches. */
+	uv_fs_event_t *watches[ELX_MAX_WATCHES];
+	size_t nwatches;
+	uv_timer_t *debounce;
 };
 
-/* Opens, validates, loads and attaches every config. Every config error is
- * logged before it returns; returns 0 or -errno. */
+/* Loads every config (the first generation) and drops capabilities. Every
+ * problem is logged before it returns; returns 0 or -errno. */
 int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_loop_t *loop);
 
-/* Serves HTTP and handles SIGINT/SIGTERM until one arrives. */
+/* Builds a new generation and, when all of it worked, puts it in place of
+ * the running one; otherwise the running one stays. Returns 0 or -errno. */
+int elx_exporter_reload(struct elx_exporter *e, const char *why);
+
+/* Serves HTTP and handles signals until SIGINT or SIGTERM. */
 int elx_exporter_serve(struct elx_exporter *e);
 
 /* Detaches and closes everything. */
 void elx_exporter_free(struct elx_exporter *e);
-
-/* Programs attached, with their total in *total. */
-size_t elx_exporter_attached(const struct elx_exporter *e, size_t *total);
 
 /* Reads every map and renders `page` ("scrape" for /metrics, "maps" for the
  * --debug /maps page) into a malloc'd body. */

@@ -31,11 +31,15 @@ static const struct flag_def flag_defs[] = {
 	{ "config.dir", FLAG_STRING, FIELD(config_dir), "DIR",
 	  "Directory with the <name>.yaml and <name>.bpf.o of each config (required)." },
 	{ "config.names", FLAG_STRING, 0, "NAMES",
-	  "Comma separated names of the configs to load (required)." },
+	  "Comma separated names of the configs to load, or all: every <name>.yaml with its "
+	  "<name>.bpf.o in --config.dir, looked for again at each reload (required)." },
 	{ "config.strict", FLAG_BOOL, FIELD(config_strict), NULL,
 	  "Fail when any program fails to attach, instead of reporting it as not attached." },
 	{ "config.check", FLAG_BOOL, FIELD(config_check), NULL,
 	  "Load and attach every config, then exit: 0 when all of it worked." },
+	{ "config.watch", FLAG_BOOL, FIELD(config_watch), NULL,
+	  "Reload when a YAML, .bpf.o or decoder script in --config.dir (or --decoders.path) "
+	  "changes." },
 	{ "config.cache-size", FLAG_COUNT, FIELD(config_cache_size), "N",
 	  "Decoded label sets kept per metric, and never more than its map holds (default "
 	  "1048576)." },
@@ -56,6 +60,8 @@ static const struct flag_def flag_defs[] = {
 	  ":9435)." },
 	{ "web.telemetry-path", FLAG_STRING, FIELD(telemetry_path), "PATH",
 	  "Path of the metrics page (default /metrics)." },
+	{ "web.enable-lifecycle", FLAG_BOOL, FIELD(web_enable_lifecycle), NULL,
+	  "Reload with POST /-/reload (SIGHUP always reloads)." },
 	{ "version", FLAG_ACTION, 0, NULL, "Print the version and exit." },
 	{ "help", FLAG_ACTION, 0, NULL, "Print this help and exit." },
 };
@@ -279,6 +285,8 @@ enum elx_flags_result elx_flags_parse(struct elx_flags *f, int argc, char **argv
 	if (f->config_cache_size < 1)
 		return flag_error("--config.cache-size must be at least 1");
 
+	if (strcmp(names, "all") == 0)
+		f->config_names_all = 1;
 	f->config_names = split_list(names, &f->nconfig_names);
 	if (!f->config_names)
 		return flag_error("out of memory");

@@ -8,7 +8,9 @@ struct elx_flags {
 	const char *config_dir;
 	char **config_names; /* NULL-terminated, split from --config.names */
 	size_t nconfig_names;
+	int config_names_all; /* --config.names=all: every <name>.yaml with its .bpf.o */
 	int config_check;
+	int config_watch;
 	int config_strict;
 	long config_cache_size;
 	long config_skip_cache_size;
@@ -16,6 +18,7 @@ struct elx_flags {
 	int log_timestamps;
 	const char *listen_address;
 	const char *telemetry_path;
+	int web_enable_lifecycle;
 	const char *btf_path; /* NULL: the kernel's own /sys/kernel/btf/vmlinux */
 	const char *capabilities_keep;
 	char **decoder_dirs; /* NULL-terminated, from repeated --decoders.path */

@@ -330,6 +330,26 @@ int elx_lua_cgroup_watch_fd(struct elx_lua *lua)
 	return fd;
 }
 
+int elx_lua_call_string(struct elx_lua *lua, const char *fn, const char *arg, char **result,
+			char **err)
+{
+	lua_State *L = lua->L;
+	int handler = push_call(lua, fn);
+	int ret;
+
+	lua_pushstring(L, arg);
+	ret = finish_call(lua, handler, 1, err);
+	if (ret)
+		return ret;
+	if (result) {
+		const char *s = lua_tostring(L, -1);
+
+		*result = strdup(s ? s : "");
+	}
+	lua_settop(L, handler - 1);
+	return 0;
+}
+
 void elx_lua_free(struct elx_lua *lua)
 {
 	if (!lua)

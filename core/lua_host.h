@@ -62,6 +62,11 @@ void elx_cgroup_ops_free(struct elx_cgroup_op *ops, size_t n);
  * no config has a cgroup_id_map. */
 int elx_lua_cgroup_watch_fd(struct elx_lua *lua);
 
+/* Calls core[fn](arg) for a string back (*result malloc'd; result may be NULL
+ * when the answer does not matter). Returns 0 or -errno with *err set. */
+int elx_lua_call_string(struct elx_lua *lua, const char *fn, const char *arg, char **result,
+			char **err);
+
 void elx_lua_free(struct elx_lua *lua);
 
 #endif

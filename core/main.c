@@ -40,10 +40,10 @@ int main(int argc, char **argv)
 
 	ret = elx_exporter_load(&exporter, &flags, uv_default_loop());
 	if (ret == 0 && flags.config_check) {
-		size_t attached = elx_exporter_attached(&exporter, &total);
+		size_t attached = elx_generation_attached(exporter.gen, &total);
 
 		log_info("config check passed: %zu configs loaded, %zu of %zu programs attached",
-			 exporter.nobjects, attached, total);
+			 exporter.gen->nviews, attached, total);
 	} else if (ret == 0)
 		ret = elx_exporter_serve(&exporter);
 	elx_exporter_free(&exporter);

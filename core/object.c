@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,26 @@
 
 #include "attach.h"
 #include "log.h"
+
+int elx_object_file_hash(const char *path, uint64_t *hash)
+{
+	unsigned char buf[65536];
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			h = (h ^ buf[i]) * 1099511628211ull;
+	}
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	*hash = h;
+	return 0;
+}
 
 int elx_object_open(struct elx_object *o, const char *dir, const char *name, const char *btf_path,
 		    char **err)
@@ -33,6 +54,12 @@ int elx_object_open(struct elx_object *o, const char *dir, const char *name, con
 	/* Said here rather than by libbpf, whose line would repeat ours. */
 	if (access(o->path, R_OK) != 0) {
 		ret = -errno;
+		if (asprintf(err, "%s.bpf.o: %s", name, strerror(-ret)) < 0)
+			*err = NULL;
+		return ret;
+	}
+	ret = elx_object_file_hash(o->path, &o->hash);
+	if (ret) {
 		if (asprintf(err, "%s.bpf.o: %s", name, strerror(-ret)) < 0)
 			*err = NULL;
 		return ret;
@@ -97,6 +124,7 @@ int elx_object_load(struct elx_object *o)
 				snprintf(o->tags[i] + 2 * b, 3, "%02x", info.tag[b]);
 		}
 	}
+	o->loaded = 1;
 	return 0;
 }
 
@@ -131,71 +159,108 @@ int elx_object_attach(struct elx_object *o, int strict)
 	return 0;
 }
 
-int elx_object_bind_maps(struct elx_object *o, const struct elx_metric_map *maps, size_t nmaps,
-			 uv_loop_t *loop)
+static struct elx_source *find_source(struct elx_object *o, const struct elx_metric_map *m)
 {
-	o->readers = calloc(nmaps ? nmaps : 1, sizeof(*o->readers));
-	o->events = calloc(nmaps ? nmaps : 1, sizeof(*o->events));
-	o->batches = calloc(nmaps ? nmaps : 1, sizeof(*o->batches));
-	if (!o->readers || !o->events || !o->batches)
-		return -ENOMEM;
-	for (size_t i = 0; i < nmaps; i++) {
-		struct bpf_map *map = bpf_object__find_map_by_name(o->obj, maps[i].name);
-		const char *what;
-		int ret;
+	for (size_t i = 0; i < o->nsources; i++) {
+		struct elx_source *s = o->sources[i];
 
-		if (!map) {
-			log_error("config %s: no map %s", o->name, maps[i].name);
-			return -ENOENT;
-		}
-		if (maps[i].record_size) {
-			what = "count its records";
-			ret = elx_event_counter_start(&o->events[i], loop, bpf_map__fd(map),
-						      bpf_map__name(map), maps[i].record_size,
-						      maps[i].flush_ms);
+		if (strcmp(s->map, m->name) == 0 &&
+		    (s->record_size == 0) == (m->record_size == 0) &&
+		    (!m->record_size || s->record_size == m->record_size))
+			return s;
+	}
+	return NULL;
+}
+
+static void free_source(struct elx_source *s)
+{
+	elx_event_counter_destroy(s->events);
+	elx_map_reader_free(&s->reader);
+	free(s->map);
+	free(s);
+}
+
+struct elx_source *elx_object_source(struct elx_object *o, const struct elx_metric_map *m,
+				     uv_loop_t *loop, int *ret)
+{
+	struct elx_source *s = find_source(o, m), **grown;
+	struct bpf_map *map;
+
+	*ret = 0;
+	if (s) {
+		if (s->events)
+			elx_event_counter_set_flush(s->events, m->flush_ms);
+		return s;
+	}
+	map = bpf_object__find_map_by_name(o->obj, m->name);
+	if (!map) {
+		*ret = -ENOENT;
+		log_error("config %s: no map %s", o->name, m->name);
+		return NULL;
+	}
+	grown = realloc(o->sources, (o->nsources + 1) * sizeof(*o->sources));
+	s = calloc(1, sizeof(*s));
+	if (grown)
+		o->sources = grown;
+	if (!grown || !s || !(s->map = strdup(m->name))) {
+		free(s);
+		*ret = -ENOMEM;
+		return NULL;
+	}
+	s->record_size = m->record_size;
+	if (m->record_size)
+		s->events = elx_event_counter_new(loop, bpf_map__fd(map), bpf_map__name(map),
+						  m->record_size, m->flush_ms, ret);
+	else
+		*ret = elx_map_reader_init(&s->reader, bpf_map__fd(map), bpf_map__name(map));
+	if (*ret) {
+		log_error("config %s: map %s: cannot %s: %s", o->name, m->name,
+			  m->record_size ? "count its records" : "prepare reads", strerror(-*ret));
+		free(s->map);
+		free(s);
+		return NULL;
+	}
+	o->sources[o->nsources++] = s;
+	return s;
+}
+
+void elx_object_prune_sources(struct elx_object *o)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < o->nsources; i++) {
+		struct elx_source *s = o->sources[i];
+
+		if (s->marked) {
+			s->marked = 0;
+			o->sources[kept++] = s;
 		} else {
-			what = "prepare reads";
-			ret = elx_map_reader_init(&o->readers[i], bpf_map__fd(map),
-						  bpf_map__name(map));
+			free_source(s);
 		}
-		if (ret) {
-			log_error("config %s: map %s: cannot %s: %s", o->name, maps[i].name, what,
-				  strerror(-ret));
-			return ret;
-		}
-		o->nreaders++;
 	}
-	return 0;
+	o->nsources = kept;
 }
 
-static uint64_t monotonic_ns(void)
+void elx_source_read(struct elx_object *o, struct elx_source *s, struct elx_batch *out)
 {
-	struct timespec ts;
+	int ret;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (s->events) {
+		elx_event_counter_read(s->events);
+		*out = s->events->batch;
+		return;
+	}
+	ret = elx_map_reader_read(&s->reader);
+	if (ret)
+		log_warn("config %s: reading map %s failed: %s", o->name, s->map, strerror(-ret));
+	*out = s->reader.batch;
 }
 
-void elx_object_read(struct elx_object *o, struct elx_config_scrape *out, int stats_enabled)
+/* Run stats come with the program info: one syscall per program, on the fd
+ * we hold. */
+void elx_object_read_stats(struct elx_object *o)
 {
-	uint64_t start = monotonic_ns();
-
-	for (size_t i = 0; i < o->nreaders; i++) {
-		if (o->events[i].keys) {
-			elx_event_counter_read(&o->events[i]);
-			o->batches[i] = o->events[i].batch;
-			continue;
-		}
-		int ret = elx_map_reader_read(&o->readers[i]);
-
-		if (ret)
-			log_warn("config %s: reading map %s failed: %s", o->name,
-				 o->readers[i].batch.name, strerror(-ret));
-		o->batches[i] = o->readers[i].batch;
-	}
-	/* Run stats come with the program info: one syscall per program, on
-	 * the fd we hold, and only while the kernel counts. */
-	for (size_t i = 0; stats_enabled && i < o->nprograms; i++) {
+	for (size_t i = 0; i < o->nprograms; i++) {
 		struct bpf_prog_info info = { 0 };
 		__u32 len = sizeof(info);
 
@@ -205,12 +270,6 @@ void elx_object_read(struct elx_object *o, struct elx_config_scrape *out, int st
 			o->programs[i].run_count = info.run_cnt;
 		}
 	}
-	out->name = o->name;
-	out->nbatches = (uint32_t)o->nreaders;
-	out->batches = o->batches;
-	out->nprograms = (uint32_t)o->nprograms;
-	out->programs = o->programs;
-	out->read_ns = monotonic_ns() - start;
 }
 
 void elx_object_close(struct elx_object *o)
@@ -220,14 +279,10 @@ void elx_object_close(struct elx_object *o)
 			bpf_link__destroy(o->links[i].links[l]);
 		free(o->links[i].links);
 	}
-	for (size_t i = 0; i < o->nreaders; i++) {
-		elx_event_counter_stop(&o->events[i]);
-		elx_map_reader_free(&o->readers[i]);
-	}
+	for (size_t i = 0; i < o->nsources; i++)
+		free_source(o->sources[i]);
+	free(o->sources);
 	bpf_object__close(o->obj);
-	free(o->readers);
-	free(o->events);
-	free(o->batches);
 	free(o->links);
 	free(o->programs);
 	free(o->tags);

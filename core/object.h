@@ -1,5 +1,5 @@
 /* One config's BPF object: open, load, attach every program, read its metric
- * maps at each scrape, detach and close. */
+ * maps, detach and close; shared by reload generations while unchanged. */
 #ifndef ELX_OBJECT_H
 #define ELX_OBJECT_H
 
@@ -21,9 +21,26 @@ struct elx_program_links {
 	size_t n;
 };
 
+/* How one metric map is read at a scrape: whole, with a reader whose buffers
+ * are allocated once, or as a stream of records (an event counter). */
+struct elx_source {
+	char *map;
+	uint32_t record_size; /* 0 for a reader */
+	struct elx_map_reader reader;
+	struct elx_event_counter *events;
+	int marked; /* used by the generation being pruned for */
+};
+
+/* A config's object as loaded in the kernel. Generations share it while its
+ * .bpf.o is unchanged, so its maps, links and event counts live on across
+ * reloads. */
 struct elx_object {
-	char *name; /* the config name */
-	char *path; /* <dir>/<name>.bpf.o */
+	char *name;		/* the config name */
+	char *path;		/* <dir>/<name>.bpf.o */
+	uint64_t hash;		/* of the .bpf.o file's bytes */
+	char *kaddrs_signature; /* the kaddrs it was loaded with: "sym1,sym2," */
+	int refs;		/* generations using it */
+	int loaded;		/* load and attach have run */
 	struct bpf_object *obj;
 	struct elx_map_info *map_infos;
 	size_t nmap_infos;
@@ -33,13 +50,12 @@ struct elx_object {
 	int *prog_fds;
 	size_t nprograms;
 	size_t nattached;
-	/* One per metric map, in Lua's order: a map read whole at each scrape,
-	 * or an event counter fed by the map's records. */
-	struct elx_map_reader *readers;
-	struct elx_event_counter *events;
-	struct elx_batch *batches; /* their batches, contiguous for Lua */
-	size_t nreaders;
+	struct elx_source **sources; /* by map name; a map has one of each kind at most */
+	size_t nsources;
 };
+
+/* A file's FNV-1a hash, to tell whether a .bpf.o changed. Returns 0 or -errno. */
+int elx_object_file_hash(const char *path, uint64_t *hash);
 
 /* Opens <dir>/<name>.bpf.o and describes its maps; btf_path (or NULL) is the
  * kernel BTF to use instead of /sys/kernel/btf/vmlinux. Returns 0 or -errno
@@ -55,17 +71,22 @@ int elx_object_load(struct elx_object *o);
  * `strict` the first one is returned, else 0. */
 int elx_object_attach(struct elx_object *o, int strict);
 
-/* Prepares a reader or an event counter for each metric map, after load;
- * event counters start counting on `loop` at once. */
-int elx_object_bind_maps(struct elx_object *o, const struct elx_metric_map *maps, size_t nmaps,
-			 uv_loop_t *loop);
+/* The source that reads metric map `m`: the object's own if it has one of
+ * that kind (an event counter takes the new flush interval), else a new one
+ * (event counters start counting on `loop` at once). NULL with *ret set. */
+struct elx_source *elx_object_source(struct elx_object *o, const struct elx_metric_map *m,
+				     uv_loop_t *loop, int *ret);
 
-/* Reads every metric map; fills `out` for Lua. Read errors land in the
- * batches (error != 0), never fail the whole config. */
-void elx_object_read(struct elx_object *o, struct elx_config_scrape *out, int stats_enabled);
+/* Frees the sources not marked, and clears the marks. */
+void elx_object_prune_sources(struct elx_object *o);
 
-/* Detaches every link and closes the object. Event counters' libuv handles
- * are closed: the loop must run their close callbacks before `o` is reused. */
+/* Reads a source into `out`; a read error lands in out->error. */
+void elx_source_read(struct elx_object *o, struct elx_source *s, struct elx_batch *out);
+
+/* Refreshes the programs' run stats (when the kernel counts them). */
+void elx_object_read_stats(struct elx_object *o);
+
+/* Detaches every link, stops every source and closes the object. */
 void elx_object_close(struct elx_object *o);
 
 #endif

@@ -56,6 +56,11 @@ int main(void)
 	FIELD(elx_scrape, reserved);
 	FIELD(elx_scrape, body);
 	FIELD(elx_scrape, body_len);
+	FIELD(elx_scrape, reload_successful);
+	FIELD(elx_scrape, reserved2);
+	FIELD(elx_scrape, reload_success_time_ms);
+	FIELD(elx_scrape, reloads_success);
+	FIELD(elx_scrape, reloads_failure);
 	fprintf(out, "}\n");
 	return 0;
 }

@@ -5,7 +5,7 @@ local ffi = require("ffi")
 
 local M = {}
 
-M.VERSION = 3
+M.VERSION = 4
 
 M.CDEF = [[
 /* One BPF map of a config as libbpf sees it after open, before load. */
@@ -64,6 +64,11 @@ struct elx_scrape {
 	int32_t reserved;
 	char *body; /* malloc'd by elx_scrape_set_body; the core frees it */
 	uint64_t body_len;
+	uint32_t reload_successful; /* the last reload worked (1 before any) */
+	uint32_t reserved2;
+	uint64_t reload_success_time_ms; /* Unix time of the last successful (re)load */
+	uint64_t reloads_success;
+	uint64_t reloads_failure;
 };
 
 /* Core functions Lua may call. */

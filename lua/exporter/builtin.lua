@@ -74,6 +74,15 @@ function M.write(buf, scrape, configs)
       end
     end
   end
+  family(buf, "ebpf_exporter_config_last_reload_successful", "Whether the last configuration reload worked",
+    "gauge", { " " .. scrape.reload_successful })
+  family(buf, "ebpf_exporter_config_last_reload_success_timestamp_seconds",
+    "When the configuration was last loaded or reloaded successfully", "gauge",
+    { " " .. numfmt.value(tonumber(scrape.reload_success_time_ms) / 1000) })
+  family(buf, "ebpf_exporter_config_reloads_total", "Configuration reloads by result", "counter", {
+    '{result="failure"} ' .. tostring(scrape.reloads_failure):gsub("ULL$", ""),
+    '{result="success"} ' .. tostring(scrape.reloads_success):gsub("ULL$", ""),
+  })
   family(buf, "ebpf_exporter_decoder_errors_total", "How many times has decoders encountered errors",
     "counter", decoder_errors)
   family(buf, "ebpf_exporter_ebpf_program_attached", "Whether a program is attached", "gauge", attached)

@@ -150,6 +150,41 @@ function M.configure(name, infos_ptr, ninfos)
   return { maps = maps, kaddrs = cfg.kaddrs }
 end
 
+--- The counters kept in Lua, as text for the next Lua state after a reload:
+-- "decoder_errors\t<config>\t<n>" and "read_errors\t<config>\t<map>\t<n>" lines.
+function M.export_stats()
+  local lines = {}
+  for _, cfg in ipairs(state.configs) do
+    lines[#lines + 1] = ("decoder_errors\t%s\t%d"):format(cfg.name, cfg.stats.decoder_errors)
+    for map, n in pairs(cfg.stats.read_errors) do
+      lines[#lines + 1] = ("read_errors\t%s\t%s\t%d"):format(cfg.name, map, n)
+    end
+  end
+  return table.concat(lines, "\n")
+end
+
+--- Adds what export_stats() of the previous state gave, for the configs and
+-- maps this state still has.
+function M.import_stats(text)
+  local by_name = {}
+  for _, cfg in ipairs(state.configs) do
+    by_name[cfg.name] = cfg
+  end
+  for line in text:gmatch("[^\n]+") do
+    local kind, config, rest = line:match("^(%w+)\t([^\t]+)\t(.*)$")
+    local cfg = by_name[config]
+    if cfg and kind == "decoder_errors" then
+      cfg.stats.decoder_errors = cfg.stats.decoder_errors + (tonumber(rest) or 0)
+    elseif cfg and kind == "read_errors" then
+      local map, n = rest:match("^([^\t]+)\t(%d+)$")
+      if map and cfg.stats.read_errors[map] then
+        cfg.stats.read_errors[map] = cfg.stats.read_errors[map] + tonumber(n)
+      end
+    end
+  end
+  return ""
+end
+
 -- cgroup_id_map: the sync starts with the first call, once every config
 -- is configured.
 local function cgroup_syncer()

@@ -80,6 +80,10 @@ function M.scrape(spec)
   s.nconfigs = n
   s.configs = configs
   s.stats_enabled = spec.stats_enabled and 1 or 0
+  s.reload_successful = spec.reload_successful or 1
+  s.reload_success_time_ms = spec.reload_success_time_ms or 0
+  s.reloads_success = spec.reloads_success or 0
+  s.reloads_failure = spec.reloads_failure or 0
   anchors[#anchors + 1] = s
   M.anchors = M.anchors or {}
   M.anchors[#M.anchors + 1] = anchors

@@ -34,6 +34,10 @@ local function scrape(opts)
   opts = opts or {}
   return core.render(fake.scrape({
     stats_enabled = true,
+    reload_successful = 0,
+    reload_success_time_ms = 1795435200123,
+    reloads_success = 3,
+    reloads_failure = 1,
     configs = { {
       name = "demo",
       read_ns = 1500000,

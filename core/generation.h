@@ -1,0 +1,54 @@
+/* A generation: one Lua state and the configs it serves, each a view over a
+ * loaded object. Reloads build a new generation next to the running one and
+ * swap them; objects whose .bpf.o did not change are shared, not reloaded. */
+#ifndef ELX_GENERATION_H
+#define ELX_GENERATION_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "abi.h"
+#include "flags.h"
+#include "lua_host.h"
+#include "object.h"
+
+/* One config as a generation serves it: its object and, in Lua's order, the
+ * source of each metric map. */
+struct elx_view {
+	struct elx_object *obj;
+	struct elx_source **sources;
+	struct elx_batch *batches; /* contiguous for Lua */
+	size_t nsources;
+};
+
+struct elx_generation {
+	struct elx_lua *lua;
+	struct elx_view *views;
+	struct elx_config_scrape *scrapes;
+	size_t nviews;
+	size_t nloaded; /* objects this generation loaded (not shared with the previous) */
+};
+
+/* The config names to load: --config.names, or with "all" every <name>.yaml
+ * in the dir that has a <name>.bpf.o. NULL-terminated, malloc'd; NULL on
+ * error (logged). */
+char **elx_generation_names(const struct elx_flags *flags, size_t *n);
+
+/* Builds the next generation: parses and checks every config in a new Lua
+ * state, reuses prev's objects whose .bpf.o is unchanged, loads and attaches
+ * the others. Every problem is logged. On failure nothing of prev changes
+ * and *out is NULL. Returns 0 or -errno. */
+int elx_generation_build(const struct elx_generation *prev, const struct elx_flags *flags,
+			 uv_loop_t *loop, struct elx_generation **out);
+
+/* Frees what `old` has that `current` does not use: objects (detached and
+ * closed), sources, its Lua state. `current` may be NULL (shutdown). */
+void elx_generation_retire(struct elx_generation *old, struct elx_generation *current);
+
+/* Reads every source and fills scrape->configs. */
+void elx_generation_read(struct elx_generation *gen, struct elx_scrape *scrape);
+
+/* Programs attached, and their total. */
+size_t elx_generation_attached(const struct elx_generation *gen, size_t *total);
+
+#endif
