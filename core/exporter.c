@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,7 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 	}
 	e->last_reload_ok = 1;
 	e->last_success_ms = unix_ms();
+	malloc_trim(0); /* what loading needed, BTF and ELF buffers, is not kept */
 	return 0;
 }
 
@@ -199,6 +201,9 @@ int elx_exporter_reload(struct elx_exporter *e, const char *why)
 	stop_cgroup_sync(e);
 	e->gen = next;
 	elx_generation_retire(old, next);
+	/* The old Lua state's memory goes back to the system, not only to
+	 * malloc's free lists: RSS stays flat over any number of reloads. */
+	malloc_trim(0);
 	ret = start_cgroup_sync(e);
 	if (ret)
 		log_error("reload: cgroup_id_map sync did not start: %s", strerror(-ret));
