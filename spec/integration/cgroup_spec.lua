@@ -73,15 +73,6 @@ local function exactly(line)
 end
 
 describe("cgroup example", function()
-  it("passes --config.check --config.strict", function()
-    local out, code = helper.run("--log.no-timestamps --config.check --config.strict --config.dir="
-      .. helper.examples_dir .. " --config.names=cgroup")
-    assert.equal(0, code, out)
-    local lines = {}
-    for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
-    assert.equal("info: config check passed: 1 configs loaded, 1 of 1 programs attached", lines[#lines])
-  end)
-
   describe("running", function()
     local why = missing()
     local e, base, first, second

@@ -70,26 +70,7 @@ local function online_cpus()
   return cpus
 end
 
--- The usdt example needs the multiarch include directory (<bpf/usdt.bpf.h>
--- includes <linux/errno.h>, which includes <asm/errno.h>): a build without
--- it has no usdt.bpf.o. nil when the example is built.
-local function usdt_missing()
-  if helper.read_file(helper.examples_dir .. "/usdt.bpf.o") then return nil end
-  return "usdt.bpf.o is not in " .. helper.examples_dir
-    .. ": examples/usdt.bpf.c needs the multiarch include directory on the BPF build's clang line"
-end
-
 describe("parity examples", function()
-  for _, name in ipairs({ "oomkill", "xdp", "usdt", "uprobe", "perf-event" }) do
-    it(name .. " passes --config.check --config.strict", function()
-      if name == "usdt" and usdt_missing() then return pending(usdt_missing()) end
-      local out, code = config_check(name)
-      assert.equal(0, code, out)
-      local lines = lines_of(out)
-      assert.equal("info: config check passed: 1 configs loaded, 1 of 1 programs attached", lines[#lines])
-    end)
-  end
-
   describe("oomkill", function()
     -- The record's global_oom bytes are a kernel stack: build ones from this
     -- kernel's symbols and run them through the example's own decoders.
@@ -326,7 +307,6 @@ sys.setprofile(None)
 ]]
 
     it("counts exactly the calls of a Python function by file and name", function()
-      if usdt_missing() then return pending(usdt_missing()) end
       local dir = helper.tmpdir()
       local e
       finally(function()
@@ -426,7 +406,12 @@ os._exit(0)
       local e = helper.start({ dir = helper.examples_dir, names = "perf-event" })
       local cpus = online_cpus()
       local before = e:samples()
-      helper.sleep(1)
+      -- A third of a second of work pinned on each CPU: at 99 Hz, about 30
+      -- busy samples each, where an idle CPU of this VM may give none.
+      for _, cpu in ipairs(cpus) do
+        local out, code = helper.sh(("%s/elx-test-target --cpu %d hit 200000000"):format(helper.spec_dir, cpu))
+        assert.equal(0, code, out)
+      end
       local after = e:samples()
       assert.equal(0, (e:stop()))
       local function series(state, cpu)
@@ -438,8 +423,7 @@ os._exit(0)
       end
       assert.equal(2 * #cpus, n)
       for _, cpu in ipairs(cpus) do
-        local samples = delta(before, after, series("busy", cpu)) + delta(before, after, series("idle", cpu))
-        assert.is_true(samples > 0, "no samples on CPU " .. cpu)
+        assert.is_true(delta(before, after, series("busy", cpu)) > 0, "no busy samples on CPU " .. cpu)
       end
     end)
   end)

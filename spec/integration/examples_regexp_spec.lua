@@ -20,13 +20,6 @@ local function series(command)
 end
 
 describe("regexp example", function()
-  it("passes --config.check --config.strict", function()
-    local out, code = helper.run("--log.no-timestamps --config.check --config.strict --config.dir="
-      .. helper.examples_dir .. " --config.names=regexp")
-    assert.equal(0, code, out)
-    assert.is_truthy(out:find("info: config check passed: 1 configs loaded, 1 of 1 programs attached", 1, true), out)
-  end)
-
   describe("running", function()
     local e, dir, tag
     setup(function()
