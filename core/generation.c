@@ -164,8 +164,8 @@ static void free_object(struct elx_object *o)
 {
 	if (!o)
 		return;
+	free(o->kaddrs_signature); /* before close, which clears the object */
 	elx_object_close(o);
-	free(o->kaddrs_signature);
 	free(o);
 }
 

@@ -171,8 +171,8 @@ function M.import_stats(text)
     by_name[cfg.name] = cfg
   end
   for line in text:gmatch("[^\n]+") do
-    local kind, config, rest = line:match("^(%w+)\t([^\t]+)\t(.*)$")
-    local cfg = by_name[config]
+    local kind, name, rest = line:match("^(%w+)\t([^\t]+)\t(.*)$")
+    local cfg = by_name[name]
     if cfg and kind == "decoder_errors" then
       cfg.stats.decoder_errors = cfg.stats.decoder_errors + (tonumber(rest) or 0)
     elseif cfg and kind == "read_errors" then
