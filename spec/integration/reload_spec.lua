@@ -169,12 +169,15 @@ describe("reload", function()
       return enabled()
     end
     assert.equal("first", enabled())
+    local first_ids = helper.program_ids(e:scrape())
     -- The object first: the YAML completes the pair, as a deploy would copy them.
     os.execute(("cp %s/uprobe_test.bpf.o %s/second.bpf.o"):format(helper.spec_dir, dir))
     write(dir .. "/second.yaml", named_values("two", "test_value_exp2"))
     assert.equal("first,second", wait_for("first,second"))
     os.remove(dir .. "/first.yaml")
     assert.equal("second", wait_for("second"))
+    assert.equal(1, #first_ids)
+    assert.is_false(helper.program_loaded(first_ids[1])) -- the removed config is detached and closed
     local _, log = e:stop()
     e = nil
     assert.is_truthy(log:find("--config.watch: reloading on changes in " .. dir, 1, true))
