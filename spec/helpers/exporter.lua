@@ -1,5 +1,7 @@
 -- Integration helpers: run the real exporter binary, scrape it with real HTTP
 -- clients (curl), and read the exposition text into exact values.
+local files = require("helpers.files")
+
 local M = {}
 
 M.build = os.getenv("ELX_BUILD") or "build"
@@ -7,35 +9,16 @@ M.binary = M.build .. "/ebpf-lua-exporter"
 M.spec_dir = M.build .. "/spec"
 M.examples_dir = M.build .. "/examples"
 
--- Runs a shell command; returns its output (stdout and stderr) and exit
--- code. LuaJIT's popen():close() does not give the code: the shell prints it.
-local function sh(cmd)
-  local p = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"__exit=$?\""))
-  local out = p:read("*a")
-  p:close()
-  local body, code = out:match("^(.-)__exit=(%d+)\n$")
-  return body, tonumber(code)
-end
+local sh = files.sh
 M.sh = sh
 
 function M.sleep(seconds)
   os.execute("sleep " .. seconds)
 end
 
-function M.read_file(path)
-  local f = io.open(path)
-  if not f then
-    return nil
-  end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+M.read_file = files.try_read
 
-local function tmpdir()
-  local out = sh("mktemp -d /tmp/elx-spec.XXXXXX")
-  return (out:gsub("%s+$", ""))
-end
+local tmpdir = files.tmpdir
 M.tmpdir = tmpdir
 
 -- Runs the exporter to completion (for --config.check and flag errors).

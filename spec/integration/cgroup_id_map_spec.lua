@@ -2,17 +2,13 @@
 -- ids and a cgroup storage map filled with the cgroups whose paths match,
 -- including cgroups created and removed while it runs.
 local helper = require("helpers.exporter")
+local files = require("helpers.files")
+local write = files.write
 
 local TARGET = helper.spec_dir .. "/elx-test-target"
 
 local function cgroup2_mount()
   return (helper.sh("awk '$9 == \"cgroup2\" { print $5; exit }' /proc/self/mountinfo"):gsub("%s+$", ""))
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
 end
 
 -- Up to 8 s: rescans come every 5 s where fanotify is not used.

@@ -2,14 +2,10 @@
 -- running configuration in place, changed and added and removed configs are
 -- picked up, scrapes never see half a reload, and nothing leaks.
 local helper = require("helpers.exporter")
+local files = require("helpers.files")
+local write = files.write
 
 local TARGET = helper.spec_dir .. "/elx-test-target"
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
 
 local function hits(n, value)
   local out, code = helper.sh(("%s hit %d %d"):format(TARGET, n, value))

@@ -1,14 +1,10 @@
 -- Users' own decoders in real scrapes: from <config.dir>/decoders and from
 -- --decoders.path, overriding a built-in one, and failing without harm.
 local helper = require("helpers.exporter")
+local files = require("helpers.files")
+local write = files.write
 
 local TARGET = helper.spec_dir .. "/elx-test-target"
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
 
 -- A config dir with uprobe_test.bpf.o under `name` and a config whose one
 -- metric labels elx_test_hit's argument with the given decoders after uint.

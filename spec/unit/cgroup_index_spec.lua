@@ -5,26 +5,14 @@
 -- integration spec).
 local ffi = require("ffi")
 local index = require("exporter.cgroup_index")
-
-local function sh(cmd)
-  local p = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"__exit=$?\""))
-  local out = p:read("*a")
-  p:close()
-  local body, code = out:match("^(.-)__exit=(%d+)\n$")
-  assert(code == "0", cmd .. ": " .. body)
-  return body
-end
+local files = require("helpers.files")
+local sh = files.run
+local write = files.write
 
 local function q(path) return "'" .. path .. "'" end
 
 -- The inode number of a path, as stat(1) prints it: the id the index must give.
 local function ino(path) return (sh("stat -c %i " .. q(path)):gsub("%s+$", "")) end
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
 
 local CREATE_DIR = bit.bor(index.FAN_CREATE, index.FAN_ONDIR)
 local DELETE_DIR = bit.bor(index.FAN_DELETE, index.FAN_ONDIR)

@@ -1,10 +1,8 @@
 -- cgroup_id_map's policy: which cgroups go into which map, and when they leave.
 local cgroup_index = require("exporter.cgroup_index")
 local cgroup_sync = require("exporter.cgroup_sync")
-
-local function sh(cmd)
-  assert(os.execute(cmd) == 0, cmd)
-end
+local files = require("helpers.files")
+local sh = files.run
 
 local function id_of(path)
   return tostring(cgroup_index.dir_id(path))

@@ -4,15 +4,10 @@ local api = require("exporter.decoder_api")
 local collect = require("exporter.collect")
 local core = require("exporter.core")
 local fake = require("helpers.fake")
+local files = require("helpers.files")
+local read = files.read
 
 local GOLDEN = "spec/fixtures/golden/demo.prom"
-
-local function read(path)
-  local f = assert(io.open(path))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
 
 local function configure()
   assert(core.init({ config_dir = "spec/fixtures/configs", cache_size = 100 }))

@@ -1,16 +1,10 @@
 -- The rockspec installs exactly the Lua modules and decoders that exist, and
 -- the installed tree works on its own.
+local sh = require("helpers.files").sh
+
 local ROCKSPEC = "ebpf-lua-exporter-scm-1.rockspec"
 
-local function sh(cmd)
-  local p = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"__exit=$?\""))
-  local out = p:read("*a")
-  p:close()
-  local body, code = out:match("^(.-)__exit=(%d+)\n$")
-  return body, tonumber(code)
-end
-
-local function files(dir)
+local function lua_files(dir)
   local list = {}
   for name in sh("ls " .. dir):gmatch("[^\n]+") do
     if name:match("%.lua$") then
@@ -34,8 +28,8 @@ describe("rockspec", function()
       end
     end
     table.sort(listed)
-    local existing = files("lua/exporter")
-    for _, f in ipairs(files("decoders")) do
+    local existing = lua_files("lua/exporter")
+    for _, f in ipairs(lua_files("decoders")) do
       existing[#existing + 1] = f
     end
     table.sort(existing)
@@ -57,7 +51,7 @@ print(require("exporter.core") ~= nil)
     os.execute("rm -rf " .. tree .. " gen")
     assert.equal(0, code, out)
     local names = {}
-    for _, f in ipairs(files("decoders")) do
+    for _, f in ipairs(lua_files("decoders")) do
       names[#names + 1] = f:match("([^/]+)%.lua$")
     end
     assert.equal(table.concat({

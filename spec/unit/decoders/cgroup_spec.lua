@@ -4,23 +4,11 @@
 local decoders = require("exporter.decoders")
 local api = require("exporter.decoder_api")
 local fake = require("helpers.fake")
-
-local function sh(cmd)
-  local p = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"__exit=$?\""))
-  local out = p:read("*a")
-  p:close()
-  local body, code = out:match("^(.-)__exit=(%d+)\n$")
-  assert(code == "0", cmd .. ": " .. body)
-  return body
-end
+local files = require("helpers.files")
+local sh = files.run
+local write = files.write
 
 local function ino(path) return (sh("stat -c %i '" .. path .. "'"):gsub("%s+$", "")) end
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
 
 describe("cgroup decoder", function()
   local registry, tmp, root, decode, logs

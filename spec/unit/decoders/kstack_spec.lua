@@ -4,6 +4,9 @@
 local decoders = require("exporter.decoders")
 local api = require("exporter.decoder_api")
 local ffi = require("ffi")
+local files = require("helpers.files")
+local read = files.read
+local write = files.write
 
 -- One frame as the 8 bytes bpf_get_stack() stores (host byte order).
 local function frame(hex)
@@ -20,19 +23,6 @@ local function stack(slots, ...)
   local parts = {}
   for i = 1, slots do parts[i] = frames[i] and frame(frames[i]) or string.rep("\0", 8) end
   return table.concat(parts)
-end
-
-local function read(path)
-  local f = assert(io.open(path))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
 end
 
 describe("kstack decoder", function()

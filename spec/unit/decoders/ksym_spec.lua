@@ -2,25 +2,15 @@
 -- fixture, including the re-read on a miss and its rate limit.
 local decoders = require("exporter.decoders")
 local api = require("exporter.decoder_api")
+local files = require("helpers.files")
+local read = files.read
+local write = files.write
 
 -- A kernel address as the 8 bytes a BPF program stores (little-endian host).
 local function addr(hex)
   local bytes = {}
   for i = 15, 1, -2 do bytes[#bytes + 1] = string.char(tonumber(hex:sub(i, i + 1), 16)) end
   return table.concat(bytes)
-end
-
-local function read(path)
-  local f = assert(io.open(path))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
 end
 
 describe("ksym decoder", function()

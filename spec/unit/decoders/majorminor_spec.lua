@@ -2,25 +2,15 @@
 -- from a /proc/partitions fixture.
 local decoders = require("exporter.decoders")
 local api = require("exporter.decoder_api")
+local files = require("helpers.files")
+local read = files.read
+local write = files.write
 
 -- The kernel's new_encode_dev(MKDEV(major, minor)) as 4 little-endian bytes.
 local function dev(major, minor)
   local v = bit.bor(bit.band(minor, 0xff), bit.lshift(major, 8), bit.lshift(bit.band(minor, bit.bnot(0xff)), 12))
   return string.char(bit.band(v, 0xff), bit.band(bit.rshift(v, 8), 0xff),
     bit.band(bit.rshift(v, 16), 0xff), bit.band(bit.rshift(v, 24), 0xff))
-end
-
-local function read(path)
-  local f = assert(io.open(path))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
 end
 
 describe("majorminor decoder", function()
