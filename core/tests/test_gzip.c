@@ -7,24 +7,7 @@
 #include <zlib.h>
 
 #include "gzip.h"
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);   \
-			exit(1);                                                                   \
-		}                                                                                  \
-	} while (0)
-
-#define CHECK_INT(a, b)                                                                            \
-	do {                                                                                       \
-		long long a_ = (a), b_ = (b);                                                      \
-		if (a_ != b_) {                                                                    \
-			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__,  \
-				#a, a_, b_);                                                       \
-			exit(1);                                                                   \
-		}                                                                                  \
-	} while (0)
+#include "check.h"
 
 static void round_trip(const char *name, const char *in, size_t len)
 {
