@@ -16,21 +16,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "log.h"
+
 #define PERF_EVENT_PREFIX "perf_event/"
 #define XDP_PREFIX	  "xdp/"
-
-static int fail(char **err, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char **err, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(err, fmt, ap) < 0)
-		*err = NULL;
-	va_end(ap);
-	return ret;
-}
 
 /* The extra forms are attached by elx_attach_program, not by libbpf's
  * auto-attach: one program may need a link per CPU. */
@@ -81,7 +70,7 @@ int elx_attach_parse_perf_event(const char *spec, struct perf_event_attr *attr, 
 	int have_type = 0, have_config = 0, ret = 0;
 
 	if (!copy)
-		return fail(err, -ENOMEM, "out of memory");
+		return elx_errorf(err, -ENOMEM, "out of memory");
 	memset(attr, 0, sizeof(*attr));
 	attr->size = sizeof(*attr);
 	for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
@@ -89,14 +78,14 @@ int elx_attach_parse_perf_event(const char *spec, struct perf_event_attr *attr, 
 		unsigned long long value;
 
 		if (!eq) {
-			ret = fail(err, -EINVAL, "\"%s\" is not key=value", item);
+			ret = elx_errorf(err, -EINVAL, "\"%s\" is not key=value", item);
 			goto out;
 		}
 		*eq = '\0';
 		errno = 0;
 		value = strtoull(eq + 1, &end, 0);
 		if (errno || eq[1] == '\0' || *end != '\0' || eq[1] == '-') {
-			ret = fail(err, -EINVAL, "%s: \"%s\" is not a number", item, eq + 1);
+			ret = elx_errorf(err, -EINVAL, "%s: \"%s\" is not a number", item, eq + 1);
 			goto out;
 		}
 		if (strcmp(item, "type") == 0) {
@@ -109,13 +98,13 @@ int elx_attach_parse_perf_event(const char *spec, struct perf_event_attr *attr, 
 			attr->sample_freq = value;
 			attr->freq = 1;
 		} else {
-			ret = fail(err, -EINVAL, "unknown key \"%s\" (type, config, frequency)",
-				   item);
+			ret = elx_errorf(err, -EINVAL,
+					 "unknown key \"%s\" (type, config, frequency)", item);
 			goto out;
 		}
 	}
 	if (!have_type || !have_config)
-		ret = fail(err, -EINVAL, "needs type=<n> and config=<n>");
+		ret = elx_errorf(err, -EINVAL, "needs type=<n> and config=<n>");
 out:
 	free(copy);
 	return ret;
@@ -195,10 +184,10 @@ static int attach_perf_event(struct bpf_program *prog, const char *spec, struct 
 		return ret;
 	ret = online_cpus(&cpus, &ncpus);
 	if (ret)
-		return fail(err, ret, "cannot read the online CPUs: %s", strerror(-ret));
+		return elx_errorf(err, ret, "cannot read the online CPUs: %s", strerror(-ret));
 	links = calloc(ncpus ? ncpus : 1, sizeof(*links));
 	if (!links) {
-		ret = fail(err, -ENOMEM, "out of memory");
+		ret = elx_errorf(err, -ENOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < ncpus; i++) {
@@ -207,11 +196,12 @@ static int attach_perf_event(struct bpf_program *prog, const char *spec, struct 
 
 		if (fd < 0) {
 			ret = -errno;
-			fail(err, ret, "perf_event_open(type=%u, config=%llu) on CPU %d: %s%s",
-			     attr.type, (unsigned long long)attr.config, cpus[i], strerror(-ret),
-			     ret == -ENOENT || ret == -EOPNOTSUPP
-				 ? " (this machine does not have that event)"
-				 : "");
+			elx_errorf(
+			    err, ret, "perf_event_open(type=%u, config=%llu) on CPU %d: %s%s",
+			    attr.type, (unsigned long long)attr.config, cpus[i], strerror(-ret),
+			    ret == -ENOENT || ret == -EOPNOTSUPP
+				? " (this machine does not have that event)"
+				: "");
 			goto out;
 		}
 		/* The link owns the perf event fd from here: destroying it closes it. */
@@ -219,8 +209,8 @@ static int attach_perf_event(struct bpf_program *prog, const char *spec, struct 
 		if (!links[n]) {
 			ret = -errno;
 			close(fd);
-			fail(err, ret, "attaching to the perf event on CPU %d: %s", cpus[i],
-			     strerror(-ret));
+			elx_errorf(err, ret, "attaching to the perf event on CPU %d: %s", cpus[i],
+				   strerror(-ret));
 			goto out;
 		}
 		n++;
@@ -244,11 +234,11 @@ static int one_link(struct bpf_link *link, struct bpf_link ***out, size_t *nout,
 	struct bpf_link **links;
 
 	if (!link)
-		return fail(err, ret, "%s", strerror(-ret));
+		return elx_errorf(err, ret, "%s", strerror(-ret));
 	links = calloc(1, sizeof(*links));
 	if (!links) {
 		bpf_link__destroy(link);
-		return fail(err, -ENOMEM, "out of memory");
+		return elx_errorf(err, -ENOMEM, "out of memory");
 	}
 	links[0] = link;
 	*out = links;
@@ -269,11 +259,11 @@ int elx_attach_program(struct bpf_program *prog, struct bpf_link ***links, size_
 		unsigned int ifindex;
 
 		if (strcmp(dev, "devmap") == 0 || strcmp(dev, "cpumap") == 0)
-			return fail(err, -EOPNOTSUPP,
-				    "runs from a %s, not attached to an interface", dev);
+			return elx_errorf(err, -EOPNOTSUPP,
+					  "runs from a %s, not attached to an interface", dev);
 		ifindex = if_nametoindex(dev);
 		if (!ifindex)
-			return fail(err, -errno, "no network interface \"%s\"", dev);
+			return elx_errorf(err, -errno, "no network interface \"%s\"", dev);
 		return one_link(bpf_program__attach_xdp(prog, (int)ifindex), links, nlinks, err);
 	}
 	return one_link(bpf_program__attach(prog), links, nlinks, err);

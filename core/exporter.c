@@ -23,19 +23,6 @@
 /* --config.watch waits for changes to settle: editors and cp write in steps. */
 #define WATCH_DEBOUNCE_MS 300
 
-static void log_lines(enum elx_log_level level, const char *text)
-{
-	const char *p = text;
-
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-
-		elx_logf(level, "%.*s", (int)len, p);
-		p += len + (nl ? 1 : 0);
-	}
-}
-
 static uint64_t unix_ms(void)
 {
 	struct timespec ts;
@@ -65,7 +52,7 @@ static int sync_cgroups(struct elx_exporter *e, int rescan)
 	int ret = elx_lua_cgroup_operations(e->gen->lua, rescan, &ops, &n, &err);
 
 	if (ret) {
-		log_lines(ELX_ERROR, err);
+		elx_log_lines(ELX_ERROR, err);
 		free(err);
 		return ret;
 	}
@@ -241,7 +228,7 @@ int elx_exporter_render(struct elx_exporter *e, const char *page, char **body, s
 	elx_generation_read(e->gen, &scrape);
 	ret = elx_lua_render(e->gen->lua, page, &scrape, body, len, &err);
 	if (ret) {
-		log_lines(ELX_ERROR, err);
+		elx_log_lines(ELX_ERROR, err);
 		free(err);
 	}
 	return ret;

@@ -24,19 +24,6 @@ __attribute__((noinline, used)) ELX_EXPORT void post_attach_mark(void)
 	__asm__ volatile("" ::: "memory");
 }
 
-static void log_lines(enum elx_log_level level, const char *text)
-{
-	const char *p = text;
-
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-
-		elx_logf(level, "%.*s", (int)len, p);
-		p += len + (nl ? 1 : 0);
-	}
-}
-
 static int compare_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -215,7 +202,7 @@ int elx_generation_build(const struct elx_generation *prev, const struct elx_fla
 		goto fail;
 	ret = elx_lua_new(&gen->lua, flags, &err);
 	if (ret) {
-		log_lines(ELX_ERROR, err);
+		elx_log_lines(ELX_ERROR, err);
 		goto fail;
 	}
 	gen->views = calloc(nnames ? nnames : 1, sizeof(*gen->views));
@@ -247,7 +234,7 @@ int elx_generation_build(const struct elx_generation *prev, const struct elx_fla
 		gen->views[gen->nviews++].obj = o;
 		if (elx_lua_configure(gen->lua, names[i], opened ? o->map_infos : NULL,
 				      opened ? o->nmap_infos : 0, &plans[i], &err) != 0) {
-			log_lines(ELX_ERROR, err);
+			elx_log_lines(ELX_ERROR, err);
 			free(err);
 			err = NULL;
 			failed = 1;

@@ -11,18 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char **err, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char **err, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(err, fmt, ap) < 0)
-		*err = NULL;
-	va_end(ap);
-	return ret;
-}
+#include "log.h"
 
 /* One pass over kallsyms for all the symbols: the file has ~200k lines. The
  * first definition of a name wins, as in the kernel's own lookups. */
@@ -35,7 +24,7 @@ static int resolve(char **symbols, size_t n, const char *kallsyms, unsigned long
 	FILE *f = fopen(kallsyms, "r");
 
 	if (!f)
-		return fail(err, -errno, "%s: %s", kallsyms, strerror(errno));
+		return elx_errorf(err, -errno, "%s: %s", kallsyms, strerror(errno));
 	memset(addrs, 0, n * sizeof(*addrs));
 	while (found < n && fgets(line, sizeof(line), f)) {
 		unsigned long long addr;
@@ -57,12 +46,13 @@ static int resolve(char **symbols, size_t n, const char *kallsyms, unsigned long
 		if (addrs[i])
 			continue;
 		if (all_zero)
-			return fail(err, -EPERM,
-				    "kaddrs[%zu]: %s shows no addresses (kernel.kptr_restrict, or "
-				    "no CAP_SYSLOG)",
-				    i, kallsyms);
-		return fail(err, -ENOENT, "kaddrs[%zu]: no kernel symbol \"%s\" in %s", i,
-			    symbols[i], kallsyms);
+			return elx_errorf(
+			    err, -EPERM,
+			    "kaddrs[%zu]: %s shows no addresses (kernel.kptr_restrict, or "
+			    "no CAP_SYSLOG)",
+			    i, kallsyms);
+		return elx_errorf(err, -ENOENT, "kaddrs[%zu]: no kernel symbol \"%s\" in %s", i,
+				  symbols[i], kallsyms);
 	}
 	return 0;
 }
@@ -119,7 +109,7 @@ int elx_kaddrs_set(struct bpf_object *obj, char **symbols, size_t n, const char 
 		return 0;
 	addrs = calloc(n, sizeof(*addrs));
 	if (!addrs)
-		return fail(err, -ENOMEM, "out of memory");
+		return elx_errorf(err, -ENOMEM, "out of memory");
 	ret = resolve(symbols, n, kallsyms, addrs, err);
 	for (size_t i = 0; !ret && i < n; i++) {
 		char var[300];
@@ -132,16 +122,17 @@ int elx_kaddrs_set(struct bpf_object *obj, char **symbols, size_t n, const char 
 		map = find_variable(obj, var, &offset);
 		initial = map ? bpf_map__initial_value(map, &size) : NULL;
 		if (!initial || offset + sizeof(__u64) > size) {
-			ret = fail(err, -ENOENT,
-				   "kaddrs[%zu]: the object has no global `const volatile u64 %s`",
-				   i, var);
+			ret = elx_errorf(
+			    err, -ENOENT,
+			    "kaddrs[%zu]: the object has no global `const volatile u64 %s`", i,
+			    var);
 			break;
 		}
 		/* The section's bytes, with this variable set, become its new
 		 * initial value: what the program sees once loaded. */
 		data = malloc(size);
 		if (!data) {
-			ret = fail(err, -ENOMEM, "out of memory");
+			ret = elx_errorf(err, -ENOMEM, "out of memory");
 			break;
 		}
 		memcpy(data, initial, size);
@@ -149,7 +140,8 @@ int elx_kaddrs_set(struct bpf_object *obj, char **symbols, size_t n, const char 
 		ret = bpf_map__set_initial_value(map, data, size);
 		free(data);
 		if (ret)
-			ret = fail(err, ret, "kaddrs[%zu]: setting %s: %s", i, var, strerror(-ret));
+			ret = elx_errorf(err, ret, "kaddrs[%zu]: setting %s: %s", i, var,
+					 strerror(-ret));
 	}
 	free(addrs);
 	return ret;

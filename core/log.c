@@ -87,3 +87,27 @@ ELX_EXPORT void elx_log(int level, const char *msg)
 		level = ELX_ERROR;
 	log_line((enum elx_log_level)level, msg, strlen(msg));
 }
+
+void elx_log_lines(enum elx_log_level level, const char *text)
+{
+	const char *p = text;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		elx_logf(level, "%.*s", (int)len, p);
+		p += len + (nl ? 1 : 0);
+	}
+}
+
+int elx_errorf(char **err, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(err, fmt, ap) < 0)
+		*err = NULL;
+	va_end(ap);
+	return ret;
+}

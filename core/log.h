@@ -11,6 +11,13 @@ int elx_log_debug_enabled(void);
 void elx_vlogf(enum elx_log_level level, const char *fmt, va_list ap);
 void elx_logf(enum elx_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Logs each line of a multi-line message (config errors come in bundles). */
+void elx_log_lines(enum elx_log_level level, const char *text);
+
+/* Formats a malloc'd error message into *err and returns ret: for functions
+ * that say what went wrong without logging it themselves. */
+int elx_errorf(char **err, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #define log_debug(...) elx_logf(ELX_DEBUG, __VA_ARGS__)
 #define log_info(...)  elx_logf(ELX_INFO, __VA_ARGS__)
 #define log_warn(...)  elx_logf(ELX_WARN, __VA_ARGS__)
