@@ -12,19 +12,9 @@ local debug_maps = require("exporter.debug_maps")
 local decoders = require("exporter.decoders")
 local metric = require("exporter.metric")
 
-ffi.cdef([[
-struct elx_timespec { long tv_sec; long tv_nsec; };
-int clock_gettime(int clock, struct elx_timespec *ts);
-]])
+local now = require("exporter.decoder_api").monotonic
 
 local M = {}
-
-local CLOCK_MONOTONIC = 1
-local ts = ffi.new("struct elx_timespec")
-local function now()
-  ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
-  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
-end
 
 local LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR = 0, 1, 2, 3
 
