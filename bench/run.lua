@@ -4,7 +4,9 @@
 -- (get_next_key + lookup, the way ebpf_exporter reads maps).
 -- Usage: luajit bench/run.lua <build dir>
 package.path = "spec/?.lua;" .. package.path
+local files = require("helpers.files")
 local helper = require("helpers.exporter")
+local write = files.write
 
 local build = arg[1] or "build"
 local BASELINE = build .. "/elx-bench-baseline"
@@ -40,13 +42,24 @@ local function curl_ms(e, extra)
   return tonumber((run(cmd))) * 1e3
 end
 
+-- Runs fn(e) with an exporter started with `opts`; stops it whatever
+-- happens, and ends the bench on an error.
+local function with_exporter(opts, fn)
+  local e = helper.start(opts)
+  local ok, err = pcall(fn, e)
+  e:stop()
+  if not ok then
+    io.stderr:write("bench failed: ", tostring(err), "\n")
+    os.exit(1)
+  end
+end
+
 local function series_in(e, family)
   local _, n = helper.read_file(e.work .. "/out"):gsub("\n" .. family .. "{", "")
   return n
 end
 
-local e = helper.start({ dir = build .. "/bench", names = "bench" })
-local ok, err = pcall(function()
+with_exporter({ dir = build .. "/bench", names = "bench" }, function(e)
   local rss_idle = rss_kib(e.pid)
   run(("%s fill bench_values %d"):format(BASELINE, N))
   local cold = curl_ms(e)
@@ -75,16 +88,10 @@ local ok, err = pcall(function()
   print(("  exporter RSS: %.1f MiB before the map was filled, %.1f MiB after %d scrapes"):format(
     rss_idle / 1024, rss / 1024, WARM_RUNS + 6))
 end)
-e:stop()
-if not ok then
-  io.stderr:write("bench failed: ", tostring(err), "\n")
-  os.exit(1)
-end
 
 -- Decoder-heavy: every key through uint -> cgroup, inet_ip, and a user Lua
 -- decoder (examples/decoders/port_service.lua, from build/bench/decoders).
-e = helper.start({ dir = build .. "/bench", names = "bench_decoded" })
-ok, err = pcall(function()
+with_exporter({ dir = build .. "/bench", names = "bench_decoded" }, function(e)
   run(("%s fill-decoded bench_decoded %d"):format(BASELINE, N))
   local cold = curl_ms(e)
   local lines = series_in(e, "ebpf_exporter_bench_decoded")
@@ -99,11 +106,6 @@ ok, err = pcall(function()
   row("exporter, warm (median of " .. WARM_RUNS .. ")", median(warm))
   print(("  exporter RSS: %.1f MiB"):format(rss_kib(e.pid) / 1024))
 end)
-e:stop()
-if not ok then
-  io.stderr:write("bench failed: ", tostring(err), "\n")
-  os.exit(1)
-end
 
 -- Reloads with 10 configs loaded: a YAML-only change (every object kept
 -- loaded) and a changed .bpf.o (that object loaded and attached anew, the old
@@ -121,18 +123,12 @@ metrics:
         - { name: function, size: 8, decoders: [{ name: ksym }] }
 ]]):format(n, help)
 end
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
 for n = 0, 9 do
   run(("cp %s/bench/reload/reload_%d.bpf.o %s/"):format(build, n, dir))
   write(("%s/reload_%d.yaml"):format(dir, n), yaml(n, "Timer starts"))
   names[#names + 1] = "reload_" .. n
 end
-e = helper.start({ dir = dir, names = table.concat(names, ","), args = "--web.enable-lifecycle" })
-ok, err = pcall(function()
+with_exporter({ dir = dir, names = table.concat(names, ","), args = "--web.enable-lifecycle" }, function(e)
   local function reload_ms()
     local out = run(("curl -s -f -X POST -o /dev/null -w '%%{time_total}' %s/-/reload"):format(e.url))
     return tonumber(out) * 1e3
@@ -163,9 +159,4 @@ ok, err = pcall(function()
   print(("  exporter RSS after a scrape: %.1f MiB; after 1,000 more reloads and a scrape: %.1f MiB"):format(
     rss_before / 1024, rss_after / 1024))
 end)
-e:stop()
 os.execute("rm -rf " .. dir)
-if not ok then
-  io.stderr:write("bench failed: ", tostring(err), "\n")
-  os.exit(1)
-end

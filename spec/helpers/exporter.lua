@@ -21,6 +21,15 @@ M.read_file = files.try_read
 local tmpdir = files.tmpdir
 M.tmpdir = tmpdir
 
+--- A config dir holding a copy of a built test object under `name`, with a
+-- YAML of the spec's own.
+function M.config_dir(object, name, yaml)
+  local dir = tmpdir()
+  files.run(("cp %s/%s.bpf.o %s/%s.bpf.o"):format(M.spec_dir, object, dir, name))
+  files.write(dir .. "/" .. name .. ".yaml", yaml)
+  return dir
+end
+
 -- Runs the exporter to completion (for --config.check and flag errors).
 -- Returns its output and exit code.
 function M.run(args)

@@ -9,16 +9,6 @@ local function lines(text)
   return out
 end
 
--- A config dir holding a copy of a built object under a YAML of our own.
-local function config_dir(object, name, yaml)
-  local dir = helper.tmpdir()
-  os.execute(("cp %s/%s.bpf.o %s/%s.bpf.o"):format(helper.spec_dir, object, dir, name))
-  local f = assert(io.open(dir .. "/" .. name .. ".yaml", "w"))
-  f:write(yaml)
-  f:close()
-  return dir
-end
-
 describe("flags", function()
   it("prints one clear line and exits 1 for a bad flag or a missing file", function()
     local cases = {
@@ -59,7 +49,7 @@ end)
 
 describe("config errors", function()
   it("reports every error of every config with file and YAML path, and exits 1", function()
-    local dir = config_dir("uprobe_test", "broken", [[
+    local dir = helper.config_dir("uprobe_test", "broken", [[
 metrics:
   counters:
     - name: test_hits_total

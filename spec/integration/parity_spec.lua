@@ -14,15 +14,6 @@ local function lines_matching(text, pattern)
   return out
 end
 
-local function config_dir(object, name, yaml)
-  local dir = helper.tmpdir()
-  os.execute(("cp %s/%s.bpf.o %s/%s.bpf.o"):format(helper.spec_dir, object, dir, name))
-  local f = assert(io.open(dir .. "/" .. name .. ".yaml", "w"))
-  f:write(yaml)
-  f:close()
-  return dir
-end
-
 describe("kaddrs and post_attach_mark", function()
   it("give the program the symbol's address, and run the mark's uprobe once", function()
     local address = helper.sh("awk '$3 == \"schedule\" { print $1; exit }' /proc/kallsyms"):gsub("%s+$", "")
@@ -37,12 +28,12 @@ describe("kaddrs and post_attach_mark", function()
 
   it("name an unknown symbol and a missing variable, with the YAML path", function()
     local yaml = "metrics: { counters: [ { name: kaddrs_post_attach_calls_total, help: x } ] }\nkaddrs: [schedule, %s]\n"
-    local dir = config_dir("kaddrs_test", "k", yaml:format("elx_no_such_symbol"))
+    local dir = helper.config_dir("kaddrs_test", "k", yaml:format("elx_no_such_symbol"))
     local out, code = helper.run("--log.no-timestamps --config.dir=" .. dir .. " --config.names=k")
     assert.equal(1, code)
     assert.equal('error: k.yaml: kaddrs[1]: no kernel symbol "elx_no_such_symbol" in /proc/kallsyms\n', out)
     os.execute("rm -rf " .. dir)
-    dir = config_dir("kaddrs_test", "k", yaml:format("schedule_timeout"))
+    dir = helper.config_dir("kaddrs_test", "k", yaml:format("schedule_timeout"))
     out, code = helper.run("--log.no-timestamps --config.dir=" .. dir .. " --config.names=k")
     assert.equal(1, code)
     assert.equal("error: k.yaml: kaddrs[1]: the object has no global `const volatile u64 kaddr_schedule_timeout`\n", out)
