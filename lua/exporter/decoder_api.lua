@@ -206,26 +206,6 @@ end
 function M.reset()
   states = {}
   M.now = monotonic_now
-
---- A decode function for "a decimal number (from uint) -> its name in a
--- table", as the errno and syscall decoders are.
--- @tparam table names number -> name
--- @tparam string decoder the decoder's name, for the error on non-numbers
--- @tparam string miss prefix of the number for those the table lacks
-function M.name_by_number(names, decoder, miss)
-  return function(input)
-    local digits = input:match("^0*(%d+)$")
-    if not digits then
-      return nil, decoder .. ": not a number: " .. input
-    end
-    -- Past 15 digits tonumber would round and could hit a real number.
-    local name = #digits <= 15 and names[tonumber(digits)]
-    return name or miss .. digits
-  end
-end
-
---- The same clock, which specs never replace: for the core's own timings.
-M.monotonic = monotonic_now
   for k in pairs(M.paths) do M.paths[k] = nil end
   for k, v in pairs(DEFAULT_PATHS) do M.paths[k] = v end
 end
