@@ -133,6 +133,21 @@ int elx_event_counter_init(struct elx_event_counter *c, const char *name, uint32
 	return 0;
 }
 
+/* The kernel-side buffers and the counting table, leaving the struct. */
+static void free_buffers(struct elx_event_counter *c)
+{
+	perf_buffer__free(c->pb);
+	ring_buffer__free(c->rb);
+	free(c->keys);
+	free(c->counts);
+	free(c->slots);
+	c->pb = NULL;
+	c->rb = NULL;
+	c->keys = NULL;
+	c->counts = NULL;
+	c->slots = NULL;
+}
+
 int elx_event_counter_start(struct elx_event_counter *c, uv_loop_t *loop, int fd, const char *name,
 			    uint32_t record_size, uint64_t flush_ms)
 {
@@ -170,11 +185,7 @@ int elx_event_counter_start(struct elx_event_counter *c, uv_loop_t *loop, int fd
 	c->batch.map_type = info.type;
 	return 0;
 fail:
-	perf_buffer__free(c->pb);
-	ring_buffer__free(c->rb);
-	free(c->keys);
-	free(c->counts);
-	free(c->slots);
+	free_buffers(c);
 	memset(c, 0, sizeof(*c));
 	return ret;
 }
@@ -210,14 +221,7 @@ void elx_event_counter_stop(struct elx_event_counter *c)
 		if (!uv_is_closing((uv_handle_t *)&c->flush))
 			uv_close((uv_handle_t *)&c->flush, on_closed);
 	}
-	perf_buffer__free(c->pb);
-	ring_buffer__free(c->rb);
-	free(c->keys);
-	free(c->counts);
-	free(c->slots);
-	c->keys = NULL;
-	c->pb = NULL;
-	c->rb = NULL;
+	free_buffers(c);
 }
 
 struct elx_event_counter *elx_event_counter_new(uv_loop_t *loop, int fd, const char *name,
