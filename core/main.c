@@ -1,5 +1,6 @@
 /* ebpf-lua-exporter: flags, logging, then load, serve, and shut down. */
 #include <bpf/libbpf.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <uv.h>
@@ -35,6 +36,9 @@ int main(int argc, char **argv)
 	case ELX_FLAGS_OK:
 		break;
 	}
+	/* A client that closes its connection while we write to it must cost
+	 * that connection (the write fails with EPIPE), not the process. */
+	signal(SIGPIPE, SIG_IGN);
 	elx_log_setup(flags.debug, flags.log_timestamps);
 	libbpf_set_print(libbpf_print);
 
