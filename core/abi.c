@@ -1,9 +1,11 @@
-/* The core functions Lua calls through the FFI (see abi.h). */
+/* The core symbols Lua uses through the FFI (see abi.h). */
 #include "abi.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+ELX_EXPORT struct elx_call elx_call;
 
 ELX_EXPORT uint32_t elx_abi_version(void)
 {

@@ -11,12 +11,41 @@
 
 #include <stdint.h>
 
-#define ELX_ABI_VERSION 4
+#define ELX_ABI_VERSION 5
 
 /* Functions called from Lua must be visible to the FFI (-rdynamic). */
 #define ELX_EXPORT __attribute__((visibility("default")))
 
 /* BEGIN CDEF */
+/* The Lua entry points. The core calls one by filling elx_call and running
+ * the Lua state's dispatcher, which reads elx_call through the FFI. */
+enum elx_entry {
+	ELX_ENTRY_INIT = 1,	   /* arg: struct elx_init * */
+	ELX_ENTRY_CONFIGURE = 2,   /* arg: struct elx_configure * */
+	ELX_ENTRY_RENDER = 3,	   /* arg: struct elx_scrape * */
+	ELX_ENTRY_CGROUP_SYNC = 4, /* arg: struct elx_cgroup_sync * */
+};
+
+/* The call in progress from the core into Lua. Lua sets `error` (a string
+ * its state keeps alive until its next call) when the call fails for a
+ * reason it expected; an uncaught Lua error comes back through lua_pcall. */
+struct elx_call {
+	uint32_t entry; /* enum elx_entry */
+	uint32_t reserved;
+	void *arg;
+	const char *error;
+};
+
+/* ELX_ENTRY_INIT: the options the Lua side works with. */
+struct elx_init {
+	const char *config_dir;
+	const char *const *decoder_dirs; /* after the built-in and <config_dir>/decoders */
+	uint32_t ndecoder_dirs;
+	uint32_t reserved;
+	uint64_t cache_size;	  /* decoded label sets kept per metric */
+	uint64_t skip_cache_size; /* keys whose rows a decoder dropped, per metric */
+};
+
 /* One BPF map of a config as libbpf sees it after open, before load. */
 struct elx_map_info {
 	const char *name;
@@ -24,6 +53,33 @@ struct elx_map_info {
 	uint32_t key_size;
 	uint32_t value_size;
 	uint32_t max_entries;
+	uint32_t percpu; /* 1 for the per-CPU map types: a value slot per possible CPU */
+	uint32_t reserved;
+};
+
+/* A map the core reads at each scrape for a config. */
+struct elx_metric_map {
+	const char *name;
+	uint32_t record_size; /* 0: read the map whole; else count its records' label bytes */
+	uint32_t reserved;
+	uint64_t flush_ms; /* event counters: how often their counts start afresh */
+};
+
+/* ELX_ENTRY_CONFIGURE: the core names a config and the maps of its opened
+ * object; Lua parses <name>.yaml, binds it and answers in the out fields.
+ * The answer's memory is the Lua state's, valid until its next call. */
+struct elx_configure {
+	const char *name;
+	const struct elx_map_info *maps; /* NULL when the object could not be opened */
+	uint32_t nmaps;
+	/* out: the maps to read at each scrape, in the order of the batches
+	 * elx_config_scrape hands back */
+	uint32_t nmetric_maps;
+	const struct elx_metric_map *metric_maps;
+	/* out: kernel symbols whose addresses go into kaddr_<symbol> */
+	const char *const *kaddrs;
+	uint32_t nkaddrs;
+	uint32_t reserved;
 };
 
 /* The whole content of one metric map, read at one scrape; for an event
@@ -41,6 +97,7 @@ struct elx_batch {
 	const uint8_t *keys;   /* count * key_size bytes */
 	const uint8_t *values; /* count * ncpus * value_stride bytes */
 	uint64_t lost;	       /* event counters: records never counted */
+	uint64_t read_errors;  /* reads of this map that failed, across reloads */
 };
 
 /* One program of a config, for the built-in metrics. */
@@ -53,36 +110,73 @@ struct elx_program {
 	uint64_t run_count;
 };
 
+/* Counters of a config that Lua adds to and the core keeps: a reload
+ * carries them to the config of the same name. */
+struct elx_config_counters {
+	uint64_t decoder_errors;
+};
+
 /* One config's part of a scrape. */
 struct elx_config_scrape {
 	const char *name;
-	uint32_t nbatches; /* in the order the config's bind returned */
+	uint32_t nbatches; /* in the order of the config's elx_configure answer */
 	uint32_t nprograms;
 	struct elx_batch *batches;
 	struct elx_program *programs;
+	struct elx_config_counters *counters;
 	uint64_t read_ns; /* time the core spent reading this config's maps */
 };
 
-/* Everything one scrape hands to Lua, and the body Lua hands back through
- * elx_scrape_set_body(). */
+/* The pages rendered from one read of the maps. */
+enum elx_page {
+	ELX_PAGE_METRICS = 0, /* the exposition text */
+	ELX_PAGE_MAPS = 1,    /* --debug's /maps */
+};
+
+/* ELX_ENTRY_RENDER: everything one scrape hands to Lua, and the body Lua
+ * hands back through elx_scrape_set_body(). */
 struct elx_scrape {
 	uint32_t abi_version;
-	uint32_t nconfigs;
+	uint32_t page; /* enum elx_page */
 	struct elx_config_scrape *configs;
+	uint32_t nconfigs;
 	int32_t stats_enabled; /* kernel.bpf_stats_enabled at this scrape */
-	int32_t reserved;
-	char *body; /* malloc'd by elx_scrape_set_body; the core frees it */
+	char *body;	       /* malloc'd by elx_scrape_set_body; the core frees it */
 	uint64_t body_len;
+	const char *content_type; /* out: a string the Lua state keeps alive */
 	uint32_t reload_successful; /* the last reload worked (1 before any) */
-	uint32_t reserved2;
+	uint32_t reserved;
 	uint64_t reload_success_time_ms; /* Unix time of the last successful (re)load */
 	uint64_t reloads_success;
 	uint64_t reloads_failure;
 };
 
-/* Core functions Lua may call. */
+/* One update of a cgroup_id_map. */
+struct elx_cgroup_op {
+	const char *config;
+	const char *map;
+	const char *path; /* the cgroup's directory */
+	uint64_t id;	  /* the cgroup id: the key of a hash map */
+	uint32_t storage; /* 1: a BPF_MAP_TYPE_CGRP_STORAGE, keyed by a cgroup fd */
+	uint32_t set;	  /* 1: add the cgroup; 0: remove it */
+};
+
+/* ELX_ENTRY_CGROUP_SYNC: the cgroup_id_map updates to apply now (every
+ * matching cgroup at the first call). The ops are the Lua state's, valid
+ * until its next call. */
+struct elx_cgroup_sync {
+	int32_t rescan;	  /* in: walk cgroupfs for changes first */
+	int32_t watch_fd; /* out: readable on cgroup changes; 0: call again on a
+			   * timer with rescan; -1: no config has a cgroup_id_map */
+	uint32_t nops;	  /* out */
+	uint32_t reserved;
+	const struct elx_cgroup_op *ops; /* out */
+};
+
+/* Core symbols Lua may use. */
+extern struct elx_call elx_call;
 uint32_t elx_abi_version(void);
-/* Copies the exposition text into scrape->body; returns 0 or -ENOMEM. */
+/* Copies the page into scrape->body; returns 0 or -ENOMEM. */
 int elx_scrape_set_body(struct elx_scrape *scrape, const char *text, uint64_t len);
 void elx_log(int level, const char *msg); /* level: 0 debug, 1 info, 2 warn, 3 error */
 /* END CDEF */

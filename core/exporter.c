@@ -14,12 +14,11 @@
 
 #include "attach.h"
 #include "caps.h"
-#include "cgroup_map.h"
+#include "cgroup_id_map.h"
 #include "log.h"
+#include "lua_host.h"
 #include "systemd.h"
 
-/* Where fanotify is unavailable, cgroupfs is walked this often for changes. */
-#define CGROUP_RESCAN_MS 5000
 /* --config.watch waits for changes to settle: editors and cp write in steps. */
 #define WATCH_DEBOUNCE_MS 300
 
@@ -31,92 +30,9 @@ static uint64_t unix_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* ---------------------------------------------------------- cgroup_id_map */
-
-/* What follows cgroup changes for one generation's Lua state: a poll handle
- * on its fanotify fd, or a rescan timer. On the heap: its handle may outlive
- * the generation until the loop has closed it. */
-struct elx_cgroup_watch {
-	struct elx_exporter *e;
-	union {
-		uv_poll_t poll;
-		uv_timer_t timer;
-	} h;
-};
-
-static int sync_cgroups(struct elx_exporter *e, int rescan)
-{
-	struct elx_cgroup_op *ops;
-	size_t n;
-	char *err = NULL;
-	int ret = elx_lua_cgroup_operations(e->gen->lua, rescan, &ops, &n, &err);
-
-	if (ret) {
-		elx_log_lines(ELX_ERROR, err);
-		free(err);
-		return ret;
-	}
-	elx_cgroup_map_apply(e->gen, ops, n);
-	elx_cgroup_ops_free(ops, n);
-	return 0;
-}
-
-static void on_cgroup_events(uv_poll_t *handle, int status, int events)
-{
-	struct elx_cgroup_watch *w = handle->data;
-
-	sync_cgroups(w->e, 0);
-}
-
-static void on_cgroup_timer(uv_timer_t *handle)
-{
-	struct elx_cgroup_watch *w = handle->data;
-
-	sync_cgroups(w->e, 1);
-}
-
 static void free_handle_owner(uv_handle_t *handle)
 {
 	free(handle->data);
-}
-
-static void stop_cgroup_sync(struct elx_exporter *e)
-{
-	if (!e->cgroup_watch)
-		return;
-	/* The poll handle must leave epoll before the Lua state closes its fd. */
-	uv_close((uv_handle_t *)&e->cgroup_watch->h, free_handle_owner);
-	e->cgroup_watch = NULL;
-}
-
-/* Fills every cgroup_id_map of the current generation, then follows cgroup
- * changes on the loop. */
-static int start_cgroup_sync(struct elx_exporter *e)
-{
-	int fd = elx_lua_cgroup_watch_fd(e->gen->lua);
-	struct elx_cgroup_watch *w;
-	int ret;
-
-	if (fd < 0)
-		return 0; /* no config has a cgroup_id_map */
-	ret = sync_cgroups(e, 0);
-	if (ret)
-		return ret;
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	w->e = e;
-	if (fd > 0) {
-		uv_poll_init(e->loop, &w->h.poll, fd);
-		w->h.poll.data = w;
-		uv_poll_start(&w->h.poll, UV_READABLE, on_cgroup_events);
-	} else {
-		uv_timer_init(e->loop, &w->h.timer);
-		w->h.timer.data = w;
-		uv_timer_start(&w->h.timer, on_cgroup_timer, CGROUP_RESCAN_MS, CGROUP_RESCAN_MS);
-	}
-	e->cgroup_watch = w;
-	return 0;
 }
 
 /* ---------------------------------------------------------- load, reload */
@@ -153,7 +69,7 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 	ret = elx_generation_build(NULL, flags, loop, &e->gen);
 	if (ret)
 		return ret;
-	ret = start_cgroup_sync(e);
+	ret = elx_cgroup_id_map_start(e->gen, loop, &e->cgroup_watch);
 	if (ret)
 		return ret;
 	ret = elx_caps_keep(flags->capabilities_keep, &err);
@@ -185,13 +101,14 @@ int elx_exporter_reload(struct elx_exporter *e, const char *why)
 	}
 	/* The swap happens here, between two loop callbacks: scrapes see the
 	 * old generation or the new one, never a mix. */
-	stop_cgroup_sync(e);
+	elx_cgroup_id_map_stop(e->cgroup_watch);
+	e->cgroup_watch = NULL;
 	e->gen = next;
 	elx_generation_retire(old, next);
 	/* The old Lua state's memory goes back to the system, not only to
 	 * malloc's free lists: RSS stays flat over any number of reloads. */
 	malloc_trim(0);
-	ret = start_cgroup_sync(e);
+	ret = elx_cgroup_id_map_start(e->gen, e->loop, &e->cgroup_watch);
 	if (ret)
 		log_error("reload: cgroup_id_map sync did not start: %s", strerror(-ret));
 	e->last_reload_ok = 1;
@@ -214,9 +131,10 @@ static int stats_enabled(struct elx_exporter *e)
 	return c == '1';
 }
 
-int elx_exporter_render(struct elx_exporter *e, const char *page, char **body, size_t *len)
+int elx_exporter_render(struct elx_exporter *e, enum elx_page page,
+			struct elx_http_response *resp)
 {
-	struct elx_scrape scrape = { .abi_version = ELX_ABI_VERSION };
+	struct elx_scrape scrape = { .abi_version = ELX_ABI_VERSION, .page = page };
 	char *err = NULL;
 	int ret;
 
@@ -226,12 +144,23 @@ int elx_exporter_render(struct elx_exporter *e, const char *page, char **body, s
 	scrape.reloads_success = e->reloads_ok;
 	scrape.reloads_failure = e->reloads_failed;
 	elx_generation_read(e->gen, &scrape);
-	ret = elx_lua_render(e->gen->lua, page, &scrape, body, len, &err);
-	if (ret) {
-		elx_log_lines(ELX_ERROR, err);
+	ret = elx_lua_call(e->gen->lua, ELX_ENTRY_RENDER, &scrape, &err);
+	if (ret || !scrape.content_type) {
+		elx_log_lines(ELX_ERROR, err ? err : "the page has no content type");
 		free(err);
+		free(scrape.body);
+		return ret ? ret : -EINVAL;
 	}
-	return ret;
+	/* The HTTP server frees the body after the write completes; the
+	 * content type is a constant of the Lua modules, copied now because
+	 * their state may be gone by then (a reload). */
+	resp->status = 200;
+	resp->body = scrape.body;
+	resp->body_len = scrape.body_len;
+	snprintf(resp->content_type_buf, sizeof(resp->content_type_buf), "%s",
+		 scrape.content_type);
+	resp->content_type = resp->content_type_buf;
+	return 0;
 }
 
 /* ---------------------------------------------------------- HTTP */
@@ -253,15 +182,11 @@ static int method_is(const struct elx_http_request *req, const char *a, const ch
 	return strcmp(req->method, a) == 0 || strcmp(req->method, b) == 0;
 }
 
-static void render_page(struct elx_exporter *e, const char *page, const char *content_type,
+static void render_page(struct elx_exporter *e, enum elx_page page,
 			struct elx_http_response *resp)
 {
-	if (elx_exporter_render(e, page, &resp->body, &resp->body_len) != 0) {
+	if (elx_exporter_render(e, page, resp) != 0)
 		set_text(resp, 500, "500 reading the maps failed: see the exporter's log\n");
-		return;
-	}
-	resp->status = 200;
-	resp->content_type = content_type;
 }
 
 static void handle_request(void *ctx, const struct elx_http_request *req,
@@ -294,9 +219,9 @@ static void handle_request(void *ctx, const struct elx_http_request *req,
 			resp->allow = "GET, HEAD";
 			set_text(resp, 405, "405 method not allowed\n");
 		} else if (strcmp(req->path, e->flags->telemetry_path) == 0) {
-			render_page(e, "scrape", "text/plain; version=0.0.4; charset=utf-8", resp);
+			render_page(e, ELX_PAGE_METRICS, resp);
 		} else if (strcmp(req->path, "/maps") == 0) {
-			render_page(e, "maps", "text/plain; charset=utf-8", resp);
+			render_page(e, ELX_PAGE_MAPS, resp);
 		} else {
 			resp->status = 200;
 			resp->content_type = "text/html; charset=utf-8";
@@ -431,7 +356,8 @@ void elx_exporter_free(struct elx_exporter *e)
 		elx_http_server_close(e->http);
 		e->http = NULL;
 	}
-	stop_cgroup_sync(e);
+	elx_cgroup_id_map_stop(e->cgroup_watch);
+	e->cgroup_watch = NULL;
 	for (size_t i = 0; i < e->nwatches; i++) {
 		e->watches[i]->data = e->watches[i];
 		uv_close((uv_handle_t *)e->watches[i], free_handle_owner);

@@ -51,8 +51,9 @@ int elx_exporter_serve(struct elx_exporter *e);
 /* Detaches and closes everything. */
 void elx_exporter_free(struct elx_exporter *e);
 
-/* Reads every map and renders `page` ("scrape" for /metrics, "maps" for the
- * --debug /maps page) into a malloc'd body. */
-int elx_exporter_render(struct elx_exporter *e, const char *page, char **body, size_t *len);
+/* Reads every map and renders `page` into resp (status, body, content type).
+ * Returns 0 or -errno (logged). */
+int elx_exporter_render(struct elx_exporter *e, enum elx_page page,
+			struct elx_http_response *resp);
 
 #endif

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kaddrs.h"
+#include "config_reply.h"
 #include "log.h"
 
 /* An empty function that programs may probe with
@@ -89,23 +89,6 @@ static void free_names(char **names, size_t n)
 	free(names);
 }
 
-/* kaddrs are part of what an object is: the same .bpf.o with other kaddrs
- * must load again. */
-static char *kaddrs_signature(const struct elx_config_plan *plan)
-{
-	size_t len = 1;
-	char *sig;
-
-	for (size_t i = 0; i < plan->nkaddrs; i++)
-		len += strlen(plan->kaddrs[i]) + 1;
-	sig = calloc(1, len);
-	for (size_t i = 0; sig && i < plan->nkaddrs; i++) {
-		strcat(sig, plan->kaddrs[i]);
-		strcat(sig, ",");
-	}
-	return sig;
-}
-
 static struct elx_object *reusable(const struct elx_generation *prev, const char *dir,
 				   const char *name)
 {
@@ -135,6 +118,15 @@ static int is_shared(const struct elx_generation *prev, const struct elx_object 
 	return 0;
 }
 
+static const struct elx_view *find_view(const struct elx_generation *gen, const char *name)
+{
+	for (size_t i = 0; gen && i < gen->nviews; i++) {
+		if (strcmp(gen->views[i].obj->name, name) == 0)
+			return &gen->views[i];
+	}
+	return NULL;
+}
+
 /* Keeps the sources `gen` reads, in every object it uses, and frees the
  * others (a failed build's, or a retired generation's). */
 static void prune_sources(struct elx_generation *gen)
@@ -151,7 +143,6 @@ static void free_object(struct elx_object *o)
 {
 	if (!o)
 		return;
-	free(o->kaddrs_signature); /* before close, which clears the object */
 	elx_object_close(o);
 	free(o);
 }
@@ -170,173 +161,247 @@ static void free_generation(struct elx_generation *gen)
 	}
 }
 
-/* Carries the counters kept in Lua (decoder and read errors) over to the
- * new state, so a reload is no counter reset for them. */
-static void carry_stats(const struct elx_generation *prev, struct elx_generation *gen)
-{
-	char *stats = NULL, *err = NULL;
+/* A build under way: what the phases below share. */
+struct build {
+	const struct elx_generation *prev;
+	const struct elx_flags *flags;
+	uv_loop_t *loop;
+	struct elx_generation *gen;
+	char **names;
+	size_t nnames;
+	struct elx_config_reply *replies; /* one per name */
+};
 
-	if (!prev)
-		return;
-	if (elx_lua_call_string(prev->lua, "export_stats", "", &stats, &err) == 0)
-		elx_lua_call_string(gen->lua, "import_stats", stats, NULL, &err);
-	if (err) {
-		log_warn("carrying counters over the reload: %s", err);
-		free(err);
-	}
-	free(stats);
+static void log_failure(char **err)
+{
+	elx_log_lines(ELX_ERROR, *err ? *err : "out of memory");
+	free(*err);
+	*err = NULL;
 }
 
-int elx_generation_build(const struct elx_generation *prev, const struct elx_flags *flags,
-			 uv_loop_t *loop, struct elx_generation **out)
+/* A new Lua state, with the options of the flags. */
+static int start_lua(struct elx_generation *gen, const struct elx_flags *flags)
 {
-	struct elx_generation *gen = calloc(1, sizeof(*gen));
-	struct elx_config_plan *plans = NULL;
-	size_t nnames = 0;
-	char **names = elx_generation_names(flags, &nnames);
+	struct elx_init init = {
+		.config_dir = flags->config_dir,
+		.decoder_dirs = (const char *const *)flags->decoder_dirs,
+		.ndecoder_dirs = (uint32_t)flags->ndecoder_dirs,
+		.cache_size = flags->config_cache_size,
+		.skip_cache_size = flags->config_skip_cache_size,
+	};
 	char *err = NULL;
-	int failed = 0, ret = -EINVAL;
+	int ret = elx_lua_new(&gen->lua, &err);
 
-	*out = NULL;
-	if (!gen || !names)
-		goto fail;
-	ret = elx_lua_new(&gen->lua, flags, &err);
-	if (ret) {
-		elx_log_lines(ELX_ERROR, err);
-		goto fail;
-	}
-	gen->views = calloc(nnames ? nnames : 1, sizeof(*gen->views));
-	gen->scrapes = calloc(nnames ? nnames : 1, sizeof(*gen->scrapes));
-	plans = calloc(nnames ? nnames : 1, sizeof(*plans));
-	ret = -ENOMEM;
-	if (!gen->views || !gen->scrapes || !plans)
-		goto fail;
+	if (!ret)
+		ret = elx_lua_call(gen->lua, ELX_ENTRY_INIT, &init, &err);
+	if (ret)
+		log_failure(&err);
+	return ret;
+}
 
-	/* Every config is opened and checked before any loads, so that one run
-	 * reports every mistake in every config. */
-	for (size_t i = 0; i < nnames; i++) {
-		struct elx_object *o = reusable(prev, flags->config_dir, names[i]);
+/* Phase 1: every config is opened (or its unchanged object reused) and
+ * checked before any loads, so that one run reports every mistake in every
+ * config. Returns how many configs failed. */
+static int open_and_configure(struct build *b)
+{
+	struct elx_generation *gen = b->gen;
+	char *err = NULL;
+	int failed = 0;
+
+	for (size_t i = 0; i < b->nnames; i++) {
+		struct elx_object *o = reusable(b->prev, b->flags->config_dir, b->names[i]);
 		int opened = o != NULL;
 
 		if (!o) {
 			o = calloc(1, sizeof(*o));
 			if (!o)
-				goto fail;
-			opened = elx_object_open(o, flags->config_dir, names[i], flags->btf_path,
-						 &err) == 0;
+				return -ENOMEM;
+			opened = elx_object_open(o, b->flags->config_dir, b->names[i],
+						 b->flags->btf_path, &err) == 0;
 			if (!opened) {
-				log_error("%s", err ? err : "out of memory");
-				free(err);
-				err = NULL;
-				failed = 1;
+				log_failure(&err);
+				failed++;
 			}
 		}
 		gen->views[gen->nviews++].obj = o;
-		if (elx_lua_configure(gen->lua, names[i], opened ? o->map_infos : NULL,
-				      opened ? o->nmap_infos : 0, &plans[i], &err) != 0) {
-			elx_log_lines(ELX_ERROR, err);
-			free(err);
-			err = NULL;
-			failed = 1;
+		if (elx_config_reply_ask(gen->lua, b->names[i], opened ? o->map_infos : NULL,
+					 opened ? o->nmap_infos : 0, &b->replies[i], &err) != 0) {
+			log_failure(&err);
+			failed++;
 		}
 	}
-	/* The same .bpf.o with other kaddrs is another object: reload it. */
-	for (size_t i = 0; !failed && i < gen->nviews; i++) {
-		struct elx_object *o = gen->views[i].obj;
-		char *sig = kaddrs_signature(&plans[i]);
+	return failed;
+}
 
-		if (is_shared(prev, o) && o->kaddrs_signature && sig &&
-		    strcmp(sig, o->kaddrs_signature) != 0) {
+/* Phase 2: kaddrs go into objects before they load. A kept object asked
+ * for other kaddrs is another object: the same .bpf.o is opened anew. */
+static int apply_kaddrs(struct build *b)
+{
+	char *err = NULL;
+
+	for (size_t i = 0; i < b->gen->nviews; i++) {
+		struct elx_view *v = &b->gen->views[i];
+		struct elx_config_reply *r = &b->replies[i];
+
+		if (is_shared(b->prev, v->obj) &&
+		    elx_object_kaddrs_differ(v->obj, r->kaddrs, r->nkaddrs)) {
 			struct elx_object *fresh = calloc(1, sizeof(*fresh));
 
-			if (!fresh || elx_object_open(fresh, flags->config_dir, names[i],
-						      flags->btf_path, &err) != 0) {
-				log_error("%s", err ? err : "out of memory");
-				free(err);
-				err = NULL;
-				free(fresh);
-				failed = 1;
-			} else {
-				gen->views[i].obj = fresh;
-				o = fresh;
+			if (!fresh || elx_object_open(fresh, b->flags->config_dir, b->names[i],
+						      b->flags->btf_path, &err) != 0) {
+				log_failure(&err);
+				free_object(fresh);
+				return -EINVAL;
 			}
+			v->obj = fresh;
 		}
-		if (!failed && !is_shared(prev, o)) {
-			free(o->kaddrs_signature);
-			o->kaddrs_signature = sig;
-			sig = NULL;
-			if (elx_kaddrs_set(o->obj, plans[i].kaddrs, plans[i].nkaddrs,
-					   "/proc/kallsyms", &err) != 0) {
-				log_error("%s.yaml: %s", o->name, err ? err : "out of memory");
-				free(err);
-				err = NULL;
-				failed = 1;
-			}
+		if (is_shared(b->prev, v->obj))
+			continue;
+		if (elx_object_set_kaddrs(v->obj, r->kaddrs, r->nkaddrs, "/proc/kallsyms", &err)) {
+			log_error("%s.yaml: %s", v->obj->name, err ? err : "out of memory");
+			free(err);
+			return -EINVAL;
 		}
-		free(sig);
 	}
-	if (failed) {
-		ret = -EINVAL;
-		goto fail;
-	}
-	for (size_t i = 0; i < gen->nviews; i++) {
-		struct elx_object *o = gen->views[i].obj;
+	return 0;
+}
 
-		if (is_shared(prev, o))
+/* Phase 3: objects not kept from the previous generation load and attach. */
+static int load_new_objects(struct build *b)
+{
+	for (size_t i = 0; i < b->gen->nviews; i++) {
+		struct elx_object *o = b->gen->views[i].obj;
+		int ret;
+
+		if (is_shared(b->prev, o))
 			continue;
 		ret = elx_object_load(o);
 		if (!ret)
-			ret = elx_object_attach(o, flags->config_strict);
+			ret = elx_object_attach(o, b->flags->config_strict);
 		if (ret)
-			goto fail;
-		gen->nloaded++;
+			return ret;
+		b->gen->nloaded++;
 	}
-	for (size_t i = 0; i < gen->nviews; i++) {
-		struct elx_view *v = &gen->views[i];
+	return 0;
+}
 
-		v->sources = calloc(plans[i].nmaps ? plans[i].nmaps : 1, sizeof(*v->sources));
-		v->batches = calloc(plans[i].nmaps ? plans[i].nmaps : 1, sizeof(*v->batches));
-		ret = -ENOMEM;
+/* Phase 4: each config's metric maps get their sources, in Lua's order. */
+static int bind_sources(struct build *b)
+{
+	for (size_t i = 0; i < b->gen->nviews; i++) {
+		struct elx_view *v = &b->gen->views[i];
+		const struct elx_config_reply *r = &b->replies[i];
+		int ret = -ENOMEM;
+
+		v->sources = calloc(r->nmaps + 1, sizeof(*v->sources));
+		v->batches = calloc(r->nmaps + 1, sizeof(*v->batches));
 		if (!v->sources || !v->batches)
-			goto fail;
-		for (size_t j = 0; j < plans[i].nmaps; j++) {
-			v->sources[j] = elx_object_source(v->obj, &plans[i].maps[j], loop, &ret);
+			return ret;
+		for (size_t j = 0; j < r->nmaps; j++) {
+			v->sources[j] = elx_object_source(v->obj, &r->maps[j], b->loop, &ret);
 			if (!v->sources[j])
-				goto fail;
+				return ret;
 			v->nsources++;
 		}
 		log_info("config %s: %zu of %zu programs attached, %zu metric maps%s", v->obj->name,
 			 v->obj->nattached, v->obj->nprograms, v->nsources,
-			 is_shared(prev, v->obj) ? " (object unchanged: kept loaded)" : "");
+			 is_shared(b->prev, v->obj) ? " (object unchanged: kept loaded)" : "");
 	}
-	carry_stats(prev, gen);
-	if (gen->nloaded)
-		post_attach_mark();
-	for (size_t i = 0; i < gen->nviews; i++)
-		gen->views[i].obj->refs++;
-	for (size_t i = 0; i < nnames; i++)
-		elx_config_plan_free(&plans[i]);
-	free(plans);
-	free_names(names, nnames);
-	*out = gen;
 	return 0;
-fail:
-	free(err);
-	/* Objects this build made go; shared ones lose the sources it added. */
-	for (size_t i = 0; gen && i < gen->nviews; i++) {
-		if (!is_shared(prev, gen->views[i].obj)) {
-			free_object(gen->views[i].obj);
-			gen->views[i].obj = NULL;
+}
+
+/* A reload is no counter reset: the counters Lua adds to, and the read
+ * errors of maps whose object was loaded anew, go on from the previous
+ * generation's config of the same name. */
+static void carry_counters(const struct elx_generation *prev, struct elx_generation *gen)
+{
+	for (size_t i = 0; i < gen->nviews; i++) {
+		struct elx_view *v = &gen->views[i];
+		const struct elx_view *old = find_view(prev, v->obj->name);
+
+		if (!old)
+			continue;
+		v->counters = old->counters;
+		for (size_t j = 0; j < v->nsources; j++) {
+			for (size_t k = 0; k < old->nsources; k++) {
+				if (strcmp(old->sources[k]->map, v->sources[j]->map) == 0 &&
+				    old->sources[k] != v->sources[j])
+					v->sources[j]->read_errors = old->sources[k]->read_errors;
+			}
 		}
 	}
-	if (prev)
-		prune_sources((struct elx_generation *)prev);
-	for (size_t i = 0; plans && i < nnames; i++)
-		elx_config_plan_free(&plans[i]);
-	free(plans);
-	free_names(names, nnames);
-	free_generation(gen);
-	return ret ? ret : -EINVAL;
+}
+
+static int run_phases(struct build *b)
+{
+	int ret = start_lua(b->gen, b->flags);
+
+	if (ret)
+		return ret;
+	ret = open_and_configure(b);
+	if (ret)
+		return ret < 0 ? ret : -EINVAL;
+	ret = apply_kaddrs(b);
+	if (!ret)
+		ret = load_new_objects(b);
+	if (!ret)
+		ret = bind_sources(b);
+	return ret;
+}
+
+static void end_build(struct build *b)
+{
+	for (size_t i = 0; b->replies && i < b->nnames; i++)
+		elx_config_reply_free(&b->replies[i]);
+	free(b->replies);
+	free_names(b->names, b->nnames);
+}
+
+/* Objects this build made go; kept ones lose the sources it added. */
+static void undo_build(struct build *b)
+{
+	for (size_t i = 0; b->gen && i < b->gen->nviews; i++) {
+		if (!is_shared(b->prev, b->gen->views[i].obj))
+			free_object(b->gen->views[i].obj);
+	}
+	if (b->prev)
+		prune_sources((struct elx_generation *)b->prev);
+	free_generation(b->gen);
+}
+
+int elx_generation_build(const struct elx_generation *prev, const struct elx_flags *flags,
+			 uv_loop_t *loop, struct elx_generation **out)
+{
+	struct build b = { .prev = prev, .flags = flags, .loop = loop };
+	size_t n;
+	int ret = -ENOMEM;
+
+	*out = NULL;
+	b.names = elx_generation_names(flags, &b.nnames);
+	n = b.nnames + 1;
+	b.gen = calloc(1, sizeof(*b.gen));
+	if (b.gen) {
+		b.gen->views = calloc(n, sizeof(*b.gen->views));
+		b.gen->scrapes = calloc(n, sizeof(*b.gen->scrapes));
+	}
+	b.replies = calloc(n, sizeof(*b.replies));
+	if (!b.names)
+		ret = -EINVAL;
+	else if (b.gen && b.gen->views && b.gen->scrapes && b.replies)
+		ret = run_phases(&b);
+	if (ret) {
+		undo_build(&b);
+		end_build(&b);
+		return ret;
+	}
+	carry_counters(prev, b.gen);
+	if (b.gen->nloaded)
+		post_attach_mark();
+	for (size_t i = 0; i < b.gen->nviews; i++)
+		b.gen->views[i].obj->refs++;
+	end_build(&b);
+	*out = b.gen;
+	return 0;
 }
 
 void elx_generation_retire(struct elx_generation *old, struct elx_generation *current)
@@ -378,6 +443,7 @@ void elx_generation_read(struct elx_generation *gen, struct elx_scrape *scrape)
 		out->batches = v->batches;
 		out->nprograms = (uint32_t)v->obj->nprograms;
 		out->programs = v->obj->programs;
+		out->counters = &v->counters;
 		out->read_ns = monotonic_ns() - start;
 	}
 	scrape->nconfigs = (uint32_t)gen->nviews;

@@ -9,7 +9,6 @@
 
 #include "abi.h"
 #include "flags.h"
-#include "lua_host.h"
 #include "object.h"
 
 /* One config as a generation serves it: its object and, in Lua's order, the
@@ -19,7 +18,10 @@ struct elx_view {
 	struct elx_source **sources;
 	struct elx_batch *batches; /* contiguous for Lua */
 	size_t nsources;
+	struct elx_config_counters counters; /* carried to the next generation */
 };
+
+struct elx_lua;
 
 struct elx_generation {
 	struct elx_lua *lua;

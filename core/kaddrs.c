@@ -15,7 +15,7 @@
 
 /* One pass over kallsyms for all the symbols: the file has ~200k lines. The
  * first definition of a name wins, as in the kernel's own lookups. */
-static int resolve(char **symbols, size_t n, const char *kallsyms, unsigned long long *addrs,
+static int resolve(char *const *symbols, size_t n, const char *kallsyms, unsigned long long *addrs,
 		   char **err)
 {
 	char line[512];
@@ -99,7 +99,7 @@ static struct bpf_map *find_variable(struct bpf_object *obj, const char *name, s
 	return NULL;
 }
 
-int elx_kaddrs_set(struct bpf_object *obj, char **symbols, size_t n, const char *kallsyms,
+int elx_kaddrs_set(struct bpf_object *obj, char *const *symbols, size_t n, const char *kallsyms,
 		   char **err)
 {
 	unsigned long long *addrs;

@@ -10,7 +10,7 @@ struct bpf_object;
 /* Resolves every symbol and sets its variable. On failure *err (malloc'd)
  * names the symbol's place in the config: "kaddrs[1]: ...". `kallsyms` is
  * the file to read (normally /proc/kallsyms). Returns 0 or -errno. */
-int elx_kaddrs_set(struct bpf_object *obj, char **symbols, size_t n, const char *kallsyms,
+int elx_kaddrs_set(struct bpf_object *obj, char *const *symbols, size_t n, const char *kallsyms,
 		   char **err);
 
 #endif

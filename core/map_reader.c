@@ -110,7 +110,7 @@ static void key_set_insert(struct elx_key_set *set, uint32_t pos, uint32_t index
 	set->slots[pos].index = index;
 }
 
-static int is_percpu(uint32_t map_type)
+int elx_map_type_percpu(uint32_t map_type)
 {
 	switch (map_type) {
 	case BPF_MAP_TYPE_PERCPU_HASH:
@@ -156,7 +156,7 @@ int elx_map_reader_init(struct elx_map_reader *r, int fd, const char *name)
 		goto fail;
 	}
 	stride = info.value_size;
-	if (is_percpu(info.type)) {
+	if (elx_map_type_percpu(info.type)) {
 		int n = libbpf_num_possible_cpus();
 
 		if (n < 0) {

@@ -44,4 +44,8 @@ int elx_map_reader_read(struct elx_map_reader *r);
 
 void elx_map_reader_free(struct elx_map_reader *r);
 
+/* Whether maps of this type hold a value slot per possible CPU: the one list
+ * of per-CPU map types (Lua reads it as elx_map_info.percpu). */
+int elx_map_type_percpu(uint32_t map_type);
+
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "kaddrs.h"
 #include "log.h"
 
 int elx_object_file_hash(const char *path, uint64_t *hash)
@@ -87,6 +88,52 @@ int elx_object_open(struct elx_object *o, const char *dir, const char *name, con
 		info->key_size = bpf_map__key_size(map);
 		info->value_size = bpf_map__value_size(map);
 		info->max_entries = bpf_map__max_entries(map);
+		info->percpu = (uint32_t)elx_map_type_percpu(info->type);
+	}
+	return 0;
+}
+
+/* kaddrs are part of what a loaded object is: "sym1,sym2,". */
+static char *kaddrs_signature(char *const *kaddrs, size_t n)
+{
+	size_t len = 1;
+	char *sig;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(kaddrs[i]) + 1;
+	sig = calloc(1, len);
+	for (size_t i = 0; sig && i < n; i++) {
+		strcat(sig, kaddrs[i]);
+		strcat(sig, ",");
+	}
+	return sig;
+}
+
+int elx_object_kaddrs_differ(const struct elx_object *o, char *const *kaddrs, size_t n)
+{
+	char *sig;
+	int differ;
+
+	if (!o->kaddrs_signature)
+		return 1;
+	sig = kaddrs_signature(kaddrs, n);
+	differ = !sig || strcmp(sig, o->kaddrs_signature) != 0;
+	free(sig);
+	return differ;
+}
+
+int elx_object_set_kaddrs(struct elx_object *o, char *const *kaddrs, size_t n,
+			  const char *kallsyms, char **err)
+{
+	int ret = elx_kaddrs_set(o->obj, kaddrs, n, kallsyms, err);
+
+	if (ret)
+		return ret;
+	free(o->kaddrs_signature);
+	o->kaddrs_signature = kaddrs_signature(kaddrs, n);
+	if (!o->kaddrs_signature) {
+		*err = strdup("out of memory");
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -251,9 +298,12 @@ void elx_source_read(struct elx_object *o, struct elx_source *s, struct elx_batc
 		return;
 	}
 	ret = elx_map_reader_read(&s->reader);
-	if (ret)
+	if (ret) {
+		s->read_errors++;
 		log_warn("config %s: reading map %s failed: %s", o->name, s->map, strerror(-ret));
+	}
 	*out = s->reader.batch;
+	out->read_errors = s->read_errors;
 }
 
 /* Run stats come with the program info: one syscall per program, on the fd
@@ -288,6 +338,7 @@ void elx_object_close(struct elx_object *o)
 	free(o->tags);
 	free(o->prog_fds);
 	free(o->map_infos);
+	free(o->kaddrs_signature);
 	free(o->path);
 	free(o->name);
 	memset(o, 0, sizeof(*o));

@@ -9,7 +9,6 @@
 
 #include "abi.h"
 #include "event_counter.h"
-#include "lua_host.h"
 #include "map_reader.h"
 
 struct bpf_object;
@@ -28,7 +27,8 @@ struct elx_source {
 	uint32_t record_size; /* 0 for a reader */
 	struct elx_map_reader reader;
 	struct elx_event_counter *events;
-	int marked; /* used by the generation being pruned for */
+	uint64_t read_errors; /* failed reads, handed to Lua in each batch */
+	int marked;	      /* used by the generation being pruned for */
 };
 
 /* A config's object as loaded in the kernel. Generations share it while its
@@ -62,6 +62,16 @@ int elx_object_file_hash(const char *path, uint64_t *hash);
  * and logs nothing: *err says what went wrong (malloc'd). */
 int elx_object_open(struct elx_object *o, const char *dir, const char *name, const char *btf_path,
 		    char **err);
+
+/* Whether the object was opened anew, or loaded with other kaddrs than
+ * these (then the same .bpf.o must load again). */
+int elx_object_kaddrs_differ(const struct elx_object *o, char *const *kaddrs, size_t n);
+
+/* Before load: writes the addresses of the kaddrs (read from `kallsyms`)
+ * into the object's kaddr_<symbol> variables, and remembers which they were.
+ * Returns 0 or -errno with *err malloc'd. */
+int elx_object_set_kaddrs(struct elx_object *o, char *const *kaddrs, size_t n,
+			  const char *kallsyms, char **err);
 
 /* Loads into the kernel: the verifier's reason for a rejection is logged by
  * libbpf through our print callback. */

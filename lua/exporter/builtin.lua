@@ -43,7 +43,7 @@ function M.write(buf, scrape, configs)
     attached[#attached + 1] = id .. p.attached
     if scrape.stats_enabled ~= 0 then
       run_time[#run_time + 1] = id .. numfmt.value(tonumber(p.run_time_ns) / 1e9)
-      run_count[#run_count + 1] = id .. tostring(p.run_count):gsub("ULL$", "")
+      run_count[#run_count + 1] = id .. numfmt.u64(p.run_count)
     end
   end
   local names = {}
@@ -80,8 +80,8 @@ function M.write(buf, scrape, configs)
     "When the configuration was last loaded or reloaded successfully", "gauge",
     { " " .. numfmt.value(tonumber(scrape.reload_success_time_ms) / 1000) })
   family(buf, "ebpf_exporter_config_reloads_total", "Configuration reloads by result", "counter", {
-    '{result="failure"} ' .. tostring(scrape.reloads_failure):gsub("ULL$", ""),
-    '{result="success"} ' .. tostring(scrape.reloads_success):gsub("ULL$", ""),
+    '{result="failure"} ' .. numfmt.u64(scrape.reloads_failure),
+    '{result="success"} ' .. numfmt.u64(scrape.reloads_success),
   })
   family(buf, "ebpf_exporter_decoder_errors_total", "How many times has decoders encountered errors",
     "counter", decoder_errors)

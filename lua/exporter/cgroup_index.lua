@@ -664,14 +664,9 @@ function Index:close()
   end
 end
 
--- The core's logger when the exporter runs us, stderr otherwise (specs).
+-- The exporter's log, looked up at each call (specs replace it).
 local function core_log(level, msg)
-  local core = package.loaded["exporter.core"]
-  if type(core) == "table" and type(core.log) == "table" and core.log[level] then
-    core.log[level](msg)
-  else
-    io.stderr:write(level, ": ", msg, "\n")
-  end
+  require("exporter.log")[level](msg)
 end
 
 --- The index every user in this Lua state shares (the cgroup decoder, the

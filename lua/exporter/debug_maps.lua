@@ -7,6 +7,8 @@ local collect = require("exporter.collect")
 
 local M = {}
 
+M.CONTENT_TYPE = "text/plain; charset=utf-8"
+
 local u64p = ffi.typeof("const uint64_t *")
 
 local function hex(p, n)
@@ -17,9 +19,7 @@ local function hex(p, n)
   return table.concat(out, " ")
 end
 
-local function u64_text(v)
-  return (tostring(v):gsub("ULL$", ""))
-end
+local u64_text = require("exporter.numfmt").u64
 
 -- "[read 4]", "(skipped by a decoder)" or "(decoder error)": decoding here
 -- never touches the caches or the error counters of real scrapes.

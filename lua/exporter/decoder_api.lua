@@ -142,21 +142,7 @@ function M.read_lines(path)
   return out
 end
 
--- A private name for clock_gettime (no clash with other modules' cdefs); the
--- check keeps a second load of this module from redefining it.
-if not pcall(function() return ffi.C.exporter_api_clock_gettime end) then
-  ffi.cdef([[
-struct exporter_api_timespec { int64_t tv_sec; long tv_nsec; };
-int exporter_api_clock_gettime(int clock, struct exporter_api_timespec *ts) __asm__("clock_gettime");
-]])
-end
-local CLOCK_MONOTONIC = 1
-local timespec = ffi.new("struct exporter_api_timespec")
-
-local function monotonic_now()
-  ffi.C.exporter_api_clock_gettime(CLOCK_MONOTONIC, timespec)
-  return tonumber(timespec.tv_sec) + tonumber(timespec.tv_nsec) * 1e-9
-end
+local monotonic_now = require("exporter.clock").monotonic
 
 --- Seconds on a monotonic clock, for rate limits (e.g. how often a system
 -- file is re-read). Specs may replace it; `reset` restores it.
@@ -179,9 +165,6 @@ function M.name_by_number(names, decoder, miss)
     return name or miss .. digits
   end
 end
-
---- The same clock, which specs never replace: for the core's own timings.
-M.monotonic = monotonic_now
 
 -- Per-name state shared by every use of a decoder (e.g. one kallsyms index for
 -- all ksym labels): see state() and reset().

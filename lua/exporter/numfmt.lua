@@ -35,6 +35,25 @@ local function put_u64(buf, v)
 end
 M.put_u64 = put_u64
 
+local u64 = ffi.typeof("uint64_t")
+
+--- A uint64_t from its decimal digits (ids past 2^53 stay exact).
+function M.parse_u64(text)
+  local v = u64(0)
+  for i = 1, #text do
+    v = v * 10 + (text:byte(i) - 48)
+  end
+  return v
+end
+
+--- The decimal text of a uint64_t or an integral number.
+function M.u64(v)
+  if type(v) == "number" then
+    return ("%d"):format(v)
+  end
+  return (tostring(ffi.cast("uint64_t", v)):gsub("ULL$", ""))
+end
+
 -- The shortest decimal digits that read back as f, and the decimal point
 -- position: f = 0.<digits> * 10^point. f must be finite and positive.
 local function shortest_digits(f)

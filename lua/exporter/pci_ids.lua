@@ -17,17 +17,11 @@ M.MISSING = "missing pci.ids db"
 
 local ENOENT = 2
 
---- Writes one warning line: to api.log should the decoder API have one, else
--- in the exporter to the core's log, else to stderr. Specs replace it.
+--- Writes one warning line: to api.log should the decoder API have one,
+-- else to the exporter's log. Specs replace it.
 function M.log(msg)
   if type(api.log) == "function" then return api.log(msg) end
-  -- Not required here: loading the core from a decoder would tie decoders to
-  -- the binary. When the binary runs us, it has loaded it already.
-  local core = package.loaded["exporter.core"]
-  if type(core) == "table" and type(core.log) == "table" and core.log.warn then
-    return core.log.warn(msg)
-  end
-  io.stderr:write("warn: ", msg, "\n")
+  return require("exporter.log").warn(msg)
 end
 
 --- Parses the text of a pci.ids file.

@@ -39,6 +39,7 @@ function M.batch(spec)
   b.error = spec.error or 0
   b.keys = keys
   b.values = ffi.cast("const uint8_t *", values)
+  b.read_errors = spec.read_errors or 0
   M.anchors = M.anchors or {}
   M.anchors[#M.anchors + 1] = { keys, values, name }
   return b
@@ -74,9 +75,13 @@ function M.scrape(spec)
     end
     cs.programs, cs.nprograms = parr, #progs
     cs.read_ns = c.read_ns or 0
+    local counters = c.counters or ffi.new("struct elx_config_counters")
+    anchors[#anchors + 1] = counters
+    cs.counters = counters
   end
   local s = ffi.new("struct elx_scrape")
   s.abi_version = require("exporter.abi").VERSION
+  s.page = spec.page or 0
   s.nconfigs = n
   s.configs = configs
   s.stats_enabled = spec.stats_enabled and 1 or 0
@@ -90,7 +95,16 @@ function M.scrape(spec)
   return s
 end
 
--- Map infos as the core passes them to configure().
+-- BPF map types (uapi/linux/bpf.h) with a value slot per CPU, as the core's
+-- elx_map_type_percpu() says.
+local PERCPU = { [5] = true, [6] = true, [10] = true, [15] = true }
+
+local function anchor(...)
+  M.anchors = M.anchors or {}
+  M.anchors[#M.anchors + 1] = { ... }
+end
+
+-- Map infos as the core passes them to configure: an array and its length.
 function M.map_infos(list)
   local arr = ffi.new("struct elx_map_info[?]", math.max(1, #list))
   local names = {}
@@ -101,10 +115,59 @@ function M.map_infos(list)
     arr[i - 1].key_size = m.key_size
     arr[i - 1].value_size = m.value_size or 8
     arr[i - 1].max_entries = m.max_entries or 1024
+    arr[i - 1].percpu = PERCPU[m.type or 1] and 1 or 0
   end
-  M.anchors = M.anchors or {}
-  M.anchors[#M.anchors + 1] = { arr, names }
+  anchor(arr, names)
   return arr, #list
+end
+
+-- A struct elx_configure for config `name`; `maps` as map_infos takes them,
+-- or nil for an object that could not be opened.
+function M.configure(name, maps)
+  local call = ffi.new("struct elx_configure")
+  local cname = ffi.new("char[?]", #name + 1, name)
+  call.name = cname
+  if maps then
+    local arr, n = M.map_infos(maps)
+    call.maps, call.nmaps = arr, n
+  end
+  anchor(call, cname)
+  return call
+end
+
+-- The answer a configure call left in `call`: { maps = {{name, record_size,
+-- flush_ms}...}, kaddrs = {...} }.
+function M.answer(call)
+  local out = { maps = {}, kaddrs = {} }
+  for i = 0, call.nmetric_maps - 1 do
+    local m = call.metric_maps[i]
+    out.maps[i + 1] = { name = ffi.string(m.name), record_size = m.record_size, flush_ms = tonumber(m.flush_ms) }
+  end
+  for i = 0, call.nkaddrs - 1 do
+    out.kaddrs[i + 1] = ffi.string(call.kaddrs[i])
+  end
+  return out
+end
+
+-- A struct elx_init: opts = { config_dir, decoder_dirs = {...}, cache_size, skip_cache_size }.
+function M.init(opts)
+  local init = ffi.new("struct elx_init")
+  local strings = {}
+  local function cstr(v)
+    strings[#strings + 1] = ffi.new("char[?]", #v + 1, v)
+    return strings[#strings]
+  end
+  local dirs = opts.decoder_dirs or {}
+  local arr = ffi.new("const char *[?]", #dirs + 1)
+  for i, d in ipairs(dirs) do
+    arr[i - 1] = cstr(d)
+  end
+  init.config_dir = cstr(opts.config_dir)
+  init.decoder_dirs, init.ndecoder_dirs = arr, #dirs
+  init.cache_size = opts.cache_size or 1048576
+  init.skip_cache_size = opts.skip_cache_size or 65536
+  anchor(init, arr, strings)
+  return init
 end
 
 return M

@@ -89,6 +89,36 @@ end end }
     assert.equal(1, times, log)
   end)
 
+  it("count errors on across reloads, kept objects and reloaded ones alike", function()
+    local dir = config_dir("fragile", "            - name: fragile")
+    write(dir .. "/decoders/fragile.lua", [[
+return { new = function() return function(s)
+  if s == "13" then error("unlucky number", 0) end
+  return s
+end end }
+]])
+    local e = helper.start({ dir = dir, names = "fragile", args = "--web.enable-lifecycle" })
+    helper.sh(TARGET .. " values 13")
+    local function errors()
+      return e:samples()['ebpf_exporter_decoder_errors_total{config="fragile"}']
+    end
+    assert.equal(1, errors())
+    -- YAML-only: the object is kept and its key 13 fails again at each scrape.
+    local _, status = e:get("/-/reload", "-X POST")
+    assert.equal(200, status)
+    assert.equal(2, errors())
+    -- A changed .bpf.o loads anew with empty maps: the count goes on from 2.
+    os.execute(("printf x >> %s/fragile.bpf.o"):format(dir))
+    _, status = e:get("/-/reload", "-X POST")
+    assert.equal(200, status)
+    assert.equal(2, errors())
+    helper.sh(TARGET .. " values 13")
+    assert.equal(3, errors())
+    local code = e:stop()
+    os.execute("rm -rf " .. dir)
+    assert.equal(0, code)
+  end)
+
   it("with a mistake stop the start with the file named", function()
     local dir = config_dir("broken", "            - name: broken")
     write(dir .. "/decoders/broken.lua", "return { new = 42 }\n")

@@ -45,7 +45,7 @@ local reg = assert(require("exporter.decoders").load({ require("exporter.decoder
 print(require("exporter.decoders").builtin_dir())
 print(table.concat(reg:names(), ","))
 print(reg:new({ name = "syscall" }, {})("59"))
-print(require("exporter.core") ~= nil)
+print(require("exporter.entry") ~= nil)
 ]]
     out, code = sh(("cd /tmp && LUA_PATH='%s/share/lua/5.1/?.lua;;' luajit -e '%s'"):format(tree, check))
     os.execute("rm -rf " .. tree .. " gen")

@@ -1,8 +1,9 @@
--- The whole Lua side of a scrape, from configure() to the exposition text,
--- compared with a golden file.
+-- The whole Lua side of a scrape, from the configure entry to the exposition
+-- text, compared with a golden file.
 local api = require("exporter.decoder_api")
 local collect = require("exporter.collect")
-local core = require("exporter.core")
+local entry = require("exporter.entry")
+local log = require("exporter.log")
 local fake = require("helpers.fake")
 local files = require("helpers.files")
 local read = files.read
@@ -10,16 +11,17 @@ local read = files.read
 local GOLDEN = "spec/fixtures/golden/demo.prom"
 
 local function configure()
-  assert(core.init({ config_dir = "spec/fixtures/configs", cache_size = 100 }))
+  assert(entry.init(fake.init({ config_dir = "spec/fixtures/configs", cache_size = 100 })))
   api.paths.partitions = "spec/fixtures/partitions"
-  local plan = assert(core.configure("demo", fake.map_infos({
+  local call = fake.configure("demo", {
     { name = "demo_events_total", type = 1, key_size = 4 },
     { name = "demo_all_total", type = 2, key_size = 4, max_entries = 1 },
     { name = "demo_percpu_total", type = 6, key_size = 4, max_entries = 1 },
     { name = "demo_latency_seconds", type = 1, key_size = 8 },
     { name = "events", type = 4, key_size = 4, value_size = 4 },
-  })))
-  return plan
+  })
+  assert(entry.configure(call))
+  return fake.answer(call)
 end
 
 -- new_encode_dev(259, 0): the fixture's nvme0n1
@@ -27,7 +29,7 @@ local NVME = fake.u32(0x10300)
 
 local function scrape(opts)
   opts = opts or {}
-  return core.render(fake.scrape({
+  return entry.metrics_text(fake.scrape({
     stats_enabled = true,
     reload_successful = 0,
     reload_success_time_ms = 1795435200123,
@@ -41,7 +43,7 @@ local function scrape(opts)
           { key = fake.u32(3), value = 1 } } }),
         fake.batch({ rows = { { key = fake.u32(0), value = 1287408 } } }),
         fake.batch({ ncpus = 2, rows = { { key = fake.u32(0), cpus = { 5, 7 } } } }),
-        fake.batch({ error = opts.latency_error or 0, rows = {
+        fake.batch({ error = opts.latency_error or 0, read_errors = opts.latency_error and 1 or 0, rows = {
           { key = NVME .. fake.u32(0), value = 1 }, { key = NVME .. fake.u32(2), value = 3 },
           { key = NVME .. fake.u32(4), value = 9 } } }),
       },
@@ -85,12 +87,12 @@ describe("core", function()
 
   it("loses only the series of a metric whose collection fails", function()
     configure()
-    local original, log_error = collect.histogram, core.log.error
+    local original, log_error = collect.histogram, log.error
     local logged = {}
     collect.histogram = function(_, _, buf) buf:put("half a line"); error("boom", 0) end
-    core.log.error = function(msg) logged[#logged + 1] = msg end
+    log.error = function(msg) logged[#logged + 1] = msg end
     local ok, text = pcall(scrape)
-    collect.histogram, core.log.error = original, log_error
+    collect.histogram, log.error = original, log_error
     assert.same({ "config demo, metric demo_latency_seconds: boom" }, logged)
     assert.is_true(ok)
     assert.is_nil(text:find("half a line", 1, true))
@@ -99,7 +101,7 @@ describe("core", function()
 
   it("refuses a metric another config already defines", function()
     configure()
-    local _, err = core.configure("demo", fake.map_infos({
+    local _, err = entry.configure(fake.configure("demo", {
       { name = "demo_events_total", type = 1, key_size = 4 },
       { name = "demo_all_total", type = 2, key_size = 4, max_entries = 1 },
       { name = "demo_percpu_total", type = 6, key_size = 4, max_entries = 1 },

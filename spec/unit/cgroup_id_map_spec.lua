@@ -1,6 +1,8 @@
 -- cgroup_id_map's policy: which cgroups go into which map, and when they leave.
 local cgroup_index = require("exporter.cgroup_index")
-local cgroup_sync = require("exporter.cgroup_sync")
+local cgroup_id_map = require("exporter.cgroup_id_map")
+local ffi = require("ffi")
+require("exporter.abi")
 local files = require("helpers.files")
 local sh = files.run
 
@@ -8,7 +10,7 @@ local function id_of(path)
   return tostring(cgroup_index.dir_id(path))
 end
 
-describe("cgroup_id_map sync", function()
+describe("cgroup_id_map policy", function()
   local root, index
   before_each(function()
     root = os.tmpname()
@@ -37,7 +39,7 @@ describe("cgroup_id_map sync", function()
   end
 
   it("sets every matching cgroup first, then follows creations and removals", function()
-    local sync = cgroup_sync.new({
+    local sync = cgroup_id_map.new({
       entry("a", "apps", "hash", "/app%-%d+$"),
       entry("b", "dbs", "cgrp_storage", "/db"),
     }, index)
@@ -56,7 +58,30 @@ describe("cgroup_id_map sync", function()
   end)
 
   it("answers no fd when the index rescans", function()
-    local sync = cgroup_sync.new({ entry("a", "apps", "hash", ".") }, index)
+    local sync = cgroup_id_map.new({ entry("a", "apps", "hash", ".") }, index)
     assert.is_nil(sync:fd())
+  end)
+
+  it("answers the core's call with the operations as structs, ids exact", function()
+    local sync = cgroup_id_map.new({
+      entry("a", "apps", "hash", "/app%-1$"),
+      entry("b", "dbs", "cgrp_storage", "/db$"),
+    }, index)
+    local call = ffi.new("struct elx_cgroup_sync")
+    sync:answer(call)
+    assert.equal(2, call.nops)
+    assert.equal(0, call.watch_fd) -- the index rescans: the core calls again on a timer
+    local got = {}
+    for i = 0, call.nops - 1 do
+      local op = call.ops[i]
+      got[#got + 1] = ("%s %s %s %d %d %s"):format(ffi.string(op.config), ffi.string(op.map),
+        ffi.string(op.path):sub(#root + 1), op.storage, op.set, tostring(op.id):gsub("ULL$", ""))
+    end
+    table.sort(got)
+    assert.same({
+      "a apps /app-1 0 1 " .. id_of(root .. "/app-1"),
+      "b dbs /db 1 1 " .. id_of(root .. "/db"),
+    }, got)
+    sync:close()
   end)
 end)

@@ -1,7 +1,10 @@
 -- cgroup_id_map: which cgroups belong in each config's id map. The policy is
 -- here (paths matched with the config's regexps, over the shared cgroup
--- index); the map updates themselves are the core's, from the operations
--- this module returns.
+-- index); the watch and the map updates are the core's
+-- (core/cgroup_id_map.c), from the operations this module answers with.
+local ffi = require("ffi")
+local numfmt = require("exporter.numfmt")
+
 local M = {}
 local Sync = {}
 Sync.__index = Sync
@@ -64,6 +67,25 @@ end
 -- readable, or nil: then the core calls operations(true) on a timer.
 function Sync:fd()
   return self.index:fd()
+end
+
+local op_array = ffi.typeof("struct elx_cgroup_op[?]")
+
+--- Answers ELX_ENTRY_CGROUP_SYNC (a struct elx_cgroup_sync *): the
+-- operations due now, in memory kept until the next answer.
+function Sync:answer(call)
+  local ops = self:operations(call.rescan ~= 0)
+  local arr = op_array(#ops + 1)
+  for i, op in ipairs(ops) do
+    local o = arr[i - 1]
+    o.config, o.map, o.path = op.config, op.map, op.path
+    o.id = numfmt.parse_u64(op.id)
+    o.storage = op.type == "cgrp_storage" and 1 or 0
+    o.set = op.op == "set" and 1 or 0
+  end
+  self.answered = { arr, ops }
+  call.ops, call.nops = arr, #ops
+  call.watch_fd = self:fd() or 0
 end
 
 function Sync:close()

@@ -1,0 +1,27 @@
+/* Lua's answer to ELX_ENTRY_CONFIGURE for one config, copied out of the Lua
+ * state: the metric maps to read at each scrape and the kaddrs to set. */
+#ifndef ELX_CONFIG_REPLY_H
+#define ELX_CONFIG_REPLY_H
+
+#include <stddef.h>
+
+#include "abi.h"
+#include "lua_host.h"
+
+struct elx_config_reply {
+	struct elx_metric_map *maps; /* names are malloc'd copies */
+	size_t nmaps;
+	char **kaddrs;
+	size_t nkaddrs;
+};
+
+/* Asks Lua to parse and bind config `name` against the maps of its opened
+ * object (`infos` NULL when it could not be opened: the YAML alone is then
+ * checked). Returns 0 or -errno with *err malloc'd (every mistake, a line
+ * each). */
+int elx_config_reply_ask(struct elx_lua *lua, const char *name, const struct elx_map_info *infos,
+			 size_t ninfos, struct elx_config_reply *reply, char **err);
+
+void elx_config_reply_free(struct elx_config_reply *reply);
+
+#endif

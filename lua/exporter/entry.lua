@@ -1,0 +1,304 @@
+-- The entry points the C core calls in a Lua state, through one dispatcher
+-- that reads the call from elx_call (core/abi.h): init once, configure each
+-- config (parse, check, bind to its maps), render pages from a read of the
+-- maps, and answer cgroup_id_map syncs.
+local ffi = require("ffi")
+local buffer = require("string.buffer")
+local abi = require("exporter.abi")
+local builtin = require("exporter.builtin")
+local cgroup_id_map = require("exporter.cgroup_id_map")
+local cgroup_index = require("exporter.cgroup_index")
+local clock = require("exporter.clock")
+local collect = require("exporter.collect")
+local config = require("exporter.config")
+local debug_maps = require("exporter.debug_maps")
+local decoders = require("exporter.decoders")
+local exposition = require("exporter.exposition")
+local log = require("exporter.log")
+local metric = require("exporter.metric")
+
+local M = {}
+
+local C = ffi.C
+local state
+
+local function is_dir(path)
+  local d = io.open(path .. "/.")
+  if d then
+    d:close()
+  end
+  return d ~= nil
+end
+
+--- ELX_ENTRY_INIT, with a struct elx_init *. Decoders load from the built-in
+-- dir, <config_dir>/decoders, then each of opts.decoder_dirs.
+function M.init(opts)
+  local ok, err = abi.check()
+  if not ok then
+    return nil, err
+  end
+  local config_dir = ffi.string(opts.config_dir)
+  local dirs = { decoders.builtin_dir() }
+  if is_dir(config_dir .. "/decoders") then
+    dirs[#dirs + 1] = config_dir .. "/decoders"
+  end
+  for i = 0, opts.ndecoder_dirs - 1 do
+    dirs[#dirs + 1] = ffi.string(opts.decoder_dirs[i])
+  end
+  local registry, rerr = decoders.load(dirs, log.info)
+  if not registry then
+    return nil, rerr
+  end
+  state = {
+    opts = {
+      config_dir = config_dir,
+      cache_size = tonumber(opts.cache_size),
+      skip_cache_size = tonumber(opts.skip_cache_size),
+    },
+    registry = registry,
+    configs = {},
+    family_owner = {},
+    cgroup_id_maps = {},
+    buf = buffer.new(65536),
+  }
+  return true
+end
+
+local function map_infos(call)
+  if call.maps == nil then
+    return nil
+  end
+  local infos = {}
+  for i = 0, call.nmaps - 1 do
+    local m = call.maps[i]
+    infos[i + 1] = {
+      name = ffi.string(m.name), type = m.type, key_size = m.key_size,
+      value_size = m.value_size, max_entries = m.max_entries, percpu = m.percpu == 1,
+    }
+  end
+  return infos
+end
+
+-- Binds the config's metrics, each family owned by one config.
+local function bind(cfg, infos)
+  local plans, errors = metric.bind(cfg, infos, state.opts)
+  if not plans then
+    return nil, errors
+  end
+  errors = {}
+  for _, plan in ipairs(plans) do
+    local owner = state.family_owner[plan.family]
+    if owner then
+      errors[#errors + 1] = ("%s: metric %s is also defined by config %s"):format(cfg.file, plan.name, owner)
+    end
+  end
+  if #errors > 0 then
+    return nil, errors
+  end
+  return plans
+end
+
+local function register(name, cfg, plans)
+  local read_errors, lost = {}, {}
+  for _, plan in ipairs(plans) do
+    state.family_owner[plan.family] = name
+    read_errors[plan.name] = 0
+    lost[plan.name] = plan.event and 0 or nil
+  end
+  if cfg.cgroup_id_map then
+    local m = cfg.cgroup_id_map
+    state.cgroup_id_maps[#state.cgroup_id_maps + 1] = { config = name, map = m.name, type = m.type, match = m.match }
+  end
+  state.configs[#state.configs + 1] = {
+    name = name,
+    plans = plans,
+    stats = {
+      decoder_errors = 0, read_errors = read_errors, lost = lost, duration = 0,
+      logged = {}, nlogged = 0, log = log.warn,
+    },
+  }
+end
+
+-- The answer goes into the call's out fields, in memory this state keeps
+-- until its next call (the core copies it at once).
+local function answer(call, plans, kaddrs)
+  local maps = ffi.new("struct elx_metric_map[?]", #plans + 1)
+  local syms = ffi.new("const char *[?]", #kaddrs + 1)
+  for i, plan in ipairs(plans) do
+    local m = maps[i - 1]
+    m.name = plan.name
+    m.record_size = plan.event and math.max(1, plan.key_size) or 0
+    m.flush_ms = plan.event and math.floor(plan.flush_interval * 1000) or 0
+  end
+  for i, sym in ipairs(kaddrs) do
+    syms[i - 1] = sym
+  end
+  state.answer = { maps, syms, plans, kaddrs }
+  call.metric_maps, call.nmetric_maps = maps, #plans
+  call.kaddrs, call.nkaddrs = syms, #kaddrs
+end
+
+--- ELX_ENTRY_CONFIGURE, with a struct elx_configure *: parses
+-- <config_dir>/<name>.yaml and binds it to the maps of its opened object
+-- (call.maps NULL when it could not be opened: then only the YAML is
+-- checked). Fails with every mistake, one per line.
+function M.configure(call)
+  local name = ffi.string(call.name)
+  local cfg, errors = config.load(state.opts.config_dir, name, { config = name, registry = state.registry })
+  if not cfg then
+    return nil, table.concat(errors, "\n")
+  end
+  local infos, plans = map_infos(call), {}
+  if infos then
+    plans, errors = bind(cfg, infos)
+    if not plans then
+      return nil, table.concat(errors, "\n")
+    end
+    register(name, cfg, plans)
+  end
+  answer(call, plans, cfg.kaddrs)
+  return true
+end
+
+-- If a metric fails half-way (a bug, or memory), the scrape loses that
+-- metric's series, not its syntax: the buffer goes back to what it held before.
+local function collect_metric(plan, batch, buf, stats)
+  local before = #buf
+  local ok, err = pcall(collect[plan.kind], plan, batch, buf, stats)
+  if not ok then
+    local kept = buf:get(before)
+    buf:reset()
+    buf:put(kept)
+    log.error(("config %s, metric %s: %s"):format(plan.config, plan.name, tostring(err)))
+  end
+end
+
+-- One config's metrics from its batches. Its decoder error count is the
+-- core's (a reload carries it over); its read errors and lost records come
+-- with each batch.
+local function collect_config(cfg, c, buf)
+  local stats = cfg.stats
+  local started = clock.monotonic()
+  stats.decoder_errors = tonumber(c.counters.decoder_errors)
+  for i, plan in ipairs(cfg.plans) do
+    local batch = c.batches[i - 1]
+    stats.read_errors[plan.name] = tonumber(batch.read_errors)
+    if plan.event then
+      stats.lost[plan.name] = tonumber(batch.lost)
+    end
+    if batch.error == 0 then
+      collect_metric(plan, batch, buf, stats)
+    end
+  end
+  c.counters.decoder_errors = stats.decoder_errors
+  stats.duration = clock.monotonic() - started + tonumber(c.read_ns) * 1e-9
+end
+
+local function by_name(scrape)
+  local configs = {}
+  for i = 0, scrape.nconfigs - 1 do
+    configs[ffi.string(scrape.configs[i].name)] = scrape.configs[i]
+  end
+  return configs
+end
+
+--- The exposition text of one scrape (a struct elx_scrape *), in a
+-- string.buffer valid until the next render.
+function M.metrics_text(scrape)
+  local buf = state.buf
+  buf:reset()
+  local configs = by_name(scrape)
+  for _, cfg in ipairs(state.configs) do
+    local c = configs[cfg.name]
+    if c then
+      collect_config(cfg, c, buf)
+    end
+  end
+  builtin.write(buf, scrape, state.configs)
+  return buf
+end
+
+--- The /maps page (--debug), from one read of every map.
+function M.maps_text(scrape)
+  local buf = state.buf
+  buf:reset()
+  debug_maps.write(buf, scrape, state.configs)
+  return buf
+end
+
+-- Each page: how it is written and what it is.
+local PAGES = {
+  [C.ELX_PAGE_METRICS] = { text = M.metrics_text, content_type = exposition.CONTENT_TYPE },
+  [C.ELX_PAGE_MAPS] = { text = M.maps_text, content_type = debug_maps.CONTENT_TYPE },
+}
+
+--- ELX_ENTRY_RENDER, with a struct elx_scrape *: the page goes into the
+-- core's body straight from the buffer, without a Lua string in between.
+function M.render(scrape)
+  local page = PAGES[scrape.page]
+  if not page then
+    return nil, "no such page: " .. tostring(scrape.page)
+  end
+  local data, len = page.text(scrape):ref()
+  if C.elx_scrape_set_body(scrape, data, len) ~= 0 then
+    return nil, "out of memory for the body"
+  end
+  scrape.content_type = page.content_type
+  return true
+end
+
+-- The cgroup_id_map sync starts with the first call, once every config is
+-- configured.
+local function cgroup_sync()
+  if not state.cgroup_sync and #state.cgroup_id_maps > 0 then
+    local index, err = cgroup_index.shared()
+    if not index then
+      return nil, "cgroup_id_map: " .. err
+    end
+    state.cgroup_sync = cgroup_id_map.new(state.cgroup_id_maps, index)
+  end
+  return state.cgroup_sync
+end
+
+--- ELX_ENTRY_CGROUP_SYNC, with a struct elx_cgroup_sync *.
+function M.cgroup_sync(call)
+  local sync, err = cgroup_sync()
+  if err then
+    return nil, err
+  end
+  if not sync then
+    call.watch_fd, call.nops = -1, 0
+    return true
+  end
+  sync:answer(call)
+  return true
+end
+
+local ENTRIES = {
+  [C.ELX_ENTRY_INIT] = { fn = M.init, ctype = ffi.typeof("struct elx_init *") },
+  [C.ELX_ENTRY_CONFIGURE] = { fn = M.configure, ctype = ffi.typeof("struct elx_configure *") },
+  [C.ELX_ENTRY_RENDER] = { fn = M.render, ctype = ffi.typeof("struct elx_scrape *") },
+  [C.ELX_ENTRY_CGROUP_SYNC] = { fn = M.cgroup_sync, ctype = ffi.typeof("struct elx_cgroup_sync *") },
+}
+
+-- Kept until the next call, so that elx_call.error may point into it.
+local last_error
+
+--- What the core runs for every call: the entry and its argument are in
+-- elx_call; a failure's reason goes back in elx_call.error.
+function M.dispatch()
+  local call = C.elx_call
+  local entry = ENTRIES[call.entry]
+  local ok, err
+  if entry then
+    ok, err = entry.fn(ffi.cast(entry.ctype, call.arg))
+  else
+    err = "no such entry: " .. tostring(call.entry)
+  end
+  if not ok then
+    last_error = tostring(err)
+    call.error = last_error
+  end
+end
+
+return M
