@@ -131,8 +131,7 @@ static int stats_enabled(struct elx_exporter *e)
 	return c == '1';
 }
 
-int elx_exporter_render(struct elx_exporter *e, enum elx_page page,
-			struct elx_http_response *resp)
+int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_http_response *resp)
 {
 	struct elx_scrape scrape = { .abi_version = ELX_ABI_VERSION, .page = page };
 	char *err = NULL;
@@ -157,8 +156,7 @@ int elx_exporter_render(struct elx_exporter *e, enum elx_page page,
 	resp->status = 200;
 	resp->body = scrape.body;
 	resp->body_len = scrape.body_len;
-	snprintf(resp->content_type_buf, sizeof(resp->content_type_buf), "%s",
-		 scrape.content_type);
+	snprintf(resp->content_type_buf, sizeof(resp->content_type_buf), "%s", scrape.content_type);
 	resp->content_type = resp->content_type_buf;
 	return 0;
 }
@@ -182,8 +180,7 @@ static int method_is(const struct elx_http_request *req, const char *a, const ch
 	return strcmp(req->method, a) == 0 || strcmp(req->method, b) == 0;
 }
 
-static void render_page(struct elx_exporter *e, enum elx_page page,
-			struct elx_http_response *resp)
+static void render_page(struct elx_exporter *e, enum elx_page page, struct elx_http_response *resp)
 {
 	if (elx_exporter_render(e, page, resp) != 0)
 		set_text(resp, 500, "500 reading the maps failed: see the exporter's log\n");

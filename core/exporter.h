@@ -53,7 +53,6 @@ void elx_exporter_free(struct elx_exporter *e);
 
 /* Reads every map and renders `page` into resp (status, body, content type).
  * Returns 0 or -errno (logged). */
-int elx_exporter_render(struct elx_exporter *e, enum elx_page page,
-			struct elx_http_response *resp);
+int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_http_response *resp);
 
 #endif

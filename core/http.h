@@ -19,8 +19,8 @@ struct elx_http_response {
 	int status;		  /* 200 unless the handler sets it */
 	const char *content_type; /* static string or content_type_buf; defaults to text/plain */
 	char content_type_buf[96];
-	const char *allow;	  /* static string for an Allow header, or NULL */
-	char *body;		  /* malloc'd; the server frees it */
+	const char *allow; /* static string for an Allow header, or NULL */
+	char *body;	   /* malloc'd; the server frees it */
 	size_t body_len;
 };
 

@@ -122,8 +122,8 @@ int elx_object_kaddrs_differ(const struct elx_object *o, char *const *kaddrs, si
 	return differ;
 }
 
-int elx_object_set_kaddrs(struct elx_object *o, char *const *kaddrs, size_t n,
-			  const char *kallsyms, char **err)
+int elx_object_set_kaddrs(struct elx_object *o, char *const *kaddrs, size_t n, const char *kallsyms,
+			  char **err)
 {
 	int ret = elx_kaddrs_set(o->obj, kaddrs, n, kallsyms, err);
 

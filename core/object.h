@@ -70,8 +70,8 @@ int elx_object_kaddrs_differ(const struct elx_object *o, char *const *kaddrs, si
 /* Before load: writes the addresses of the kaddrs (read from `kallsyms`)
  * into the object's kaddr_<symbol> variables, and remembers which they were.
  * Returns 0 or -errno with *err malloc'd. */
-int elx_object_set_kaddrs(struct elx_object *o, char *const *kaddrs, size_t n,
-			  const char *kallsyms, char **err);
+int elx_object_set_kaddrs(struct elx_object *o, char *const *kaddrs, size_t n, const char *kallsyms,
+			  char **err);
 
 /* Loads into the kernel: the verifier's reason for a rejection is logged by
  * libbpf through our print callback. */
