@@ -134,7 +134,7 @@ struct elx_scrape {
 	int32_t stats_enabled; /* kernel.bpf_stats_enabled at this scrape */
 	char *body;	       /* malloc'd by elx_scrape_set_body; the core frees it */
 	uint64_t body_len;
-	const char *content_type; /* out: a string the Lua state keeps alive */
+	const char *content_type;   /* out: a string the Lua state keeps alive */
 	uint32_t reload_successful; /* the last reload worked (1 before any) */
 	uint32_t reserved;
 	uint64_t reload_success_time_ms; /* Unix time of the last successful (re)load */
