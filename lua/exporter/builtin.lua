@@ -19,11 +19,8 @@ local function family(buf, name, help, kind, lines)
   end
 end
 
---- Writes the built-in families. `configs` are the loaded config states in
--- order ({name, stats, plans}); `scrape` the core's struct elx_scrape *.
-function M.write(buf, scrape, configs)
-  local enabled, info, attached, run_time, run_count = {}, {}, {}, {}, {}
-  local decoder_errors, read_errors, durations, lost = {}, {}, {}, {}
+-- The programs of every config, by id.
+local function programs_of(scrape)
   local programs = {}
   for i = 0, scrape.nconfigs - 1 do
     local c = scrape.configs[i]
@@ -36,44 +33,56 @@ function M.write(buf, scrape, configs)
     end
   end
   table.sort(programs, function(a, b) return a.id < b.id end)
-  for _, p in ipairs(programs) do
+  return programs
+end
+
+-- Sample lines (after the family name) of the program families.
+local function program_lines(scrape)
+  local out = { info = {}, attached = {}, run_time = {}, run_count = {} }
+  for _, p in ipairs(programs_of(scrape)) do
     local id = '{id="' .. p.id .. '"} '
-    info[#info + 1] = ('{config="%s",id="%d",program="%s",tag="%s"} 1'):format(
+    out.info[#out.info + 1] = ('{config="%s",id="%d",program="%s",tag="%s"} 1'):format(
       esc(p.config), p.id, esc(p.name), p.tag)
-    attached[#attached + 1] = id .. p.attached
+    out.attached[#out.attached + 1] = id .. p.attached
     if scrape.stats_enabled ~= 0 then
-      run_time[#run_time + 1] = id .. numfmt.value(tonumber(p.run_time_ns) / 1e9)
-      run_count[#run_count + 1] = id .. numfmt.u64(p.run_count)
+      out.run_time[#out.run_time + 1] = id .. numfmt.value(tonumber(p.run_time_ns) / 1e9)
+      out.run_count[#out.run_count + 1] = id .. numfmt.u64(p.run_count)
     end
   end
-  local names = {}
-  for _, cfg in ipairs(configs) do
-    names[#names + 1] = cfg.name
+  return out
+end
+
+-- Sample lines of the per-config and per-map families, configs by name.
+local function config_lines(configs)
+  local out = { enabled = {}, decoder_errors = {}, durations = {}, read_errors = {}, lost = {} }
+  local sorted = {}
+  for i, cfg in ipairs(configs) do
+    sorted[i] = cfg
   end
-  table.sort(names)
-  local by_name = {}
-  for _, cfg in ipairs(configs) do
-    by_name[cfg.name] = cfg
-  end
-  for _, name in ipairs(names) do
-    local cfg = by_name[name]
-    local label = '{config="' .. esc(name) .. '"} '
-    enabled[#enabled + 1] = '{name="' .. esc(name) .. '"} 1'
-    decoder_errors[#decoder_errors + 1] = label .. cfg.stats.decoder_errors
-    durations[#durations + 1] = label .. numfmt.value(cfg.stats.duration)
+  table.sort(sorted, function(a, b) return a.name < b.name end)
+  for _, cfg in ipairs(sorted) do
+    local name, stats = esc(cfg.name), cfg.stats
+    local label = '{config="' .. name .. '"} '
+    out.enabled[#out.enabled + 1] = '{name="' .. name .. '"} 1'
+    out.decoder_errors[#out.decoder_errors + 1] = label .. stats.decoder_errors
+    out.durations[#out.durations + 1] = label .. numfmt.value(stats.duration)
     local maps = {}
-    for map in pairs(cfg.stats.read_errors) do
+    for map in pairs(stats.read_errors) do
       maps[#maps + 1] = map
     end
     table.sort(maps)
     for _, map in ipairs(maps) do
-      read_errors[#read_errors + 1] = ('{config="%s",map="%s"} %d'):format(esc(name), esc(map),
-        cfg.stats.read_errors[map])
-      if cfg.stats.lost[map] then
-        lost[#lost + 1] = ('{config="%s",map="%s"} %d'):format(esc(name), esc(map), cfg.stats.lost[map])
+      local pair = ('{config="%s",map="%s"} '):format(name, esc(map))
+      out.read_errors[#out.read_errors + 1] = pair .. stats.read_errors[map]
+      if stats.lost[map] then
+        out.lost[#out.lost + 1] = pair .. stats.lost[map]
       end
     end
   end
+  return out
+end
+
+local function write_reloads(buf, scrape)
   family(buf, "ebpf_exporter_config_last_reload_successful", "Whether the last configuration reload worked",
     "gauge", { " " .. scrape.reload_successful })
   family(buf, "ebpf_exporter_config_last_reload_success_timestamp_seconds",
@@ -83,22 +92,30 @@ function M.write(buf, scrape, configs)
     '{result="failure"} ' .. numfmt.u64(scrape.reloads_failure),
     '{result="success"} ' .. numfmt.u64(scrape.reloads_success),
   })
+end
+
+--- Writes the built-in families, in name order. `configs` are the loaded
+-- config states in order ({name, stats, plans}); `scrape` the core's struct
+-- elx_scrape *.
+function M.write(buf, scrape, configs)
+  local p, c = program_lines(scrape), config_lines(configs)
+  write_reloads(buf, scrape)
   family(buf, "ebpf_exporter_decoder_errors_total", "How many times has decoders encountered errors",
-    "counter", decoder_errors)
-  family(buf, "ebpf_exporter_ebpf_program_attached", "Whether a program is attached", "gauge", attached)
-  family(buf, "ebpf_exporter_ebpf_program_info", "Info about ebpf programs", "gauge", info)
+    "counter", c.decoder_errors)
+  family(buf, "ebpf_exporter_ebpf_program_attached", "Whether a program is attached", "gauge", p.attached)
+  family(buf, "ebpf_exporter_ebpf_program_info", "Info about ebpf programs", "gauge", p.info)
   family(buf, "ebpf_exporter_ebpf_program_run_count_total", "How many times has the program been executed",
-    "counter", run_count)
+    "counter", p.run_count)
   family(buf, "ebpf_exporter_ebpf_program_run_time_seconds", "How long has the program been executing",
-    "counter", run_time)
-  family(buf, "ebpf_exporter_enabled_configs", "The set of enabled configs", "gauge", enabled)
+    "counter", p.run_time)
+  family(buf, "ebpf_exporter_enabled_configs", "The set of enabled configs", "gauge", c.enabled)
   family(buf, "ebpf_exporter_event_records_lost_total",
     "Records of perf event arrays and ring buffers never counted: lost by the kernel or past the exporter's bound",
-    "counter", lost)
+    "counter", c.lost)
   family(buf, "ebpf_exporter_map_read_errors_total", "How many times reading a metric map failed",
-    "counter", read_errors)
+    "counter", c.read_errors)
   family(buf, "ebpf_exporter_scrape_duration_seconds",
-    "How long reading and decoding a config's maps took at this scrape", "gauge", durations)
+    "How long reading and decoding a config's maps took at this scrape", "gauge", c.durations)
 end
 
 return M
