@@ -14,13 +14,7 @@ description = {
 }
 dependencies = { "lua == 5.1", "lyaml" }
 build = {
-  type = "command",
-  -- The syscall and errno names come from this machine's kernel headers.
-  build_command = [[
-mkdir -p gen &&
-$(LUA) tools/gen-names.lua syscalls "$(ls /usr/include/*/asm/unistd_64.h /usr/include/asm/unistd_64.h 2>/dev/null | head -n 1)" > gen/syscall_names.lua &&
-$(LUA) tools/gen-names.lua errno /usr/include/asm-generic/errno-base.h /usr/include/asm-generic/errno.h > gen/errno_names.lua
-]],
+  type = "builtin",
   install = {
     lua = {
       ["exporter.abi"] = "lua/exporter/abi.lua",
@@ -43,8 +37,11 @@ $(LUA) tools/gen-names.lua errno /usr/include/asm-generic/errno-base.h /usr/incl
       ["exporter.numfmt"] = "lua/exporter/numfmt.lua",
       ["exporter.pci_ids"] = "lua/exporter/pci_ids.lua",
       ["exporter.pcre2"] = "lua/exporter/pcre2.lua",
-      ["exporter.gen.syscall_names"] = "gen/syscall_names.lua",
-      ["exporter.gen.errno_names"] = "gen/errno_names.lua",
+      ["exporter.names"] = "lua/exporter/names/init.lua",
+      ["exporter.names.errno_amd64"] = "lua/exporter/names/errno_amd64.lua",
+      ["exporter.names.errno_arm64"] = "lua/exporter/names/errno_arm64.lua",
+      ["exporter.names.syscalls_amd64"] = "lua/exporter/names/syscalls_amd64.lua",
+      ["exporter.names.syscalls_arm64"] = "lua/exporter/names/syscalls_arm64.lua",
       -- Built-in decoders sit next to exporter/decoders.lua, which finds them there.
       ["exporter.decoders.cgroup"] = "decoders/cgroup.lua",
       ["exporter.decoders.dname"] = "decoders/dname.lua",

@@ -1,9 +1,15 @@
--- errno: a decimal errno value (usually from uint) -> its name ("EPIPE"),
--- from the table generated at build time from the asm-generic errno headers.
+-- errno: a decimal errno value (usually from uint) -> the name
+-- ebpf_exporter prints for it (Go's table: 95 is ENOTSUP, 117 EFSCORRUPTED).
 -- 0 and unknown values give "unknown:<n>".
 local api = require("exporter.decoder_api")
-local names = require("exporter.gen.errno_names")
+local names = require("exporter.names")
 
 return {
-  new = function() return api.name_by_number(names, "errno", "unknown:") end,
+  new = function()
+    local t, err = names.table("errno")
+    if not t then
+      return nil, "errno: " .. err
+    end
+    return api.name_by_number(t, "errno", "unknown:")
+  end,
 }

@@ -5,7 +5,7 @@
 #include <bpf/bpf_helpers.h>
 #include "maps.bpf.h"
 
-/* Syscall exit runs on every CPU all the time: per-CPU maps let each CPU add
+/* Syscall entry runs on every CPU all the time: per-CPU maps let each CPU add
  * without atomics or shared cache lines; the exporter sums the CPUs because
  * the YAML has no cpu label. Per-CPU hashes preallocate max_entries values per
  * CPU, so the sizes stay modest: x86_64 has under 512 syscall numbers.
@@ -37,31 +37,38 @@ struct {
  */
 #define ELX_MAX_ERRNO 4095
 
-/* The classic tracepoint rather than tp_btf/sys_exit: its record carries the
- * syscall number itself, while the raw tracepoint only passes pt_regs and the
+/* The classic tracepoints rather than tp_btf: their records carry the
+ * syscall number itself, while the raw tracepoints only pass pt_regs and the
  * number would have to be dug out per architecture.
+ *
+ * Syscalls are counted as they enter, as ebpf_exporter's example does: exit
+ * and exit_group never return, so an exit tracepoint would never see them.
  */
+SEC("tracepoint/raw_syscalls/sys_enter")
+int sys_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	u32 syscall = ctx->id;
+
+	/* id is -1 when there is no syscall to run, for example when seccomp
+	 * or a ptracer cancelled it by setting the number to -1.
+	 */
+	if (ctx->id < 0)
+		return 0;
+	increment_map_nosync(&syscalls_total, &syscall, 1);
+	return 0;
+}
+
 SEC("tracepoint/raw_syscalls/sys_exit")
 int sys_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct syscall_failure_key failure = {};
-	long id = ctx->id;
 	long ret = ctx->ret;
-	u32 syscall;
 
-	/* id is -1 when there was no syscall to run, for example when seccomp
-	 * or a ptracer cancelled it by setting the number to -1.
-	 */
-	if (id < 0)
+	if (ctx->id < 0 || ret >= 0 || ret < -ELX_MAX_ERRNO)
 		return 0;
-	syscall = id;
-	increment_map_nosync(&syscalls_total, &syscall, 1);
-
-	if (ret < 0 && ret >= -ELX_MAX_ERRNO) {
-		failure.syscall = syscall;
-		failure.errno = -ret;
-		increment_map_nosync(&syscall_failures_total, &failure, 1);
-	}
+	failure.syscall = ctx->id;
+	failure.errno = -ret;
+	increment_map_nosync(&syscall_failures_total, &failure, 1);
 	return 0;
 }
 

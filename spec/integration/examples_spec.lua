@@ -79,6 +79,24 @@ describe("examples", function()
       assert.is_true(delta(before, after, 'ebpf_exporter_syscalls_total{syscall="getpriority"}') >= 250)
     end)
 
+    -- The names ebpf_exporter prints, where the kernel's headers say
+    -- futex and exit_group.
+    it("syscalls: names 202 futex_time64 and 231 exit as ebpf_exporter does", function()
+      if jit.arch ~= "x64" then
+        pending("202 and 231 are amd64's numbers")
+      end
+      local before = e:samples()
+      helper.sh(TARGET .. " futex-fail 120")
+      helper.sh(TARGET .. " exit 30")
+      local after = e:samples()
+      assert.equal(120, delta(before, after,
+        'ebpf_exporter_syscall_failures_total{errno="ENOSYS",syscall="futex_time64"}'))
+      -- Every process on the machine exits the same way: at least ours.
+      assert.is_true(delta(before, after, 'ebpf_exporter_syscalls_total{syscall="exit"}') >= 30)
+      assert.is_nil(after['ebpf_exporter_syscalls_total{syscall="exit_group"}'])
+      assert.is_nil(after['ebpf_exporter_syscalls_total{syscall="futex"}'])
+    end)
+
     it("softirqs: one series per softirq kind and CPU", function()
       local s = e:samples()
       local n = 0

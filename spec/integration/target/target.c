@@ -7,6 +7,9 @@
  *   elx-test-target fail <count>                    getpriority(99, 0) count times:
  *                                                   a syscall failing with EINVAL that
  *                                                   nothing else on the machine makes
+ *   elx-test-target futex-fail <count>              futex() with an unknown operation
+ *                                                   count times: fails with ENOSYS
+ *   elx-test-target exit <count>                    count children that each exit_group()
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The uprobe target. noinline and the empty asm keep one real call per hit. */
@@ -35,10 +39,27 @@ static uint64_t parse_u64(const char *s)
 	return v;
 }
 
+/* Children that end with the raw exit_group syscall, one after the other. */
+static int exit_children(uint64_t n)
+{
+	for (uint64_t k = 0; k < n; k++) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			perror("elx-test-target: fork");
+			return 1;
+		}
+		if (pid == 0)
+			syscall(SYS_exit_group, 0);
+		waitpid(pid, NULL, 0);
+	}
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: elx-test-target [--cpu N] hit <count> [value] | values <v>... | "
-			"fail <count>\n");
+			"fail <count> | futex-fail <count> | exit <count>\n");
 	exit(2);
 }
 
@@ -79,6 +100,15 @@ int main(int argc, char **argv)
 		/* The raw syscall: glibc would not pass an invalid `which` on. */
 		for (uint64_t k = 0; k < n; k++)
 			syscall(SYS_getpriority, 99, 0);
+	} else if (strcmp(argv[i], "futex-fail") == 0 && argc - i == 2) {
+		uint64_t n = parse_u64(argv[i + 1]);
+		uint32_t word = 0;
+
+		/* 0x7f is no futex operation: the kernel answers ENOSYS. */
+		for (uint64_t k = 0; k < n; k++)
+			syscall(SYS_futex, &word, 0x7f, 0, NULL, NULL, 0);
+	} else if (strcmp(argv[i], "exit") == 0 && argc - i == 2) {
+		return exit_children(parse_u64(argv[i + 1]));
 	} else {
 		usage();
 	}

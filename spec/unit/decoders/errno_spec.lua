@@ -12,7 +12,9 @@ describe("errno decoder", function()
     assert.equal("EPERM", decode("1"))
     assert.equal("EAGAIN", decode("11"))
     assert.equal("EPIPE", decode("32"))
-    assert.equal("EOPNOTSUPP", decode("95"))
+    -- Go's names, as ebpf_exporter prints them (the kernel's are EOPNOTSUPP and EUCLEAN).
+    assert.equal("ENOTSUP", decode("95"))
+    assert.equal("EFSCORRUPTED", decode("117"))
     assert.equal("EHWPOISON", decode("133"))
   end)
 
