@@ -5,14 +5,13 @@
 #define _GNU_SOURCE
 #include "generation.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "config_names.h"
 #include "config_reply.h"
 #include "log.h"
 
@@ -22,71 +21,6 @@
 __attribute__((noinline, used)) ELX_EXPORT void post_attach_mark(void)
 {
 	__asm__ volatile("" ::: "memory");
-}
-
-static int compare_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-char **elx_generation_names(const struct elx_flags *flags, size_t *n)
-{
-	char **names;
-
-	*n = 0;
-	if (!flags->config_names_all) {
-		names = calloc(flags->nconfig_names + 1, sizeof(*names));
-		for (size_t i = 0; names && i < flags->nconfig_names; i++)
-			names[(*n)++] = strdup(flags->config_names[i]);
-		return names;
-	}
-	/* "all": every <name>.yaml that has its <name>.bpf.o next to it. */
-	DIR *d = opendir(flags->config_dir);
-	struct dirent *ent;
-	size_t cap = 16;
-
-	if (!d) {
-		log_error("--config.dir=%s: %s", flags->config_dir, strerror(errno));
-		return NULL;
-	}
-	names = calloc(cap + 1, sizeof(*names));
-	while (names && (ent = readdir(d))) {
-		size_t len = strlen(ent->d_name);
-		char *object;
-
-		if (len <= 5 || strcmp(ent->d_name + len - 5, ".yaml") != 0 ||
-		    ent->d_name[0] == '.')
-			continue;
-		if (asprintf(&object, "%s/%.*s.bpf.o", flags->config_dir, (int)(len - 5),
-			     ent->d_name) < 0)
-			break;
-		int present = access(object, R_OK) == 0;
-
-		free(object);
-		if (!present)
-			continue;
-		if (*n == cap) {
-			char **grown = realloc(names, (cap * 2 + 1) * sizeof(*names));
-
-			if (!grown)
-				break;
-			names = grown;
-			cap *= 2;
-		}
-		names[(*n)++] = strndup(ent->d_name, len - 5);
-		names[*n] = NULL;
-	}
-	closedir(d);
-	if (names)
-		qsort(names, *n, sizeof(*names), compare_names);
-	return names;
-}
-
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; names && i < n; i++)
-		free(names[i]);
-	free(names);
 }
 
 static struct elx_object *reusable(const struct elx_generation *prev, const char *dir,
@@ -332,15 +266,19 @@ static void carry_counters(const struct elx_generation *prev, struct elx_generat
 	}
 }
 
-static int run_phases(struct build *b)
+/* `missing` configs were named but do not exist: the others are still
+ * checked, so that one run reports every mistake. */
+static int run_phases(struct build *b, size_t missing)
 {
 	int ret = start_lua(b->gen, b->flags);
 
 	if (ret)
 		return ret;
 	ret = open_and_configure(b);
-	if (ret)
-		return ret < 0 ? ret : -EINVAL;
+	if (ret < 0)
+		return ret;
+	if (ret || missing)
+		return -EINVAL;
 	ret = apply_kaddrs(b);
 	if (!ret)
 		ret = load_new_objects(b);
@@ -354,7 +292,7 @@ static void end_build(struct build *b)
 	for (size_t i = 0; b->replies && i < b->nnames; i++)
 		elx_config_reply_free(&b->replies[i]);
 	free(b->replies);
-	free_names(b->names, b->nnames);
+	elx_config_names_free(b->names, b->nnames);
 }
 
 /* Objects this build made go; kept ones lose the sources it added. */
@@ -373,11 +311,11 @@ int elx_generation_build(const struct elx_generation *prev, const struct elx_fla
 			 uv_loop_t *loop, struct elx_generation **out)
 {
 	struct build b = { .prev = prev, .flags = flags, .loop = loop };
-	size_t n;
+	size_t n, missing;
 	int ret = -ENOMEM;
 
 	*out = NULL;
-	b.names = elx_generation_names(flags, &b.nnames);
+	b.names = elx_config_names(flags, &b.nnames, &missing);
 	n = b.nnames + 1;
 	b.gen = calloc(1, sizeof(*b.gen));
 	if (b.gen) {
@@ -388,7 +326,7 @@ int elx_generation_build(const struct elx_generation *prev, const struct elx_fla
 	if (!b.names)
 		ret = -EINVAL;
 	else if (b.gen && b.gen->views && b.gen->scrapes && b.replies)
-		ret = run_phases(&b);
+		ret = run_phases(&b, missing);
 	if (ret) {
 		undo_build(&b);
 		end_build(&b);

@@ -31,11 +31,6 @@ struct elx_generation {
 	size_t nloaded; /* objects this generation loaded (not shared with the previous) */
 };
 
-/* The config names to load: --config.names, or with "all" every <name>.yaml
- * in the dir that has a <name>.bpf.o. NULL-terminated, malloc'd; NULL on
- * error (logged). */
-char **elx_generation_names(const struct elx_flags *flags, size_t *n);
-
 /* Builds the next generation: parses and checks every config in a new Lua
  * state, reuses prev's objects whose .bpf.o is unchanged, loads and attaches
  * the others. Every problem is logged. On failure nothing of prev changes

@@ -1,5 +1,4 @@
 /* ebpf-lua-exporter: flags, logging, then load, serve, and shut down. */
-#include <bpf/libbpf.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,18 +6,8 @@
 
 #include "exporter.h"
 #include "flags.h"
+#include "libbpf_log.h"
 #include "log.h"
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	static const enum elx_log_level levels[] = {
-		[LIBBPF_WARN] = ELX_WARN, [LIBBPF_INFO] = ELX_INFO, [LIBBPF_DEBUG] = ELX_DEBUG
-	};
-
-	/* libbpf's info lines are about its own feature probing: debug for us. */
-	elx_vlogf(level == LIBBPF_WARN ? levels[level] : ELX_DEBUG, fmt, ap);
-	return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -40,7 +29,7 @@ int main(int argc, char **argv)
 	 * that connection (the write fails with EPIPE), not the process. */
 	signal(SIGPIPE, SIG_IGN);
 	elx_log_setup(flags.debug, flags.log_timestamps);
-	libbpf_set_print(libbpf_print);
+	elx_libbpf_log_setup();
 
 	ret = elx_exporter_load(&exporter, &flags, uv_default_loop());
 	if (ret == 0 && flags.config_check) {

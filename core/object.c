@@ -15,7 +15,22 @@
 
 #include "attach.h"
 #include "kaddrs.h"
+#include "libbpf_log.h"
 #include "log.h"
+
+/* Why libbpf failed with `ret`: the first warning it printed, else its
+ * own text for its error codes (which strerror does not know). */
+static const char *libbpf_reason(int ret)
+{
+	static char text[256];
+	const char *said = elx_libbpf_reason();
+
+	if (said)
+		return said;
+	if (libbpf_strerror(ret, text, sizeof(text)) != 0)
+		snprintf(text, sizeof(text), "%s", strerror(-ret));
+	return text;
+}
 
 int elx_object_file_hash(const char *path, uint64_t *hash)
 {
@@ -53,25 +68,17 @@ int elx_object_open(struct elx_object *o, const char *dir, const char *name, con
 		return -ENOMEM;
 	}
 	/* Said here rather than by libbpf, whose line would repeat ours. */
-	if (access(o->path, R_OK) != 0) {
-		ret = -errno;
-		if (asprintf(err, "%s.bpf.o: %s", name, strerror(-ret)) < 0)
-			*err = NULL;
-		return ret;
-	}
+	if (access(o->path, R_OK) != 0)
+		return elx_errorf(err, -errno, "%s: %s", o->path, strerror(errno));
 	ret = elx_object_file_hash(o->path, &o->hash);
-	if (ret) {
-		if (asprintf(err, "%s.bpf.o: %s", name, strerror(-ret)) < 0)
-			*err = NULL;
-		return ret;
-	}
+	if (ret)
+		return elx_errorf(err, ret, "%s: %s", o->path, strerror(-ret));
+	elx_libbpf_reason_clear();
 	o->obj = bpf_object__open_file(o->path, &opts);
 	if (!o->obj) {
 		ret = -errno;
-		o->obj = NULL;
-		if (asprintf(err, "%s.bpf.o: %s", name, strerror(-ret)) < 0)
-			*err = NULL;
-		return ret;
+		return elx_errorf(err, ret, "%s: libbpf cannot open it: %s", o->path,
+				  libbpf_reason(ret));
 	}
 	bpf_object__for_each_map(map, o->obj) n++;
 	o->map_infos = calloc(n ? n : 1, sizeof(*o->map_infos));
@@ -142,10 +149,12 @@ int elx_object_load(struct elx_object *o)
 {
 	struct bpf_program *prog;
 	size_t n = 0;
-	int ret = bpf_object__load(o->obj);
+	int ret;
 
+	elx_libbpf_reason_clear();
+	ret = bpf_object__load(o->obj);
 	if (ret) {
-		log_error("config %s: loading %s failed: %s", o->name, o->path, strerror(-ret));
+		log_error("config %s: loading %s failed: %s", o->name, o->path, libbpf_reason(ret));
 		return ret;
 	}
 	bpf_object__for_each_program(prog, o->obj) n++;

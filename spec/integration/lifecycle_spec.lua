@@ -1,5 +1,6 @@
 -- The binary's start, failure and exit paths, against the real kernel.
 local helper = require("helpers.exporter")
+local files = require("helpers.files")
 
 local function lines(text)
   local out = {}
@@ -79,14 +80,14 @@ metrics:
       end
     end
     assert.same({
+      "error: --config.names: no config absent in " .. dir .. " (neither absent.yaml nor absent.bpf.o); "
+        .. "the configs there: broken",
       'error: broken.yaml: metrics.counters[0].labels: the labels take 8 bytes (size + padding), but map "test_hits_total" has 4-byte keys',
       'error: broken.yaml: metrics.counters[1].name: no map "no_such_map" in broken.bpf.o',
       'error: broken.yaml: metrics.histograms[0].labels: the labels take 4 bytes (size + padding), but map "test_value_exp2" has 8-byte keys',
-      "error: other.bpf.o: No such file or directory",
+      "error: " .. dir .. "/other.bpf.o: No such file or directory",
       "error: other.yaml: metrics.counters[0].helpp: unknown key",
       "error: other.yaml: metrics.counters[0].help: missing",
-      "error: absent.bpf.o: No such file or directory",
-      "error: absent.yaml: No such file or directory",
     }, errors)
     os.execute("rm -rf " .. dir)
   end)
@@ -96,7 +97,60 @@ metrics:
     assert.equal(1, code)
     assert.is_truthy(out:find("R0 invalid mem access 'map_value_or_null'", 1, true))
     assert.is_truthy(out:find("\nerror: config bad_verifier: loading " .. helper.spec_dir
-      .. "/bad_verifier.bpf.o failed: Permission denied\n", 1, true))
+      .. "/bad_verifier.bpf.o failed: prog 'unchecked_lookup': BPF program load failed: Permission denied\n", 1, true),
+      out)
+  end)
+
+  it("says what libbpf found wrong with an object, not its error number", function()
+    local dir = helper.config_dir("uprobe_test", "bad", "metrics: {}\n")
+    files.write(dir .. "/bad.bpf.o", "\127ELF but not really")
+    local out, code = helper.run("--log.no-timestamps --config.dir=" .. dir .. " --config.names=bad")
+    os.execute("rm -rf " .. dir)
+    assert.equal(1, code)
+    assert.equal(("error: %s/bad.bpf.o: libbpf cannot open it: elf: '%s/bad.bpf.o' is not a proper ELF object")
+      :format(dir, dir), lines(out)[#lines(out)])
+  end)
+
+  it("names the kernel function an object needs and this kernel lacks", function()
+    local out, code = helper.run("--log.no-timestamps --config.dir=" .. helper.spec_dir .. " --config.names=bad_extern")
+    assert.equal(1, code)
+    assert.is_truthy(out:find("\nerror: config bad_extern: loading " .. helper.spec_dir
+      .. "/bad_extern.bpf.o failed: extern (func ksym) 'elx_no_such_kfunc': not found in kernel or module BTFs\n",
+      1, true), out)
+  end)
+end)
+
+describe("config names", function()
+  local dir
+  before_each(function()
+    dir = helper.tmpdir()
+    for _, name in ipairs({ "alpha", "beta" }) do
+      os.execute(("cp %s/uprobe_test.bpf.o %s/%s.bpf.o"):format(helper.spec_dir, dir, name))
+      files.write(("%s/%s.yaml"):format(dir, name), "metrics: {}\n")
+    end
+    files.write(dir .. "/orphan.yaml", "metrics: {}\n")
+  end)
+  after_each(function()
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("that do not exist list the configs there are", function()
+    local out, code = helper.run("--log.no-timestamps --config.dir=" .. dir .. " --config.names=exec")
+    assert.equal(1, code)
+    assert.equal("error: --config.names: no config exec in " .. dir .. " (neither exec.yaml nor exec.bpf.o); "
+      .. "the configs there: alpha, beta\n", out)
+  end)
+
+  it("=all logs each YAML without its object, and refuses to start with none", function()
+    os.execute(("rm %s/alpha.bpf.o %s/beta.bpf.o"):format(dir, dir))
+    local out, code = helper.run("--log.no-timestamps --config.dir=" .. dir .. " --config.names=all")
+    assert.equal(1, code)
+    assert.same({
+      "warn: --config.names=all: skipping " .. dir .. "/alpha.yaml: no alpha.bpf.o next to it",
+      "warn: --config.names=all: skipping " .. dir .. "/beta.yaml: no beta.bpf.o next to it",
+      "warn: --config.names=all: skipping " .. dir .. "/orphan.yaml: no orphan.bpf.o next to it",
+      "error: --config.names=all: no config to load in " .. dir .. ": no <name>.yaml there has its <name>.bpf.o",
+    }, lines(out))
   end)
 end)
 
