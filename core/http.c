@@ -1,6 +1,9 @@
 /* The HTTP/1.1 server of the exporter on the libuv loop, on a listening
  * socket made by listen.c: request parsing with http_parser, limits,
- * keep-alive, pipelining and gzip. */
+ * keep-alive, pipelining and gzip. Bytes enter a connection in conn_on_read
+ * (handed to conn_parse) and leave it in conn_send, nowhere else: what
+ * transforms a connection's bytes (TLS) belongs at those two points, and
+ * everything between them is HTTP. */
 #define _GNU_SOURCE
 #include "http.h"
 
@@ -79,11 +82,14 @@ struct elx_http_conn {
 	unsigned out_count;
 };
 
+/* One response on its way out: the request that writes it, its body and
+ * its head, in one allocation. */
 struct elx_http_write {
 	uv_write_t req;
 	struct elx_http_conn *conn;
-	char *body;
-	size_t len;
+	char *body; /* NULL for none */
+	size_t body_len;
+	size_t len; /* head and body */
 	char head[];
 };
 
@@ -235,27 +241,26 @@ static const char *reason_phrase(int status)
 	return strcmp(reason, "<unknown>") == 0 ? "Unknown" : reason;
 }
 
-static void conn_on_write(uv_write_t *req, int status);
-
-/* Queues one response and takes ownership of resp->body whatever happens.
- * `head_only` answers HEAD: the headers of the GET answer and no body. */
-static int conn_respond(struct elx_http_conn *conn, struct elx_http_response *resp, int head_only,
-			int keep_alive, int http10)
+/* Formats one response: status line, headers, and the body gzipped for a
+ * client that accepts it. Takes resp->body whatever happens; `head_only`
+ * answers HEAD: the headers of the GET answer and no body. NULL when out
+ * of memory. */
+static struct elx_http_write *format_response(struct elx_http_response *resp, int accept_gzip,
+					      int head_only, int keep_alive, int http10)
 {
 	const char *content_type = resp->content_type ? resp->content_type : DEFAULT_CONTENT_TYPE;
 	const char *connection = "";
-	struct elx_http_write *w = NULL;
+	struct elx_http_write *w;
 	char *body = resp->body;
 	size_t body_len = body ? resp->body_len : 0;
-	int status = resp->status, gzipped = 0, head_len, r = 0;
-	uv_buf_t bufs[2];
+	int status = resp->status, gzipped = 0, head_len;
 
 	resp->body = NULL;
 	if (status < 100 || status > 599) {
 		log_warn("http: handler returned status %d, answering 500", status);
 		status = 500;
 	}
-	if (conn->accept_gzip && body_len >= GZIP_MIN_BYTES) {
+	if (accept_gzip && body_len >= GZIP_MIN_BYTES) {
 		char *gz;
 		size_t gz_len;
 
@@ -281,33 +286,53 @@ static int conn_respond(struct elx_http_conn *conn, struct elx_http_response *re
 	head_len = snprintf(NULL, 0, HEAD_FORMAT, HEAD_ARGS);
 	w = malloc(sizeof(*w) + (size_t)head_len + 1);
 	if (!w) {
-		r = -ENOMEM;
-		goto out;
+		free(body);
+		return NULL;
 	}
 	snprintf(w->head, (size_t)head_len + 1, HEAD_FORMAT, HEAD_ARGS);
 #undef HEAD_FORMAT
 #undef HEAD_ARGS
-	if (head_only) {
+	if (head_only || !body_len) {
 		free(body);
 		body = NULL;
+		body_len = 0;
 	}
-	w->conn = conn;
 	w->body = body;
-	w->len = (size_t)head_len + (body ? body_len : 0);
-	bufs[0] = uv_buf_init(w->head, (unsigned)head_len);
-	bufs[1] = uv_buf_init(body, body ? (unsigned)body_len : 0);
-	r = uv_write(&w->req, (uv_stream_t *)&conn->tcp, bufs, body && body_len ? 2 : 1,
-		     conn_on_write);
-	if (r < 0)
-		goto out;
+	w->body_len = body_len;
+	w->len = (size_t)head_len + body_len;
+	return w;
+}
+
+static void conn_on_write(uv_write_t *req, int status);
+
+/* The one place where bytes leave a connection. Takes `w` whatever happens. */
+static int conn_send(struct elx_http_conn *conn, struct elx_http_write *w)
+{
+	uv_buf_t bufs[2];
+	int r;
+
+	w->conn = conn;
+	bufs[0] = uv_buf_init(w->head, (unsigned)(w->len - w->body_len));
+	bufs[1] = uv_buf_init(w->body, (unsigned)w->body_len);
+	r = uv_write(&w->req, (uv_stream_t *)&conn->tcp, bufs, w->body ? 2 : 1, conn_on_write);
+	if (r < 0) {
+		free(w->body);
+		free(w);
+		return r;
+	}
 	conn->out_bytes += w->len;
 	conn->out_count++;
 	return 0;
-out:
-	if (w)
-		free(w);
-	free(body);
-	return r;
+}
+
+/* Queues one response; takes resp->body whatever happens. */
+static int conn_respond(struct elx_http_conn *conn, struct elx_http_response *resp, int head_only,
+			int keep_alive, int http10)
+{
+	struct elx_http_write *w =
+	    format_response(resp, conn->accept_gzip, head_only, keep_alive, http10);
+
+	return w ? conn_send(conn, w) : -ENOMEM;
 }
 
 /* ---------------------------------------------------------------- connection life */
