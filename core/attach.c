@@ -1,7 +1,11 @@
-/* Attaching programs from their SEC() names. libbpf knows most forms; two
- * come from ebpf_exporter and are handled here: perf_event/<spec> opens one
- * perf event per online CPU (and every one of them is detached at exit), and
- * xdp/<ifname> attaches to an interface by name. */
+/* Attaching programs from their SEC() names. libbpf knows most forms; the
+ * others are rows of one table (section_kinds, at the end): a prefix, the
+ * program and attach types libbpf loads it with, a setup step at open, how
+ * to attach it (producing one link or many) and how to detach it. Both the
+ * registration with libbpf and the attach-time dispatch walk that table, so
+ * a new form is one row. Today's rows come from ebpf_exporter:
+ * perf_event/<spec> opens one perf event per online CPU, and xdp/<ifname>
+ * attaches to an interface by name. */
 #define _GNU_SOURCE
 #include "attach.h"
 
@@ -18,49 +22,55 @@
 
 #include "log.h"
 
-#define PERF_EVENT_PREFIX "perf_event/"
-#define XDP_PREFIX	  "xdp/"
+/* Attaches one program; `rest` is its section name after the row's prefix.
+ * On success *links holds *nlinks links (malloc'd); on failure *err says
+ * why and nothing is left attached. */
+typedef int (*attach_fn)(struct bpf_program *prog, const char *rest, struct bpf_link ***links,
+			 size_t *nlinks, char **err);
+/* Undoes attach_fn: detaches every link and frees the array. */
+typedef void (*detach_fn)(struct bpf_link **links, size_t nlinks);
 
-/* The extra forms are attached by elx_attach_program, not by libbpf's
- * auto-attach: one program may need a link per CPU. */
+struct section_kind {
+	const char *prefix; /* "" matches any section: libbpf's own forms */
+	enum bpf_prog_type prog_type;
+	enum bpf_attach_type attach_type;
+	/* At open, before the load (libbpf's prog_setup_fn), or NULL. The
+	 * cookie is the row's index in section_kinds. */
+	int (*setup)(struct bpf_program *prog, long cookie);
+	attach_fn attach;
+	detach_fn detach;
+};
+
+static const struct section_kind *section_kind_at(long index);
+
+/* Our rows are attached by elx_attach_program, not by libbpf's auto-attach:
+ * one program may need a link per CPU. */
 static int no_auto_attach(const struct bpf_program *prog, long cookie, struct bpf_link **link)
 {
 	*link = NULL;
 	return 0;
 }
 
+/* A link owns what it attached (a perf event link closes its event fd):
+ * destroying it is the whole detach. */
+static void destroy_links(struct bpf_link **links, size_t nlinks)
+{
+	for (size_t i = 0; links && i < nlinks; i++)
+		bpf_link__destroy(links[i]);
+	free(links);
+}
+
 /* SEC("xdp/devmap") and SEC("xdp/cpumap") are libbpf's own forms for
- * programs run from those maps; our "xdp/" handler must not turn them into
+ * programs run from those maps; our "xdp/" row must not turn them into
  * interface attachments. */
 static int xdp_setup(struct bpf_program *prog, long cookie)
 {
-	const char *dev = bpf_program__section_name(prog) + strlen(XDP_PREFIX);
+	const char *dev = bpf_program__section_name(prog) + strlen(section_kind_at(cookie)->prefix);
 
 	if (strcmp(dev, "devmap") == 0)
 		return bpf_program__set_expected_attach_type(prog, BPF_XDP_DEVMAP);
 	if (strcmp(dev, "cpumap") == 0)
 		return bpf_program__set_expected_attach_type(prog, BPF_XDP_CPUMAP);
-	return 0;
-}
-
-int elx_attach_register_handlers(void)
-{
-	static int registered;
-	LIBBPF_OPTS(libbpf_prog_handler_opts, perf_opts, .prog_attach_fn = no_auto_attach);
-	LIBBPF_OPTS(libbpf_prog_handler_opts, xdp_opts, .prog_setup_fn = xdp_setup,
-		    .prog_attach_fn = no_auto_attach);
-	int ret;
-
-	if (registered)
-		return 0;
-	ret = libbpf_register_prog_handler(PERF_EVENT_PREFIX, BPF_PROG_TYPE_PERF_EVENT,
-					   BPF_PERF_EVENT, &perf_opts);
-	if (ret < 0)
-		return ret;
-	ret = libbpf_register_prog_handler(XDP_PREFIX, BPF_PROG_TYPE_XDP, BPF_XDP, &xdp_opts);
-	if (ret < 0)
-		return ret;
-	registered = 1;
 	return 0;
 }
 
@@ -220,9 +230,7 @@ static int attach_perf_event(struct bpf_program *prog, const char *spec, struct 
 	links = NULL;
 	ret = 0;
 out:
-	for (size_t i = 0; links && i < n; i++)
-		bpf_link__destroy(links[i]);
-	free(links);
+	destroy_links(links, n);
 	free(cpus);
 	return ret;
 }
@@ -246,25 +254,91 @@ static int one_link(struct bpf_link *link, struct bpf_link ***out, size_t *nout,
 	return 0;
 }
 
+static int attach_xdp(struct bpf_program *prog, const char *dev, struct bpf_link ***links,
+		      size_t *nlinks, char **err)
+{
+	unsigned int ifindex;
+
+	if (strcmp(dev, "devmap") == 0 || strcmp(dev, "cpumap") == 0)
+		return elx_errorf(err, -EOPNOTSUPP, "runs from a %s, not attached to an interface",
+				  dev);
+	ifindex = if_nametoindex(dev);
+	if (!ifindex)
+		return elx_errorf(err, -errno, "no network interface \"%s\"", dev);
+	return one_link(bpf_program__attach_xdp(prog, (int)ifindex), links, nlinks, err);
+}
+
+/* Every other section is one of libbpf's own forms: its auto-attach knows it. */
+static int attach_by_libbpf(struct bpf_program *prog, const char *sec, struct bpf_link ***links,
+			    size_t *nlinks, char **err)
+{
+	return one_link(bpf_program__attach(prog), links, nlinks, err);
+}
+
+static const struct section_kind section_kinds[] = {
+	{ "perf_event/", BPF_PROG_TYPE_PERF_EVENT, BPF_PERF_EVENT, NULL, attach_perf_event,
+	  destroy_links },
+	{ "xdp/", BPF_PROG_TYPE_XDP, BPF_XDP, xdp_setup, attach_xdp, destroy_links },
+	/* Last, matching whatever the rows above did not. */
+	{ "", BPF_PROG_TYPE_UNSPEC, 0, NULL, attach_by_libbpf, destroy_links },
+};
+
+#define NKINDS (sizeof(section_kinds) / sizeof(section_kinds[0]))
+
+static const struct section_kind *section_kind_at(long index)
+{
+	return &section_kinds[index];
+}
+
+static const struct section_kind *section_kind_of(const char *sec)
+{
+	size_t i = 0;
+
+	while (strncmp(sec, section_kinds[i].prefix, strlen(section_kinds[i].prefix)) != 0)
+		i++;
+	return &section_kinds[i];
+}
+
+int elx_attach_register_handlers(void)
+{
+	static int registered;
+	int ids[NKINDS];
+	size_t i;
+	int ret = 0;
+
+	if (registered)
+		return 0;
+	for (i = 0; section_kinds[i].prefix[0] != '\0'; i++) {
+		const struct section_kind *k = &section_kinds[i];
+		LIBBPF_OPTS(libbpf_prog_handler_opts, opts, .cookie = (long)i,
+			    .prog_setup_fn = k->setup, .prog_attach_fn = no_auto_attach);
+
+		ret = libbpf_register_prog_handler(k->prefix, k->prog_type, k->attach_type, &opts);
+		if (ret < 0)
+			break;
+		ids[i] = ret;
+	}
+	if (ret < 0) {
+		/* All or nothing, so that a second call starts clean. */
+		while (i-- > 0)
+			libbpf_unregister_prog_handler(ids[i]);
+		return ret;
+	}
+	registered = 1;
+	return 0;
+}
+
 int elx_attach_program(struct bpf_program *prog, struct bpf_link ***links, size_t *nlinks,
 		       char **err)
 {
 	const char *sec = bpf_program__section_name(prog);
+	const struct section_kind *k = section_kind_of(sec);
 
 	*err = NULL;
-	if (strncmp(sec, PERF_EVENT_PREFIX, strlen(PERF_EVENT_PREFIX)) == 0)
-		return attach_perf_event(prog, sec + strlen(PERF_EVENT_PREFIX), links, nlinks, err);
-	if (strncmp(sec, XDP_PREFIX, strlen(XDP_PREFIX)) == 0) {
-		const char *dev = sec + strlen(XDP_PREFIX);
-		unsigned int ifindex;
+	return k->attach(prog, sec + strlen(k->prefix), links, nlinks, err);
+}
 
-		if (strcmp(dev, "devmap") == 0 || strcmp(dev, "cpumap") == 0)
-			return elx_errorf(err, -EOPNOTSUPP,
-					  "runs from a %s, not attached to an interface", dev);
-		ifindex = if_nametoindex(dev);
-		if (!ifindex)
-			return elx_errorf(err, -errno, "no network interface \"%s\"", dev);
-		return one_link(bpf_program__attach_xdp(prog, (int)ifindex), links, nlinks, err);
-	}
-	return one_link(bpf_program__attach(prog), links, nlinks, err);
+void elx_attach_detach(const struct bpf_program *prog, struct bpf_link **links, size_t nlinks)
+{
+	section_kind_of(bpf_program__section_name(prog))->detach(links, nlinks);
 }

@@ -15,6 +15,7 @@
 #include "attach.h"
 #include "caps.h"
 #include "cgroup_id_map.h"
+#include "listen.h"
 #include "log.h"
 #include "lua_host.h"
 #include "systemd.h"
@@ -37,6 +38,22 @@ static void free_handle_owner(uv_handle_t *handle)
 
 /* ---------------------------------------------------------- load, reload */
 
+/* Opens --web.listen-address: binds an address, or takes the socket systemd
+ * passed for fd://N. */
+static int open_listener(struct elx_exporter *e)
+{
+	const char *msg = NULL;
+	int fd = elx_listen_open(e->flags->listen_address, &msg);
+
+	if (fd < 0) {
+		log_error("--web.listen-address=%s: %s", e->flags->listen_address,
+			  msg ? msg : strerror(-fd));
+		return fd;
+	}
+	e->listen_fd = fd;
+	return 0;
+}
+
 int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_loop_t *loop)
 {
 	char *err = NULL;
@@ -46,24 +63,18 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 	e->flags = flags;
 	e->loop = loop;
 	e->stats_fd = -1;
-	/* A socket from systemd is checked before the slow part, loading. */
-	if (!flags->config_check && strncmp(flags->listen_address, "fd://", 5) == 0) {
-		const char *msg = NULL;
-		int fd = elx_systemd_listen_fd(flags->listen_address, &msg);
-
-		if (fd < 0) {
-			log_error("--web.listen-address=%s: %s", flags->listen_address, msg);
-			return fd;
-		}
-		/* The HTTP server takes fd://<descriptor>. */
-		snprintf(e->listen_address, sizeof(e->listen_address), "fd://%d", fd);
+	e->listen_fd = -1;
+	/* The address is bound (or systemd's socket taken) before the slow
+	 * part, loading: a port in use fails the start at once. */
+	if (!flags->config_check) {
+		ret = open_listener(e);
+		if (ret)
+			return ret;
 	}
 	e->stats_fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDONLY | O_CLOEXEC);
 	ret = elx_attach_register_handlers();
 	if (ret) {
-		log_error(
-		    "cannot register the perf_event/ and xdp/ section handlers with libbpf: %s",
-		    strerror(-ret));
+		log_error("cannot register our SEC() forms with libbpf: %s", strerror(-ret));
 		return ret;
 	}
 	ret = elx_generation_build(NULL, flags, loop, &e->gen);
@@ -309,12 +320,18 @@ static void start_watching(struct elx_exporter *e)
 int elx_exporter_serve(struct elx_exporter *e)
 {
 	struct elx_http_limits limits = ELX_HTTP_LIMITS_DEFAULT;
-	const char *address = e->listen_address[0] ? e->listen_address : e->flags->listen_address;
 	const char *msg = NULL;
 	char status[128];
 	int ret;
 
-	ret = elx_http_server_start(e->loop, address, &limits, handle_request, e, &e->http, &msg);
+	if (e->listen_fd < 0) {
+		ret = open_listener(e);
+		if (ret)
+			return ret;
+	}
+	ret = elx_http_server_start(e->loop, e->listen_fd, &limits, handle_request, e, &e->http,
+				    &msg);
+	e->listen_fd = -1; /* the server's now, even when it failed */
 	if (ret) {
 		log_error("--web.listen-address=%s: %s", e->flags->listen_address,
 			  msg ? msg : strerror(-ret));
@@ -372,5 +389,7 @@ void elx_exporter_free(struct elx_exporter *e)
 	}
 	if (e->stats_fd >= 0)
 		close(e->stats_fd);
+	if (e->listen_fd >= 0)
+		close(e->listen_fd);
 	memset(e, 0, sizeof(*e));
 }

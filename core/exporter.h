@@ -24,8 +24,8 @@ struct elx_exporter {
 	struct elx_http_server *http;
 	uv_signal_t sigint, sigterm, sighup;
 	int signals_started;
-	int stats_fd;		 /* /proc/sys/kernel/bpf_stats_enabled, kept open */
-	char listen_address[32]; /* fd://<descriptor> for a socket systemd passed, or "" */
+	int stats_fd;  /* /proc/sys/kernel/bpf_stats_enabled, kept open */
+	int listen_fd; /* the listening socket until the HTTP server takes it, or -1 */
 	struct elx_cgroup_watch *cgroup_watch;
 	/* Reloads, for the built-in metrics. */
 	int last_reload_ok;

@@ -186,11 +186,8 @@ static enum elx_flags_result check_dir(const char *name, const char *path)
 	return ELX_FLAGS_OK;
 }
 
-enum elx_flags_result elx_flags_parse(struct elx_flags *f, int argc, char **argv)
+static void set_defaults(struct elx_flags *f)
 {
-	const char *names = NULL;
-	char *msg = NULL;
-
 	memset(f, 0, sizeof(*f));
 	f->log_timestamps = 1;
 	f->listen_address = ":9435";
@@ -198,70 +195,87 @@ enum elx_flags_result elx_flags_parse(struct elx_flags *f, int argc, char **argv
 	f->config_cache_size = 1048576;
 	f->config_skip_cache_size = 65536;
 	f->capabilities_keep = "all";
+}
 
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		const char *value = NULL;
-		int negated;
+/* Reads argv[*i]: which flag, and its value, from "=value" or from the next
+ * argument (then *i moves past it). */
+static enum elx_flags_result read_flag(int argc, char **argv, int *i, const struct flag_def **def,
+				       const char **value, int *negated)
+{
+	const char *arg = argv[*i], *name, *eq;
+	size_t len;
 
-		if (strcmp(arg, "-h") == 0)
-			arg = "--help";
-		if (strncmp(arg, "--", 2) != 0)
-			return flag_error("unexpected argument %s", arg);
-		const char *name = arg + 2;
-		const char *eq = strchr(name, '=');
-		size_t len = eq ? (size_t)(eq - name) : strlen(name);
-		const struct flag_def *d = find_flag(name, len, &negated);
-
-		if (!d)
-			return flag_error("unknown flag --%.*s", (int)len, name);
-		if (d->kind == FLAG_BOOL || d->kind == FLAG_ACTION) {
-			if (eq)
-				return flag_error("--%s takes no value", d->name);
-		} else if (eq) {
-			value = eq + 1;
-		} else if (i + 1 < argc) {
-			value = argv[++i];
-		} else {
-			return flag_error("--%s needs a value", d->name);
-		}
-
-		if (strcmp(d->name, "help") == 0) {
-			usage(stdout);
-			return ELX_FLAGS_EXIT_OK;
-		}
-		if (strcmp(d->name, "version") == 0) {
-			printf("ebpf-lua-exporter version %s\n", ELX_VERSION);
-			return ELX_FLAGS_EXIT_OK;
-		}
-		if (strcmp(d->name, "config.names") == 0) {
-			names = value;
-			continue;
-		}
-		if (strcmp(d->name, "log.no-timestamps") == 0) {
-			f->log_timestamps = negated;
-			continue;
-		}
-		void *field = (char *)f + d->offset;
-		switch (d->kind) {
-		case FLAG_BOOL:
-			*(int *)field = !negated;
-			break;
-		case FLAG_STRING:
-			*(const char **)field = value;
-			break;
-		case FLAG_COUNT:
-			if (parse_count(d->name, value, (long *)field) != ELX_FLAGS_OK)
-				return ELX_FLAGS_ERROR;
-			break;
-		case FLAG_LIST:
-			if (append_list(&f->decoder_dirs, &f->ndecoder_dirs, value) != 0)
-				return flag_error("out of memory");
-			break;
-		case FLAG_ACTION:
-			break;
-		}
+	if (strcmp(arg, "-h") == 0)
+		arg = "--help";
+	if (strncmp(arg, "--", 2) != 0)
+		return flag_error("unexpected argument %s", arg);
+	name = arg + 2;
+	eq = strchr(name, '=');
+	len = eq ? (size_t)(eq - name) : strlen(name);
+	*def = find_flag(name, len, negated);
+	*value = NULL;
+	if (!*def)
+		return flag_error("unknown flag --%.*s", (int)len, name);
+	if ((*def)->kind == FLAG_BOOL || (*def)->kind == FLAG_ACTION) {
+		if (eq)
+			return flag_error("--%s takes no value", (*def)->name);
+	} else if (eq) {
+		*value = eq + 1;
+	} else if (*i + 1 < argc) {
+		*value = argv[++*i];
+	} else {
+		return flag_error("--%s needs a value", (*def)->name);
 	}
+	return ELX_FLAGS_OK;
+}
+
+/* Stores one flag. --help and --version print and end the parse; the names
+ * of --config.names are kept in *names until every flag is read. */
+static enum elx_flags_result apply_flag(struct elx_flags *f, const struct flag_def *d,
+					const char *value, int negated, const char **names)
+{
+	void *field = (char *)f + d->offset;
+
+	if (strcmp(d->name, "help") == 0) {
+		usage(stdout);
+		return ELX_FLAGS_EXIT_OK;
+	}
+	if (strcmp(d->name, "version") == 0) {
+		printf("ebpf-lua-exporter version %s\n", ELX_VERSION);
+		return ELX_FLAGS_EXIT_OK;
+	}
+	if (strcmp(d->name, "config.names") == 0) {
+		*names = value;
+		return ELX_FLAGS_OK;
+	}
+	if (strcmp(d->name, "log.no-timestamps") == 0) {
+		f->log_timestamps = negated;
+		return ELX_FLAGS_OK;
+	}
+	switch (d->kind) {
+	case FLAG_BOOL:
+		*(int *)field = !negated;
+		break;
+	case FLAG_STRING:
+		*(const char **)field = value;
+		break;
+	case FLAG_COUNT:
+		return parse_count(d->name, value, (long *)field);
+	case FLAG_LIST:
+		if (append_list(&f->decoder_dirs, &f->ndecoder_dirs, value) != 0)
+			return flag_error("out of memory");
+		break;
+	case FLAG_ACTION:
+		break;
+	}
+	return ELX_FLAGS_OK;
+}
+
+/* What every flag says, once all are read, in the order of the help text's
+ * requirements: required flags, paths, then values. */
+static enum elx_flags_result check_flags(struct elx_flags *f, const char *names)
+{
+	char *msg = NULL;
 
 	if (!f->config_dir)
 		return flag_error("required flag --config.dir not provided");
@@ -284,7 +298,12 @@ enum elx_flags_result elx_flags_parse(struct elx_flags *f, int argc, char **argv
 		return flag_error("--web.telemetry-path: %s must start with /", f->telemetry_path);
 	if (f->config_cache_size < 1)
 		return flag_error("--config.cache-size must be at least 1");
+	return ELX_FLAGS_OK;
+}
 
+/* --config.names: plain names (no paths), none listed twice, or "all". */
+static enum elx_flags_result set_config_names(struct elx_flags *f, const char *names)
+{
 	if (strcmp(names, "all") == 0)
 		f->config_names_all = 1;
 	f->config_names = split_list(names, &f->nconfig_names);
@@ -304,6 +323,29 @@ enum elx_flags_result elx_flags_parse(struct elx_flags *f, int argc, char **argv
 		}
 	}
 	return ELX_FLAGS_OK;
+}
+
+enum elx_flags_result elx_flags_parse(struct elx_flags *f, int argc, char **argv)
+{
+	const char *names = NULL;
+	enum elx_flags_result r;
+
+	set_defaults(f);
+	for (int i = 1; i < argc; i++) {
+		const struct flag_def *d = NULL;
+		const char *value = NULL;
+		int negated = 0;
+
+		r = read_flag(argc, argv, &i, &d, &value, &negated);
+		if (r == ELX_FLAGS_OK)
+			r = apply_flag(f, d, value, negated, &names);
+		if (r != ELX_FLAGS_OK)
+			return r;
+	}
+	r = check_flags(f, names);
+	if (r == ELX_FLAGS_OK)
+		r = set_config_names(f, names);
+	return r;
 }
 
 void elx_flags_free(struct elx_flags *f)

@@ -1,13 +1,14 @@
-/* The HTTP/1.1 server of the exporter on the libuv loop: listening, request
- * parsing with http_parser, limits, keep-alive, pipelining and gzip. */
+/* The HTTP/1.1 server of the exporter on the libuv loop, on a listening
+ * socket made by listen.c: request parsing with http_parser, limits,
+ * keep-alive, pipelining and gzip. Bytes enter a connection in conn_on_read
+ * (handed to conn_parse) and leave it in conn_send, nowhere else: what
+ * transforms a connection's bytes (TLS) belongs at those two points, and
+ * everything between them is HTTP. */
 #define _GNU_SOURCE
 #include "http.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <http_parser.h>
 
 #include "gzip.h"
+#include "listen.h"
 #include "log.h"
 
 #define DEFAULT_CONTENT_TYPE "text/plain; charset=utf-8"
@@ -80,11 +82,14 @@ struct elx_http_conn {
 	unsigned out_count;
 };
 
+/* One response on its way out: the request that writes it, its body and
+ * its head, in one allocation. */
 struct elx_http_write {
 	uv_write_t req;
 	struct elx_http_conn *conn;
-	char *body;
-	size_t len;
+	char *body; /* NULL for none */
+	size_t body_len;
+	size_t len; /* head and body */
 	char head[];
 };
 
@@ -236,27 +241,26 @@ static const char *reason_phrase(int status)
 	return strcmp(reason, "<unknown>") == 0 ? "Unknown" : reason;
 }
 
-static void conn_on_write(uv_write_t *req, int status);
-
-/* Queues one response and takes ownership of resp->body whatever happens.
- * `head_only` answers HEAD: the headers of the GET answer and no body. */
-static int conn_respond(struct elx_http_conn *conn, struct elx_http_response *resp, int head_only,
-			int keep_alive, int http10)
+/* Formats one response: status line, headers, and the body gzipped for a
+ * client that accepts it. Takes resp->body whatever happens; `head_only`
+ * answers HEAD: the headers of the GET answer and no body. NULL when out
+ * of memory. */
+static struct elx_http_write *format_response(struct elx_http_response *resp, int accept_gzip,
+					      int head_only, int keep_alive, int http10)
 {
 	const char *content_type = resp->content_type ? resp->content_type : DEFAULT_CONTENT_TYPE;
 	const char *connection = "";
-	struct elx_http_write *w = NULL;
+	struct elx_http_write *w;
 	char *body = resp->body;
 	size_t body_len = body ? resp->body_len : 0;
-	int status = resp->status, gzipped = 0, head_len, r = 0;
-	uv_buf_t bufs[2];
+	int status = resp->status, gzipped = 0, head_len;
 
 	resp->body = NULL;
 	if (status < 100 || status > 599) {
 		log_warn("http: handler returned status %d, answering 500", status);
 		status = 500;
 	}
-	if (conn->accept_gzip && body_len >= GZIP_MIN_BYTES) {
+	if (accept_gzip && body_len >= GZIP_MIN_BYTES) {
 		char *gz;
 		size_t gz_len;
 
@@ -282,33 +286,53 @@ static int conn_respond(struct elx_http_conn *conn, struct elx_http_response *re
 	head_len = snprintf(NULL, 0, HEAD_FORMAT, HEAD_ARGS);
 	w = malloc(sizeof(*w) + (size_t)head_len + 1);
 	if (!w) {
-		r = -ENOMEM;
-		goto out;
+		free(body);
+		return NULL;
 	}
 	snprintf(w->head, (size_t)head_len + 1, HEAD_FORMAT, HEAD_ARGS);
 #undef HEAD_FORMAT
 #undef HEAD_ARGS
-	if (head_only) {
+	if (head_only || !body_len) {
 		free(body);
 		body = NULL;
+		body_len = 0;
 	}
-	w->conn = conn;
 	w->body = body;
-	w->len = (size_t)head_len + (body ? body_len : 0);
-	bufs[0] = uv_buf_init(w->head, (unsigned)head_len);
-	bufs[1] = uv_buf_init(body, body ? (unsigned)body_len : 0);
-	r = uv_write(&w->req, (uv_stream_t *)&conn->tcp, bufs, body && body_len ? 2 : 1,
-		     conn_on_write);
-	if (r < 0)
-		goto out;
+	w->body_len = body_len;
+	w->len = (size_t)head_len + body_len;
+	return w;
+}
+
+static void conn_on_write(uv_write_t *req, int status);
+
+/* The one place where bytes leave a connection. Takes `w` whatever happens. */
+static int conn_send(struct elx_http_conn *conn, struct elx_http_write *w)
+{
+	uv_buf_t bufs[2];
+	int r;
+
+	w->conn = conn;
+	bufs[0] = uv_buf_init(w->head, (unsigned)(w->len - w->body_len));
+	bufs[1] = uv_buf_init(w->body, (unsigned)w->body_len);
+	r = uv_write(&w->req, (uv_stream_t *)&conn->tcp, bufs, w->body ? 2 : 1, conn_on_write);
+	if (r < 0) {
+		free(w->body);
+		free(w);
+		return r;
+	}
 	conn->out_bytes += w->len;
 	conn->out_count++;
 	return 0;
-out:
-	if (w)
-		free(w);
-	free(body);
-	return r;
+}
+
+/* Queues one response; takes resp->body whatever happens. */
+static int conn_respond(struct elx_http_conn *conn, struct elx_http_response *resp, int head_only,
+			int keep_alive, int http10)
+{
+	struct elx_http_write *w =
+	    format_response(resp, conn->accept_gzip, head_only, keep_alive, http10);
+
+	return w ? conn_send(conn, w) : -ENOMEM;
 }
 
 /* ---------------------------------------------------------------- connection life */
@@ -807,200 +831,6 @@ static void srv_on_connection(uv_stream_t *listener, int status)
 
 /* ---------------------------------------------------------------- listening */
 
-/* Binds a new socket to one address. */
-static int bind_socket(const struct sockaddr *sa, socklen_t sa_len, int dual_stack, int *out)
-{
-	int fd, one = 1, zero = 0, r = 0;
-
-	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* A restart must not wait for the old connections' TIME_WAIT. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    (dual_stack && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0) ||
-	    bind(fd, sa, sa_len) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	*out = fd;
-	return 0;
-}
-
-/* ":port": "::" serves IPv4 too; without IPv6 in the kernel, 0.0.0.0. */
-static int bind_any(uint16_t port, int *fd, const char **err_msg)
-{
-	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY) };
-	int r;
-
-	sin6.sin6_port = htons(port);
-	sin.sin_port = htons(port);
-	r = bind_socket((struct sockaddr *)&sin6, sizeof(sin6), 1, fd);
-	if (r == -EAFNOSUPPORT || r == -EADDRNOTAVAIL)
-		r = bind_socket((struct sockaddr *)&sin, sizeof(sin), 0, fd);
-	if (r < 0)
-		*err_msg = "cannot bind the listen address";
-	return r;
-}
-
-static int bind_host(const char *host, const char *port, int numeric, int *fd, const char **err_msg)
-{
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE | AI_NUMERICSERV | (numeric ? AI_NUMERICHOST : 0),
-	};
-	struct addrinfo *res = NULL, *ai;
-	int r;
-
-	r = getaddrinfo(host, port, &hints, &res);
-	if (r) {
-		if (r == EAI_MEMORY) {
-			*err_msg = "out of memory resolving the listen host";
-			return -ENOMEM;
-		}
-		if (r == EAI_AGAIN) {
-			*err_msg = "temporary failure resolving the listen host";
-			return -EAGAIN;
-		}
-		*err_msg = numeric ? "invalid IPv6 address in the listen address"
-				   : "cannot resolve the listen host";
-		return -EINVAL;
-	}
-	/* The first address that binds wins, as getaddrinfo ordered them. */
-	r = -EADDRNOTAVAIL;
-	for (ai = res; ai; ai = ai->ai_next) {
-		r = bind_socket(ai->ai_addr, ai->ai_addrlen, 0, fd);
-		if (r == 0)
-			break;
-	}
-	freeaddrinfo(res);
-	if (r < 0)
-		*err_msg = "cannot bind the listen address";
-	return r;
-}
-
-/* Takes a socket handed over by systemd: it must be TCP. */
-static int inherit_socket(const char *spec, int *fd, const char **err_msg)
-{
-	int type = 0, domain = 0;
-	socklen_t len = sizeof(type);
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(spec, &end, 10);
-	if (!*spec || *end || errno || n < 0 || n > INT_MAX) {
-		*err_msg = "fd://N needs a file descriptor number";
-		return -EINVAL;
-	}
-	if (getsockopt((int)n, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
-	    getsockopt((int)n, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || type != SOCK_STREAM ||
-	    (domain != AF_INET && domain != AF_INET6)) {
-		*err_msg = "fd://N is not an open TCP socket";
-		return -EINVAL;
-	}
-	*fd = (int)n;
-	return 0;
-}
-
-static int parse_port(const char *s, uint16_t *port)
-{
-	char *end;
-	long n;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	n = strtol(s, &end, 10);
-	if (*end || errno || n > 65535)
-		return -EINVAL;
-	*port = (uint16_t)n;
-	return 0;
-}
-
-static int open_socket(const char *address, int *fd, const char **err_msg)
-{
-	char host[256];
-	const char *port_str, *host_start = address;
-	size_t host_len;
-	uint16_t port;
-	int numeric = 0;
-
-	if (strncmp(address, "fd://", 5) == 0)
-		return inherit_socket(address + 5, fd, err_msg);
-	if (*address == '[') {
-		const char *close = strchr(address, ']');
-
-		if (!close || close[1] != ':') {
-			*err_msg = "an IPv6 listen address needs the form [addr]:port";
-			return -EINVAL;
-		}
-		host_start = address + 1;
-		host_len = (size_t)(close - host_start);
-		port_str = close + 2;
-		numeric = 1;
-	} else {
-		const char *colon = strrchr(address, ':');
-
-		if (!colon) {
-			*err_msg = "the listen address needs a port: host:port or :port";
-			return -EINVAL;
-		}
-		host_len = (size_t)(colon - address);
-		port_str = colon + 1;
-		if (memchr(address, ':', host_len)) {
-			*err_msg = "an IPv6 listen address needs brackets: [addr]:port";
-			return -EINVAL;
-		}
-	}
-	if (parse_port(port_str, &port) < 0) {
-		*err_msg = "the listen port must be a number from 0 to 65535";
-		return -EINVAL;
-	}
-	if (host_len >= sizeof(host) || (numeric && host_len == 0)) {
-		*err_msg = "invalid host in the listen address";
-		return -EINVAL;
-	}
-	if (host_len == 0)
-		return bind_any(port, fd, err_msg);
-	memcpy(host, host_start, host_len);
-	host[host_len] = '\0';
-	return bind_host(host, port_str, numeric, fd, err_msg);
-}
-
-/* Produces a listening socket for `address`. Listening here rather than in
- * uv_listen reports every error before a libuv handle exists. */
-static int open_listen_socket(const char *address, int *fd, const char **err_msg)
-{
-	int r = open_socket(address, fd, err_msg);
-
-	if (r < 0)
-		return r;
-	if (listen(*fd, SOMAXCONN) < 0) {
-		r = -errno;
-		*err_msg = "cannot listen on the address";
-		close(*fd);
-		*fd = -1;
-	}
-	return r;
-}
-
-static int socket_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		return -1;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return -1;
-}
-
 static void srv_on_listener_close(uv_handle_t *handle)
 {
 	struct elx_http_server *srv = handle->data;
@@ -1010,25 +840,21 @@ static void srv_on_listener_close(uv_handle_t *handle)
 		free(srv);
 }
 
-int elx_http_server_start(uv_loop_t *loop, const char *address,
-			  const struct elx_http_limits *limits, elx_http_handler_fn fn, void *ctx,
-			  struct elx_http_server **out, const char **err_msg)
+int elx_http_server_start(uv_loop_t *loop, int listen_fd, const struct elx_http_limits *limits,
+			  elx_http_handler_fn fn, void *ctx, struct elx_http_server **out,
+			  const char **err_msg)
 {
 	static const struct elx_http_limits default_limits = ELX_HTTP_LIMITS_DEFAULT;
 	struct elx_http_server *srv = NULL;
 	const char *msg = NULL;
-	uv_os_fd_t fd = -1;
 	int r;
 
-	if (!loop || !address || !fn || !out) {
+	if (!loop || listen_fd < 0 || !fn || !out) {
 		msg = "missing argument";
 		r = -EINVAL;
 		goto out;
 	}
 	*out = NULL;
-	r = open_listen_socket(address, &fd, &msg);
-	if (r < 0)
-		goto out;
 	srv = calloc(1, sizeof(*srv));
 	if (!srv) {
 		msg = "out of memory";
@@ -1039,30 +865,28 @@ int elx_http_server_start(uv_loop_t *loop, const char *address,
 	srv->limits = limits ? *limits : default_limits;
 	srv->fn = fn;
 	srv->ctx = ctx;
+	srv->port = elx_listen_port(listen_fd);
 	uv_tcp_init(loop, &srv->listener);
 	srv->listener.data = srv;
 	srv->listener_open = 1;
-	r = uv_tcp_open(&srv->listener, fd);
+	r = uv_tcp_open(&srv->listener, listen_fd);
 	if (r < 0) {
 		msg = "cannot use the listening socket";
 		goto out;
 	}
 	/* The handle owns the socket now: uv_close closes it. */
-	fd = -1;
+	listen_fd = -1;
 	r = uv_listen((uv_stream_t *)&srv->listener, SOMAXCONN, srv_on_connection);
 	if (r < 0) {
 		msg = "cannot listen on the address";
 		goto out;
 	}
-	uv_fileno((uv_handle_t *)&srv->listener, &fd);
-	srv->port = socket_port(fd);
-	fd = -1;
-	log_debug("http: listening on %s (port %d)", address, srv->port);
+	log_debug("http: serving on port %d", srv->port);
 	*out = srv;
 	srv = NULL;
 out:
-	if (fd >= 0)
-		close(fd);
+	if (listen_fd >= 0)
+		close(listen_fd);
 	if (srv) {
 		/* The handle is initialised: only the loop can free it. */
 		srv->closing = 1;

@@ -45,21 +45,20 @@ struct elx_http_limits {
 
 struct elx_http_server;
 
-/* Listens on `address`: ":9435" (every address), "host:port", "[v6addr]:port",
- * or "fd://N" for an already listening socket (systemd socket activation);
- * the server then owns that socket and closes it. Port 0 takes a free port.
- * NULL `limits` means ELX_HTTP_LIMITS_DEFAULT; idle_timeout_ms 0 means none.
- * Returns 0 or -errno; *err_msg (static or NULL) says what was wrong. A bad
- * address is -EINVAL. */
-int elx_http_server_start(uv_loop_t *loop, const char *address,
-			  const struct elx_http_limits *limits, elx_http_handler_fn fn, void *ctx,
-			  struct elx_http_server **out, const char **err_msg);
+/* Serves on `listen_fd`, a listening TCP socket (listen.h makes one from
+ * --web.listen-address). The server owns the socket from the call on, and
+ * closes it on failure too. NULL `limits` means ELX_HTTP_LIMITS_DEFAULT;
+ * idle_timeout_ms 0 means none. Returns 0 or -errno; *err_msg (static or
+ * NULL) says what was wrong. */
+int elx_http_server_start(uv_loop_t *loop, int listen_fd, const struct elx_http_limits *limits,
+			  elx_http_handler_fn fn, void *ctx, struct elx_http_server **out,
+			  const char **err_msg);
 
 /* Closes the listener and every connection; the loop runs the close callbacks,
  * after which the memory is freed. */
 void elx_http_server_close(struct elx_http_server *srv);
 
-/* The port actually bound (useful with port 0 in tests), or -1. */
+/* The port of its socket (useful with port 0 in tests), or -1. */
 int elx_http_server_port(const struct elx_http_server *srv);
 
 #endif

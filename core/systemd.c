@@ -1,6 +1,7 @@
 /* Sockets from systemd socket activation and sd_notify messages, through
- * libsystemd. ebpf_exporter reads fd://N as the N-th passed socket, not as
- * file descriptor N: so do we, for the same unit files to work. */
+ * libsystemd. Sockets are asked for by index, the N of fd://N: ebpf_exporter
+ * reads that as the N-th passed socket, not as file descriptor N, and so do
+ * we (listen.c), for the same unit files to work. */
 #include "systemd.h"
 
 #include <errno.h>
@@ -10,20 +11,10 @@
 
 #include "log.h"
 
-int elx_systemd_listen_fd(const char *address, const char **err)
+int elx_systemd_listen_fd(long index, const char **err)
 {
-	const char *num = address + strlen("fd://");
-	char *end;
-	long index;
-	int n;
+	int n = sd_listen_fds(0);
 
-	errno = 0;
-	index = strtol(num, &end, 10);
-	if (*num == '\0' || *end != '\0' || errno || index < 0) {
-		*err = "fd://N needs N, the index of a socket passed by systemd (0 for the first)";
-		return -EINVAL;
-	}
-	n = sd_listen_fds(0);
 	if (n < 0) {
 		*err = "LISTEN_FDS and LISTEN_PID from systemd are malformed";
 		return n;
@@ -33,7 +24,7 @@ int elx_systemd_listen_fd(const char *address, const char **err)
 		    "no sockets were passed (no LISTEN_FDS for this process): use a .socket unit";
 		return -ENOENT;
 	}
-	if (index >= n) {
+	if (index < 0 || index >= n) {
 		*err = "fd://N is beyond the sockets systemd passed (LISTEN_FDS)";
 		return -ENOENT;
 	}

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -19,6 +20,7 @@
 
 #include "gzip.h"
 #include "http.h"
+#include "listen.h"
 #include "check.h"
 
 #define PLAIN	   "text/plain; charset=utf-8"
@@ -334,7 +336,7 @@ static const struct elx_http_limits conn_limits = {
 	.idle_timeout_ms = 30000,
 };
 
-enum { SRV_MAIN, SRV_IDLE, SRV_CONNS, SRV_FD, SRV_ANY, SRV_LOCALHOST, SRV_V6, SRV_COUNT };
+enum { SRV_MAIN, SRV_IDLE, SRV_CONNS, SRV_FD, SRV_COUNT };
 
 static struct elx_http_server *servers[SRV_COUNT];
 static int ports[SRV_COUNT];
@@ -350,15 +352,14 @@ static void on_done(uv_async_t *async)
 	uv_close((uv_handle_t *)async, NULL);
 }
 
-static void start(uv_loop_t *loop, int which, const char *address,
-		  const struct elx_http_limits *limits)
+static void start_on(uv_loop_t *loop, int which, int fd, const struct elx_http_limits *limits)
 {
 	const char *msg = "unset";
-	int r = elx_http_server_start(loop, address, limits, handler, &handler_calls,
-				      &servers[which], &msg);
+	int r =
+	    elx_http_server_start(loop, fd, limits, handler, &handler_calls, &servers[which], &msg);
 
 	if (r != 0) {
-		fprintf(stderr, "starting a server on %s: %s (%s)\n", address, msg, strerror(-r));
+		fprintf(stderr, "starting a server on fd %d: %s (%s)\n", fd, msg, strerror(-r));
 		exit(1);
 	}
 	CHECK(msg == NULL);
@@ -366,55 +367,40 @@ static void start(uv_loop_t *loop, int which, const char *address,
 	CHECK(ports[which] > 0);
 }
 
-static void expect_start_error(uv_loop_t *loop, const char *address, int err, const char *msg)
+static void start(uv_loop_t *loop, int which, const char *address,
+		  const struct elx_http_limits *limits)
 {
-	struct elx_http_server *srv = (struct elx_http_server *)1;
-	const char *got = NULL;
+	const char *msg = "unset";
+	int fd = elx_listen_open(address, &msg);
 
-	CHECK_INT(elx_http_server_start(loop, address, NULL, handler, NULL, &srv, &got), err);
-	CHECK(srv == NULL);
-	CHECK_STR(got, msg);
+	if (fd < 0) {
+		fprintf(stderr, "listening on %s: %s (%s)\n", address, msg, strerror(-fd));
+		exit(1);
+	}
+	start_on(loop, which, fd, limits);
 }
 
-static void test_bad_addresses(uv_loop_t *loop)
+/* The server owns the socket it is given, and closes it when it fails. */
+static void test_start_errors(uv_loop_t *loop)
 {
+	struct elx_http_server *srv = (struct elx_http_server *)1;
+	const char *msg = NULL;
 	int pipe_fds[2];
-	char *spec;
 
-	expect_start_error(loop, "", -EINVAL,
-			   "the listen address needs a port: host:port or :port");
-	expect_start_error(loop, "9435", -EINVAL,
-			   "the listen address needs a port: host:port or :port");
-	expect_start_error(loop, "127.0.0.1:", -EINVAL,
-			   "the listen port must be a number from 0 to 65535");
-	expect_start_error(loop, ":65536", -EINVAL,
-			   "the listen port must be a number from 0 to 65535");
-	expect_start_error(loop, ":94x", -EINVAL,
-			   "the listen port must be a number from 0 to 65535");
-	expect_start_error(loop, ":-1", -EINVAL,
-			   "the listen port must be a number from 0 to 65535");
-	expect_start_error(loop, "::1:9435", -EINVAL,
-			   "an IPv6 listen address needs brackets: [addr]:port");
-	expect_start_error(loop, "[::1]9435", -EINVAL,
-			   "an IPv6 listen address needs the form [addr]:port");
-	expect_start_error(loop, "[::1", -EINVAL,
-			   "an IPv6 listen address needs the form [addr]:port");
-	expect_start_error(loop, "[]:9435", -EINVAL, "invalid host in the listen address");
-	expect_start_error(loop, "[not-v6]:9435", -EINVAL,
-			   "invalid IPv6 address in the listen address");
-	expect_start_error(loop, "fd://", -EINVAL, "fd://N needs a file descriptor number");
-	expect_start_error(loop, "fd://3x", -EINVAL, "fd://N needs a file descriptor number");
-	expect_start_error(loop, "fd://-1", -EINVAL, "fd://N needs a file descriptor number");
-	expect_start_error(loop, "fd://999999", -EINVAL, "fd://N is not an open TCP socket");
+	CHECK_INT(elx_http_server_start(loop, -1, NULL, handler, NULL, &srv, &msg), -EINVAL);
+	CHECK_STR(msg, "missing argument");
 	CHECK(pipe(pipe_fds) == 0);
-	spec = fmt("fd://%d", pipe_fds[0]);
-	expect_start_error(loop, spec, -EINVAL, "fd://N is not an open TCP socket");
-	free(spec);
-	close(pipe_fds[0]);
+	srv = (struct elx_http_server *)1;
+	msg = NULL;
+	CHECK_INT(elx_http_server_start(loop, pipe_fds[0], NULL, handler, NULL, &srv, &msg),
+		  -ENOTSOCK);
+	CHECK_STR(msg, "cannot listen on the address");
+	CHECK(srv == NULL);
+	CHECK(fcntl(pipe_fds[0], F_GETFD) < 0 && errno == EBADF);
 	close(pipe_fds[1]);
 }
 
-/* A listening socket made the way systemd would hand it over. */
+/* A listening socket made outside listen.c, the way systemd would make it. */
 static int make_listening_socket(void)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
@@ -919,56 +905,11 @@ static void test_max_connections(void)
 	client_free(b);
 }
 
-static void test_fd(void)
+/* A socket made elsewhere, as systemd hands one over, serves as well. */
+static void test_given_socket(void)
 {
 	struct client *c = client_open(ports[SRV_FD]);
 
-	client_send(c, GET_HELLO);
-	expect_response(c, HELLO_HEAD, HELLO);
-	client_free(c);
-}
-
-/* ":port" listens on IPv6 and IPv4 at once. */
-static void test_any_address(void)
-{
-	struct client *c = client_open(ports[SRV_ANY]);
-	int fd;
-
-	client_send(c, GET_HELLO);
-	expect_response(c, HELLO_HEAD, HELLO);
-	client_free(c);
-	fd = try_connect(AF_INET6, ports[SRV_ANY]);
-	if (fd < 0) {
-		fprintf(stderr, "skip: no IPv6 loopback for the \":port\" test\n");
-		return;
-	}
-	close(fd);
-	c = client_open_family(AF_INET6, ports[SRV_ANY]);
-	client_send(c, GET_HELLO);
-	expect_response(c, HELLO_HEAD, HELLO);
-	client_free(c);
-}
-
-static void test_named_hosts(void)
-{
-	struct client *c;
-	int fd;
-
-	/* "localhost" resolves to whichever loopback comes first. */
-	fd = try_connect(AF_INET, ports[SRV_LOCALHOST]);
-	if (fd < 0)
-		fd = try_connect(AF_INET6, ports[SRV_LOCALHOST]);
-	CHECK(fd >= 0);
-	c = calloc(1, sizeof(*c));
-	CHECK(c);
-	c->fd = fd;
-	client_send(c, GET_HELLO);
-	expect_response(c, HELLO_HEAD, HELLO);
-	client_free(c);
-
-	if (!servers[SRV_V6])
-		return;
-	c = client_open_family(AF_INET6, ports[SRV_V6]);
 	client_send(c, GET_HELLO);
 	expect_response(c, HELLO_HEAD, HELLO);
 	client_free(c);
@@ -999,9 +940,7 @@ static void *client_main(void *arg)
 	test_trickle();
 	test_idle_timeout();
 	test_max_connections();
-	test_fd();
-	test_any_address();
-	test_named_hosts();
+	test_given_socket();
 
 	/* Closing the servers closes the connections they still hold, idle
 	 * ones and ones with answers stuck in the queue. */
@@ -1032,8 +971,6 @@ int main(void)
 {
 	uv_loop_t loop;
 	pthread_t client;
-	const char *msg;
-	char *spec, *address;
 	int r;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -1042,25 +979,11 @@ int main(void)
 	make_bodies();
 	CHECK(uv_loop_init(&loop) == 0);
 
-	test_bad_addresses(&loop);
+	test_start_errors(&loop);
 	start(&loop, SRV_MAIN, "127.0.0.1:0", &main_limits);
 	start(&loop, SRV_IDLE, "127.0.0.1:0", &idle_limits);
 	start(&loop, SRV_CONNS, "127.0.0.1:0", &conn_limits);
-	spec = fmt("fd://%d", make_listening_socket());
-	start(&loop, SRV_FD, spec, NULL);
-	free(spec);
-	start(&loop, SRV_ANY, ":0", NULL);
-	start(&loop, SRV_LOCALHOST, "localhost:0", NULL);
-	r = elx_http_server_start(&loop, "[::1]:0", NULL, handler, &handler_calls, &servers[SRV_V6],
-				  &msg);
-	if (r == 0)
-		ports[SRV_V6] = elx_http_server_port(servers[SRV_V6]);
-	else
-		fprintf(stderr, "skip: [::1] (%s: %s)\n", msg, strerror(-r));
-	/* A port in use is reported, not hidden by SO_REUSEADDR. */
-	address = fmt("127.0.0.1:%d", ports[SRV_MAIN]);
-	expect_start_error(&loop, address, -EADDRINUSE, "cannot bind the listen address");
-	free(address);
+	start_on(&loop, SRV_FD, make_listening_socket(), NULL);
 	CHECK_INT(elx_http_server_port(NULL), -1);
 
 	CHECK(uv_async_init(&loop, &done_async, on_done) == 0);
