@@ -166,7 +166,8 @@ static void test_bind_loopback(void)
 	close(c);
 	/* A port in use is reported, not hidden by SO_REUSEADDR. */
 	CHECK(asprintf(&address, "127.0.0.1:%d", port) > 0);
-	expect_open_error(address, -EADDRINUSE, "cannot bind the listen address: Address already in use");
+	expect_open_error(address, -EADDRINUSE,
+			  "cannot bind the listen address: Address already in use");
 	free(address);
 	close(fd);
 	CHECK_INT(elx_listen_port(fd), -1);

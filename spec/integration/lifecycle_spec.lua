@@ -34,6 +34,16 @@ describe("flags", function()
     end
   end)
 
+  it("fails at once on a port in use, with the reason, before loading anything", function()
+    local e = helper.start({ names = "uprobe_test" })
+    local out, code = helper.run(("--log.no-timestamps --config.dir=%s --config.names=uprobe_test "
+      .. "--web.listen-address=127.0.0.1:%d"):format(helper.spec_dir, e.port))
+    assert.equal(0, (e:stop()))
+    assert.equal(1, code)
+    assert.equal(("error: --web.listen-address=127.0.0.1:%d: cannot bind the listen address: "
+      .. "Address already in use\n"):format(e.port), out)
+  end)
+
   it("answers --help and --version with exit 0", function()
     local out, code = helper.run("--help")
     assert.equal(0, code)
