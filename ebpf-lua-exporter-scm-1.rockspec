@@ -32,6 +32,7 @@ build = {
       ["exporter.histogram"] = "lua/exporter/histogram.lua",
       ["exporter.kallsyms"] = "lua/exporter/kallsyms.lua",
       ["exporter.label_cache"] = "lua/exporter/label_cache.lua",
+      ["exporter.landing"] = "lua/exporter/landing.lua",
       ["exporter.log"] = "lua/exporter/log.lua",
       ["exporter.metric"] = "lua/exporter/metric.lua",
       ["exporter.numfmt"] = "lua/exporter/numfmt.lua",

@@ -12,12 +12,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/libbpf.h>
+
 #include "attach.h"
+#include "build_config.h"
 #include "caps.h"
 #include "cgroup_id_map.h"
 #include "listen.h"
 #include "log.h"
 #include "lua_host.h"
+#include "process_stats.h"
+#include "revision.h"
+#include "routes.h"
 #include "systemd.h"
 
 /* --config.watch waits for changes to settle: editors and cp write in steps. */
@@ -37,6 +43,18 @@ static void free_handle_owner(uv_handle_t *handle)
 }
 
 /* ---------------------------------------------------------- load, reload */
+
+static void set_about(struct elx_exporter *e)
+{
+	snprintf(e->libbpf_version, sizeof(e->libbpf_version), "%s", libbpf_version_string());
+	e->about = (struct elx_about){
+		.version = ELX_VERSION,
+		.revision = ELX_REVISION,
+		.libbpf = e->libbpf_version,
+		.telemetry_path = e->flags->telemetry_path,
+		.debug = e->flags->debug,
+	};
+}
 
 /* Opens --web.listen-address: binds an address, or takes the socket systemd
  * passed for fd://N. */
@@ -91,25 +109,34 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 	}
 	e->last_reload_ok = 1;
 	e->last_success_ms = unix_ms();
+	set_about(e);
 	malloc_trim(0); /* what loading needed, BTF and ELF buffers, is not kept */
 	return 0;
 }
 
-int elx_exporter_reload(struct elx_exporter *e, const char *why)
+int elx_exporter_reload(struct elx_exporter *e, const char *why, char **reasons)
 {
 	struct elx_generation *next, *old = e->gen;
 	struct timespec t0, t1;
+	char *errors;
 	int ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	log_info("reloading the configuration (%s)", why);
+	elx_log_capture_start();
 	ret = elx_generation_build(old, e->flags, e->loop, &next);
+	errors = elx_log_capture_stop();
 	if (ret) {
 		e->last_reload_ok = 0;
 		e->reloads_failed++;
 		log_error("reload failed: the previous configuration keeps running");
+		if (reasons)
+			*reasons = errors;
+		else
+			free(errors);
 		return ret;
 	}
+	free(errors);
 	/* The swap happens here, between two loop callbacks: scrapes see the
 	 * old generation or the new one, never a mix. */
 	elx_cgroup_id_map_stop(e->cgroup_watch);
@@ -153,7 +180,10 @@ int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_h
 	scrape.reload_success_time_ms = e->last_success_ms;
 	scrape.reloads_success = e->reloads_ok;
 	scrape.reloads_failure = e->reloads_failed;
-	elx_generation_read(e->gen, &scrape);
+	scrape.about = &e->about;
+	elx_process_stats_read(&scrape.process);
+	/* The landing page shows programs and maps, not what the maps hold. */
+	elx_generation_read(e->gen, &scrape, page != ELX_PAGE_LANDING);
 	ret = elx_lua_call(e->gen->lua, ELX_ENTRY_RENDER, &scrape, &err);
 	if (ret || !scrape.content_type) {
 		elx_log_lines(ELX_ERROR, err ? err : "the page has no content type");
@@ -172,76 +202,6 @@ int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_h
 	return 0;
 }
 
-/* ---------------------------------------------------------- HTTP */
-
-static const char landing_page[] =
-    "<!DOCTYPE html>\n<html>\n<head><title>ebpf-lua-exporter</title></head>\n<body>\n"
-    "<h1>ebpf-lua-exporter</h1>\n<p>Prometheus exporter for custom eBPF metrics.</p>\n"
-    "<p><a href=\"%s\">Metrics</a></p>\n</body>\n</html>\n";
-
-static void set_text(struct elx_http_response *resp, int status, const char *text)
-{
-	resp->status = status;
-	resp->body = strdup(text);
-	resp->body_len = resp->body ? strlen(text) : 0;
-}
-
-static int method_is(const struct elx_http_request *req, const char *a, const char *b)
-{
-	return strcmp(req->method, a) == 0 || strcmp(req->method, b) == 0;
-}
-
-static void render_page(struct elx_exporter *e, enum elx_page page, struct elx_http_response *resp)
-{
-	if (elx_exporter_render(e, page, resp) != 0)
-		set_text(resp, 500, "500 reading the maps failed: see the exporter's log\n");
-}
-
-static void handle_request(void *ctx, const struct elx_http_request *req,
-			   struct elx_http_response *resp)
-{
-	struct elx_exporter *e = ctx;
-	int is_get = method_is(req, "GET", "HEAD");
-
-	if (strcmp(req->path, "/-/reload") == 0) {
-		/* As Prometheus's lifecycle API: POST or PUT, and only when enabled. */
-		if (!method_is(req, "POST", "PUT")) {
-			resp->allow = "POST, PUT";
-			set_text(resp, 405, "405 method not allowed: POST or PUT to reload\n");
-		} else if (!e->flags->web_enable_lifecycle) {
-			set_text(resp, 403,
-				 "403 the lifecycle API is not enabled "
-				 "(--web.enable-lifecycle)\n");
-		} else if (elx_exporter_reload(e, "POST /-/reload") != 0) {
-			set_text(resp, 500,
-				 "500 the reload failed and the previous configuration "
-				 "keeps running: see the exporter's log\n");
-		} else {
-			set_text(resp, 200, "reloaded\n");
-		}
-		return;
-	}
-	if (strcmp(req->path, e->flags->telemetry_path) == 0 || strcmp(req->path, "/") == 0 ||
-	    (e->flags->debug && strcmp(req->path, "/maps") == 0)) {
-		if (!is_get) {
-			resp->allow = "GET, HEAD";
-			set_text(resp, 405, "405 method not allowed\n");
-		} else if (strcmp(req->path, e->flags->telemetry_path) == 0) {
-			render_page(e, ELX_PAGE_METRICS, resp);
-		} else if (strcmp(req->path, "/maps") == 0) {
-			render_page(e, ELX_PAGE_MAPS, resp);
-		} else {
-			resp->status = 200;
-			resp->content_type = "text/html; charset=utf-8";
-			if (asprintf(&resp->body, landing_page, e->flags->telemetry_path) < 0)
-				resp->body = NULL;
-			resp->body_len = resp->body ? strlen(resp->body) : 0;
-		}
-		return;
-	}
-	set_text(resp, 404, "404 page not found\n");
-}
-
 /* ---------------------------------------------------------- signals, watch */
 
 static void on_signal(uv_signal_t *handle, int signum)
@@ -249,7 +209,7 @@ static void on_signal(uv_signal_t *handle, int signum)
 	struct elx_exporter *e = handle->data;
 
 	if (signum == SIGHUP) {
-		elx_exporter_reload(e, "SIGHUP");
+		elx_exporter_reload(e, "SIGHUP", NULL);
 		return;
 	}
 	log_info("received %s, shutting down", strsignal(signum));
@@ -259,7 +219,7 @@ static void on_signal(uv_signal_t *handle, int signum)
 
 static void on_settled(uv_timer_t *handle)
 {
-	elx_exporter_reload(handle->data, "a change in a watched directory");
+	elx_exporter_reload(handle->data, "a change in a watched directory", NULL);
 }
 
 static void on_dir_event(uv_fs_event_t *handle, const char *filename, int events, int status)
@@ -329,7 +289,7 @@ int elx_exporter_serve(struct elx_exporter *e)
 		if (ret)
 			return ret;
 	}
-	ret = elx_http_server_start(e->loop, e->listen_fd, &limits, handle_request, e, &e->http,
+	ret = elx_http_server_start(e->loop, e->listen_fd, &limits, elx_routes_handle, e, &e->http,
 				    &msg);
 	e->listen_fd = -1; /* the server's now, even when it failed */
 	if (ret) {

@@ -27,6 +27,8 @@ struct elx_exporter {
 	int stats_fd;  /* /proc/sys/kernel/bpf_stats_enabled, kept open */
 	int listen_fd; /* the listening socket until the HTTP server takes it, or -1 */
 	struct elx_cgroup_watch *cgroup_watch;
+	struct elx_about about; /* what the landing page and build_info say */
+	char libbpf_version[16];
 	/* Reloads, for the built-in metrics. */
 	int last_reload_ok;
 	uint64_t last_success_ms;
@@ -42,8 +44,9 @@ struct elx_exporter {
 int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_loop_t *loop);
 
 /* Builds a new generation and, when all of it worked, puts it in place of
- * the running one; otherwise the running one stays. Returns 0 or -errno. */
-int elx_exporter_reload(struct elx_exporter *e, const char *why);
+ * the running one; otherwise the running one stays, and *reasons (when
+ * reasons is not NULL) gets the error lines, malloc'd. Returns 0 or -errno. */
+int elx_exporter_reload(struct elx_exporter *e, const char *why, char **reasons);
 
 /* Serves HTTP and handles signals until SIGINT or SIGTERM. */
 int elx_exporter_serve(struct elx_exporter *e);

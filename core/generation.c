@@ -365,14 +365,14 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void elx_generation_read(struct elx_generation *gen, struct elx_scrape *scrape)
+void elx_generation_read(struct elx_generation *gen, struct elx_scrape *scrape, int read_maps)
 {
 	for (size_t i = 0; i < gen->nviews; i++) {
 		struct elx_view *v = &gen->views[i];
 		struct elx_config_scrape *out = &gen->scrapes[i];
 		uint64_t start = monotonic_ns();
 
-		for (size_t j = 0; j < v->nsources; j++)
+		for (size_t j = 0; read_maps && j < v->nsources; j++)
 			elx_source_read(v->obj, v->sources[j], &v->batches[j]);
 		if (scrape->stats_enabled)
 			elx_object_read_stats(v->obj);

@@ -42,8 +42,9 @@ int elx_generation_build(const struct elx_generation *prev, const struct elx_fla
  * closed), sources, its Lua state. `current` may be NULL (shutdown). */
 void elx_generation_retire(struct elx_generation *old, struct elx_generation *current);
 
-/* Reads every source and fills scrape->configs. */
-void elx_generation_read(struct elx_generation *gen, struct elx_scrape *scrape);
+/* Fills scrape->configs: programs and counters, and with `read_maps` every
+ * source read now (else the batches are those of the last read). */
+void elx_generation_read(struct elx_generation *gen, struct elx_scrape *scrape, int read_maps);
 
 /* Programs attached, and their total. */
 size_t elx_generation_attached(const struct elx_generation *gen, size_t *total);

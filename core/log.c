@@ -16,6 +16,42 @@ static int log_timestamps = 1;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
+/* Error lines kept while a capture is on, for a reply that must say why. */
+static char *captured;
+static size_t captured_len;
+static int capturing;
+
+static void capture(const char *msg, size_t len)
+{
+	char *grown = realloc(captured, captured_len + len + 2);
+
+	if (!grown)
+		return;
+	captured = grown;
+	memcpy(captured + captured_len, msg, len);
+	captured_len += len;
+	captured[captured_len++] = '\n';
+	captured[captured_len] = '\0';
+}
+
+void elx_log_capture_start(void)
+{
+	free(captured);
+	captured = NULL;
+	captured_len = 0;
+	capturing = 1;
+}
+
+char *elx_log_capture_stop(void)
+{
+	char *text = captured;
+
+	captured = NULL;
+	captured_len = 0;
+	capturing = 0;
+	return text;
+}
+
 void elx_log_setup(int debug, int timestamps)
 {
 	log_debug_on = debug;
@@ -45,6 +81,8 @@ static void log_line(enum elx_log_level level, const char *msg, size_t len)
 		size_t n = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 		snprintf(stamp + n, sizeof(stamp) - n, ".%03ldZ ", ts.tv_nsec / 1000000);
 	}
+	if (capturing && level == ELX_ERROR)
+		capture(msg, len);
 	/* One fprintf per line so that lines from several threads never interleave. */
 	fprintf(stderr, "%s%s: %.*s\n", stamp, level_names[level], (int)len, msg);
 }

@@ -14,6 +14,11 @@ void elx_logf(enum elx_log_level level, const char *fmt, ...) __attribute__((for
 /* Logs each line of a multi-line message (config errors come in bundles). */
 void elx_log_lines(enum elx_log_level level, const char *text);
 
+/* From start to stop, error lines are also kept; stop returns them, one a
+ * line (malloc'd; NULL when there were none). */
+void elx_log_capture_start(void);
+char *elx_log_capture_stop(void);
+
 /* Formats a malloc'd error message into *err and returns ret: for functions
  * that say what went wrong without logging it themselves. */
 int elx_errorf(char **err, int ret, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

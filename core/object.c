@@ -162,7 +162,8 @@ int elx_object_load(struct elx_object *o)
 	o->programs = calloc(n ? n : 1, sizeof(*o->programs));
 	o->tags = calloc(n ? n : 1, sizeof(*o->tags));
 	o->prog_fds = calloc(n ? n : 1, sizeof(*o->prog_fds));
-	if (!o->links || !o->programs || !o->tags || !o->prog_fds)
+	o->attach_errors = calloc(n ? n : 1, sizeof(*o->attach_errors));
+	if (!o->links || !o->programs || !o->tags || !o->prog_fds || !o->attach_errors)
 		return -ENOMEM;
 	bpf_object__for_each_program(prog, o->obj)
 	{
@@ -173,6 +174,7 @@ int elx_object_load(struct elx_object *o)
 
 		o->prog_fds[i] = fd;
 		o->programs[i].name = bpf_program__name(prog);
+		o->programs[i].section = bpf_program__section_name(prog);
 		o->programs[i].tag = o->tags[i];
 		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
 			o->programs[i].id = info.id;
@@ -199,10 +201,14 @@ int elx_object_attach(struct elx_object *o, int strict)
 			continue; /* not loaded (autoload off) */
 		ret = elx_attach_program(prog, &o->links[k].links, &o->links[k].n, &err);
 		if (ret) {
+			if (!err)
+				err = strdup(strerror(-ret));
 			log_error("config %s: program %s (SEC(\"%s\")): attach failed: %s", o->name,
 				  bpf_program__name(prog), bpf_program__section_name(prog),
 				  err ? err : strerror(-ret));
-			free(err);
+			/* Kept for the landing page. */
+			o->attach_errors[k] = err;
+			o->programs[k].attach_error = err;
 			if (strict)
 				return ret;
 			continue;
@@ -331,13 +337,27 @@ void elx_object_read_stats(struct elx_object *o)
 	}
 }
 
+static void detach_all(struct elx_object *o)
+{
+	struct bpf_program *prog;
+	size_t i = 0;
+
+	if (!o->links)
+		return;
+	bpf_object__for_each_program(prog, o->obj)
+	{
+		if (i == o->nprograms)
+			break;
+		/* The section's own detach, which also frees the array. */
+		elx_attach_detach(prog, o->links[i].links, o->links[i].n);
+		free(o->attach_errors ? o->attach_errors[i] : NULL);
+		i++;
+	}
+}
+
 void elx_object_close(struct elx_object *o)
 {
-	for (size_t i = 0; o->links && i < o->nprograms; i++) {
-		for (size_t l = 0; l < o->links[i].n; l++)
-			bpf_link__destroy(o->links[i].links[l]);
-		free(o->links[i].links);
-	}
+	detach_all(o);
 	for (size_t i = 0; i < o->nsources; i++)
 		free_source(o->sources[i]);
 	free(o->sources);
@@ -346,6 +366,7 @@ void elx_object_close(struct elx_object *o)
 	free(o->programs);
 	free(o->tags);
 	free(o->prog_fds);
+	free(o->attach_errors);
 	free(o->map_infos);
 	free(o->kaddrs_signature);
 	free(o->path);

@@ -47,6 +47,7 @@ struct elx_object {
 	struct elx_program_links *links; /* one per program; n = 0 when not attached */
 	struct elx_program *programs;
 	char (*tags)[17];
+	char **attach_errors; /* per program: why it did not attach, or NULL */
 	int *prog_fds;
 	size_t nprograms;
 	size_t nattached;

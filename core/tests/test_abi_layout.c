@@ -68,6 +68,8 @@ int main(void)
 	FIELD(elx_program, attached);
 	FIELD(elx_program, run_time_ns);
 	FIELD(elx_program, run_count);
+	FIELD(elx_program, section);
+	FIELD(elx_program, attach_error);
 	FIELD(elx_config_counters, decoder_errors);
 	FIELD(elx_config_scrape, name);
 	FIELD(elx_config_scrape, nbatches);
@@ -76,6 +78,18 @@ int main(void)
 	FIELD(elx_config_scrape, programs);
 	FIELD(elx_config_scrape, counters);
 	FIELD(elx_config_scrape, read_ns);
+	FIELD(elx_process, cpu_seconds);
+	FIELD(elx_process, start_time_seconds);
+	FIELD(elx_process, resident_bytes);
+	FIELD(elx_process, virtual_bytes);
+	FIELD(elx_process, open_fds);
+	FIELD(elx_process, max_fds);
+	FIELD(elx_about, version);
+	FIELD(elx_about, revision);
+	FIELD(elx_about, libbpf);
+	FIELD(elx_about, telemetry_path);
+	FIELD(elx_about, debug);
+	FIELD(elx_about, reserved);
 	FIELD(elx_scrape, abi_version);
 	FIELD(elx_scrape, page);
 	FIELD(elx_scrape, configs);
@@ -89,6 +103,8 @@ int main(void)
 	FIELD(elx_scrape, reload_success_time_ms);
 	FIELD(elx_scrape, reloads_success);
 	FIELD(elx_scrape, reloads_failure);
+	FIELD(elx_scrape, about);
+	FIELD(elx_scrape, process);
 	FIELD(elx_cgroup_op, config);
 	FIELD(elx_cgroup_op, map);
 	FIELD(elx_cgroup_op, path);

@@ -5,7 +5,7 @@ local ffi = require("ffi")
 
 local M = {}
 
-M.VERSION = 5
+M.VERSION = 6
 
 M.CDEF = [[
 /* The Lua entry points. The core calls one by filling elx_call and running
@@ -99,6 +99,8 @@ struct elx_program {
 	int32_t attached; /* 1 when a link exists */
 	uint64_t run_time_ns;
 	uint64_t run_count;
+	const char *section;	  /* its SEC() name */
+	const char *attach_error; /* why it is not attached, or NULL */
 };
 
 /* Counters of a config that Lua adds to and the core keeps: a reload
@@ -122,6 +124,27 @@ struct elx_config_scrape {
 enum elx_page {
 	ELX_PAGE_METRICS = 0, /* the exposition text */
 	ELX_PAGE_MAPS = 1,    /* --debug's /maps */
+	ELX_PAGE_LANDING = 2, /* / */
+};
+
+/* The exporter's own process, as Prometheus client libraries export it. */
+struct elx_process {
+	double cpu_seconds;	   /* user + system */
+	double start_time_seconds; /* since the Unix epoch */
+	uint64_t resident_bytes;
+	uint64_t virtual_bytes;
+	uint64_t open_fds;
+	uint64_t max_fds;
+};
+
+/* What the exporter is: build_info's labels, the landing page's links. */
+struct elx_about {
+	const char *version;
+	const char *revision; /* the source's git revision, or "unknown" */
+	const char *libbpf;   /* the libbpf the binary runs with */
+	const char *telemetry_path;
+	int32_t debug; /* --debug: /maps is served */
+	int32_t reserved;
 };
 
 /* ELX_ENTRY_RENDER: everything one scrape hands to Lua, and the body Lua
@@ -140,6 +163,8 @@ struct elx_scrape {
 	uint64_t reload_success_time_ms; /* Unix time of the last successful (re)load */
 	uint64_t reloads_success;
 	uint64_t reloads_failure;
+	const struct elx_about *about;
+	struct elx_process process;
 };
 
 /* One update of a cgroup_id_map. */

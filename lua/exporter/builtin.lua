@@ -65,7 +65,7 @@ local function config_lines(configs)
     local label = '{config="' .. name .. '"} '
     out.enabled[#out.enabled + 1] = '{name="' .. name .. '"} 1'
     out.decoder_errors[#out.decoder_errors + 1] = label .. stats.decoder_errors
-    out.durations[#out.durations + 1] = label .. numfmt.value(stats.duration)
+    out.durations[#out.durations + 1] = label .. numfmt.decimal(stats.duration)
     local maps = {}
     for map in pairs(stats.read_errors) do
       maps[#maps + 1] = map
@@ -94,11 +94,37 @@ local function write_reloads(buf, scrape)
   })
 end
 
+-- build_info, as every exporter has one: what runs, to tell hosts apart.
+local function write_build_info(buf, about)
+  if about == nil then
+    return
+  end
+  family(buf, "ebpf_exporter_build_info", "The version of ebpf-lua-exporter and of the libraries it runs with",
+    "gauge", { ('{libbpf="%s",luajit="%s",revision="%s",version="%s"} 1'):format(esc(ffi.string(about.libbpf)),
+      esc(jit.version), esc(ffi.string(about.revision)), esc(ffi.string(about.version))) })
+end
+
+-- The process_* families of Prometheus client libraries, from the core's read.
+local function write_process(buf, p)
+  family(buf, "process_cpu_seconds_total", "User and system CPU time of the exporter, in seconds", "counter",
+    { " " .. numfmt.decimal(p.cpu_seconds) })
+  family(buf, "process_max_fds", "The exporter's limit of open file descriptors", "gauge",
+    { " " .. numfmt.u64(p.max_fds) })
+  family(buf, "process_open_fds", "File descriptors the exporter has open", "gauge", { " " .. numfmt.u64(p.open_fds) })
+  family(buf, "process_resident_memory_bytes", "The exporter's resident memory, in bytes", "gauge",
+    { " " .. numfmt.u64(p.resident_bytes) })
+  family(buf, "process_start_time_seconds", "When the exporter started, in seconds since the Unix epoch", "gauge",
+    { " " .. numfmt.decimal(p.start_time_seconds, 2) }) -- clock ticks: 1/100 s
+  family(buf, "process_virtual_memory_bytes", "The exporter's virtual memory, in bytes", "gauge",
+    { " " .. numfmt.u64(p.virtual_bytes) })
+end
+
 --- Writes the built-in families, in name order. `configs` are the loaded
 -- config states in order ({name, stats, plans}); `scrape` the core's struct
 -- elx_scrape *.
 function M.write(buf, scrape, configs)
   local p, c = program_lines(scrape), config_lines(configs)
+  write_build_info(buf, scrape.about)
   write_reloads(buf, scrape)
   family(buf, "ebpf_exporter_decoder_errors_total", "How many times has decoders encountered errors",
     "counter", c.decoder_errors)
@@ -116,6 +142,7 @@ function M.write(buf, scrape, configs)
     "counter", c.read_errors)
   family(buf, "ebpf_exporter_scrape_duration_seconds",
     "How long reading and decoding a config's maps took at this scrape", "gauge", c.durations)
+  write_process(buf, scrape.process)
 end
 
 return M

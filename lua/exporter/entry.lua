@@ -14,6 +14,7 @@ local config = require("exporter.config")
 local debug_maps = require("exporter.debug_maps")
 local decoders = require("exporter.decoders")
 local exposition = require("exporter.exposition")
+local landing = require("exporter.landing")
 local log = require("exporter.log")
 local metric = require("exporter.metric")
 
@@ -226,8 +227,17 @@ function M.maps_text(scrape)
   return buf
 end
 
+--- The landing page (/), from the programs of the scrape, without map reads.
+function M.landing_text(scrape)
+  local buf = state.buf
+  buf:reset()
+  landing.write(buf, scrape, state.configs)
+  return buf
+end
+
 -- Each page: how it is written and what it is.
 local PAGES = {
+  [C.ELX_PAGE_LANDING] = { text = M.landing_text, content_type = landing.CONTENT_TYPE },
   [C.ELX_PAGE_METRICS] = { text = M.metrics_text, content_type = exposition.CONTENT_TYPE },
   [C.ELX_PAGE_MAPS] = { text = M.maps_text, content_type = debug_maps.CONTENT_TYPE },
 }

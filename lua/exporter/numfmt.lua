@@ -112,4 +112,12 @@ function M.value(f)
   return go_float(f)
 end
 
+--- A duration or other small value in plain decimal (0.0000992, never
+-- 9.92e-05): what people read and paste. `places` after the point, default
+-- 9 (nanoseconds).
+function M.decimal(f, places)
+  local text = format("%." .. (places or 9) .. "f", f):gsub("0+$", ""):gsub("%.$", "")
+  return text
+end
+
 return M

@@ -120,6 +120,11 @@ function Exporter:wait()
   error("the exporter did not exit within 10 s of SIGTERM")
 end
 
+--- The spec objects' directory as an absolute path (as SEC() names hold it).
+function M.abs_spec_dir()
+  return (sh("realpath " .. M.spec_dir):gsub("%s+$", ""))
+end
+
 --- Ids of the programs the exporter reports as loaded.
 function M.program_ids(text)
   local ids = {}

@@ -45,8 +45,11 @@ describe("HTTP", function()
     assert.equal(200, status)
     assert.is_truthy(headers:find("Content-Encoding: gzip\r\n", 1, true))
     local unzipped = helper.read_file(e.work .. "/body")
-    -- Durations differ between two scrapes; everything else is the same.
-    local function stable(text) return (text:gsub("scrape_duration_seconds{[^}]*} %S+", "")) end
+    -- Durations and the process's own figures differ between two scrapes;
+    -- everything else is the same.
+    local function stable(text)
+      return (text:gsub("scrape_duration_seconds{[^}]*} %S+", ""):gsub("\nprocess_[%w_]+ %S+", ""))
+    end
     assert.equal(stable(plain), stable(unzipped))
   end)
 
@@ -64,6 +67,69 @@ describe("HTTP", function()
     local out, code = helper.sh("promtool check metrics < " .. path)
     assert.equal("", out)
     assert.equal(0, code)
+  end)
+end)
+
+describe("what the exporter says of itself", function()
+  local e
+  setup(function()
+    e = helper.start({ names = "uprobe_test,attach_fail", args = "--debug" })
+  end)
+  teardown(function()
+    assert.equal(0, (e:stop()))
+  end)
+
+  local function revision()
+    return (helper.sh("git rev-parse --short=12 HEAD"):gsub("%s+$", ""))
+  end
+
+  it("has a landing page with the version, each config's programs and maps, and why one did not attach", function()
+    local body, status = e:get("/")
+    assert.equal(200, status)
+    local ids = helper.program_ids(e:scrape())
+    local lines = {}
+    for line in body:gmatch("[^\n]+") do
+      lines[line] = true
+    end
+    local libbpf = body:match("libbpf (v%d+%.%d+)")
+    for _, line in ipairs({
+      ("<p>Version 0.1.0 (revision %s), libbpf %s, %s.</p>"):format(revision(), libbpf, jit.version),
+      '<p><a href="/metrics">Metrics</a> &middot; <a href="/maps">Maps</a> (raw keys and decoded labels, --debug)</p>',
+      "<h3>uprobe_test</h3>",
+      ("<tr><td>elx_test_hit</td><td><code>uprobe/%s/elx-test-target:elx_test_hit</code></td><td>%d</td>"
+        .. "<td>yes</td></tr>"):format(helper.abs_spec_dir(), ids[1]),
+      "<li><code>ebpf_exporter_test_value_exp2</code> (histogram, map <code>test_value_exp2</code>)</li>",
+      "<h3>attach_fail</h3>",
+      ("<tr><td>never_attached</td><td><code>tracepoint/elx_no_such_system/elx_no_such_event</code></td><td>%d</td>"
+        .. "<td>no: No such file or directory</td></tr>"):format(ids[3]),
+    }) do
+      assert.is_true(lines[line] or false, line .. "\n---\n" .. body)
+    end
+  end)
+
+  it("exports build_info and the process metrics of client libraries", function()
+    local s = helper.samples(e:scrape())
+    local libbpf = (helper.sh("pkg-config --modversion libbpf"):match("^(%d+%.%d+)"))
+    assert.equal(1, s[('ebpf_exporter_build_info{libbpf="v%s",luajit="%s",revision="%s",version="0.1.0"}')
+      :format(libbpf, jit.version, revision())])
+    local limits = helper.read_file("/proc/" .. e.pid .. "/limits")
+    assert.equal(tonumber(limits:match("Max open files%s+(%d+)")), s["process_max_fds"])
+    -- The fds open while idle, and the scrape's own connection.
+    local idle = tonumber((helper.sh("ls /proc/" .. e.pid .. "/fd | wc -l")))
+    assert.equal(idle + 1, helper.samples(e:scrape())["process_open_fds"])
+    local stat = helper.read_file("/proc/" .. e.pid .. "/stat"):match("%) (.*)$")
+    local fields = {}
+    for f in stat:gmatch("%S+") do fields[#fields + 1] = f end
+    local btime = tonumber(helper.read_file("/proc/stat"):match("\nbtime (%d+)"))
+    assert.equal(btime + tonumber(fields[20]) / 100, s["process_start_time_seconds"])
+    assert.is_true(s["process_resident_memory_bytes"] > 1e6 and s["process_virtual_memory_bytes"] > s["process_resident_memory_bytes"])
+    assert.is_true(s["process_cpu_seconds_total"] > 0)
+  end)
+
+  it("prints scrape durations in plain decimal", function()
+    local text = e:scrape()
+    local value = text:match('\nebpf_exporter_scrape_duration_seconds{config="uprobe_test"} (%S+)\n')
+    assert.is_truthy(value:match("^0%.%d+$"), value)
   end)
 end)
 

@@ -44,8 +44,8 @@ local function setup_dir(names)
 end
 
 local function reload(e)
-  local _, status = e:get("/-/reload", "-X POST")
-  return status
+  local body, status = e:get("/-/reload", "-X POST")
+  return status, body
 end
 
 local function reload_metrics(s)
@@ -96,23 +96,32 @@ describe("reload", function()
     assert.same({ 1, 1, 0 }, reload_metrics(s))
   end)
 
+  -- Each case: how to break the config, and the first line of the reason
+  -- the reload's answer gives, as a pattern (<dir> is the config dir).
   for _, case in ipairs({
-    { what = "a broken YAML", break_it = function(d) write(d .. "/named.yaml", "metrics: [\n") end },
+    { what = "a broken YAML", break_it = function(d) write(d .. "/named.yaml", "metrics: [\n") end,
+      reason = "^named%.yaml: not valid YAML: " },
     { what = "a decoder script with a syntax error", break_it = function(d)
       os.execute("mkdir -p " .. d .. "/decoders")
       write(d .. "/decoders/oops.lua", "return {\n")
-    end },
+    end, reason = '^decoder "oops" %(<dir>/decoders/oops%.lua%): line 2: unexpected symbol near \'<eof>\'$' },
     { what = "an object the verifier rejects", break_it = function(d)
       os.execute(("cp %s/bad_verifier.bpf.o %s/named.bpf.o"):format(helper.spec_dir, d))
       write(d .. "/named.yaml", "metrics: { counters: [ { name: bad_total, help: x } ] }\n")
-    end },
+    end, reason = "^config named: loading <dir>/named%.bpf%.o failed: prog 'unchecked_lookup': BPF program load failed: "
+      .. "Permission denied$" },
   }) do
-    it("with " .. case.what .. " fails, and the running configuration stays", function()
+    it("with " .. case.what .. " fails, says why, and the running configuration stays", function()
       dir = setup_dir({ "named" })
       e = helper.start({ dir = dir, names = "named", args = "--web.enable-lifecycle" })
       hits(7, 1)
       case.break_it(dir)
-      assert.equal(500, reload(e))
+      local status, body = reload(e)
+      assert.equal(500, status)
+      local head, first = body:match("^([^\n]*)\n([^\n]*)\n")
+      assert.equal("500 the reload failed and the previous configuration keeps running:", head)
+      local pattern = case.reason:gsub("<dir>", (dir:gsub("%p", "%%%%%0")))
+      assert.is_truthy(first:match(pattern), body)
       hits(1, 1)
       local s = e:samples()
       assert.equal(8, s['ebpf_exporter_test_hits_by_value_total{value="one"}'])
@@ -208,7 +217,8 @@ describe("reload", function()
       local body, status = e:get("/metrics")
       assert.equal(200, status)
       local last = body:match("([^\n]*)\n$")
-      assert.is_truthy(last:match('^ebpf_exporter_scrape_duration_seconds{config="c"} '), last)
+      -- Complete: the last family of a scrape is there, whole.
+      assert.is_truthy(last:match("^process_virtual_memory_bytes %d+$"), last)
       assert.equal(3, helper.samples(body)['ebpf_exporter_test_hits_by_value_total{value="one"}'])
       scrapes = scrapes + 1
     until helper.read_file(work .. "/reloads.done")

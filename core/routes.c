@@ -1,0 +1,94 @@
+/* Paths: the metrics path, / (the landing page), /maps with --debug, and
+ * /-/reload with --web.enable-lifecycle. Pages come from Lua (RENDER); the
+ * answers to mistakes are written here. */
+#define _GNU_SOURCE
+#include "routes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exporter.h"
+
+static void set_text(struct elx_http_response *resp, int status, const char *text)
+{
+	resp->status = status;
+	resp->body = strdup(text);
+	resp->body_len = resp->body ? strlen(text) : 0;
+}
+
+static int method_is(const struct elx_http_request *req, const char *a, const char *b)
+{
+	return strcmp(req->method, a) == 0 || strcmp(req->method, b) == 0;
+}
+
+static void render_page(struct elx_exporter *e, enum elx_page page, struct elx_http_response *resp)
+{
+	if (elx_exporter_render(e, page, resp) != 0)
+		set_text(resp, 500, "500 rendering the page failed: see the exporter's log\n");
+}
+
+/* A failed reload says why in its answer too: the operator who asked for
+ * it may not read the log. */
+static void reload(struct elx_exporter *e, struct elx_http_response *resp)
+{
+	char *reasons = NULL;
+
+	if (elx_exporter_reload(e, "POST /-/reload", &reasons) == 0) {
+		set_text(resp, 200, "reloaded\n");
+	} else {
+		resp->status = 500;
+		if (asprintf(&resp->body,
+			     "500 the reload failed and the previous configuration keeps "
+			     "running:\n%s",
+			     reasons ? reasons : "see the exporter's log\n") < 0)
+			resp->body = NULL;
+		resp->body_len = resp->body ? strlen(resp->body) : 0;
+	}
+	free(reasons);
+}
+
+/* As Prometheus's lifecycle API: POST or PUT, and only when enabled. */
+static void lifecycle_reload(struct elx_exporter *e, const struct elx_http_request *req,
+			     struct elx_http_response *resp)
+{
+	if (!method_is(req, "POST", "PUT")) {
+		resp->allow = "POST, PUT";
+		set_text(resp, 405, "405 method not allowed: POST or PUT to reload\n");
+	} else if (!e->flags->web_enable_lifecycle) {
+		set_text(resp, 403,
+			 "403 the lifecycle API is not enabled (--web.enable-lifecycle)\n");
+	} else {
+		reload(e, resp);
+	}
+}
+
+/* The page a GET of `path` renders, or -1. */
+static int page_of(const struct elx_exporter *e, const char *path)
+{
+	if (strcmp(path, e->flags->telemetry_path) == 0)
+		return ELX_PAGE_METRICS;
+	if (strcmp(path, "/") == 0)
+		return ELX_PAGE_LANDING;
+	if (e->flags->debug && strcmp(path, "/maps") == 0)
+		return ELX_PAGE_MAPS;
+	return -1;
+}
+
+void elx_routes_handle(void *ctx, const struct elx_http_request *req,
+		       struct elx_http_response *resp)
+{
+	struct elx_exporter *e = ctx;
+	int page = page_of(e, req->path);
+
+	if (strcmp(req->path, "/-/reload") == 0) {
+		lifecycle_reload(e, req, resp);
+	} else if (page < 0) {
+		set_text(resp, 404, "404 page not found\n");
+	} else if (!method_is(req, "GET", "HEAD")) {
+		resp->allow = "GET, HEAD";
+		set_text(resp, 405, "405 method not allowed\n");
+	} else {
+		render_page(e, (enum elx_page)page, resp);
+	}
+}
