@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
+#include <luajit.h>
 
 #include "attach.h"
 #include "build_config.h"
@@ -89,6 +90,9 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 		if (ret)
 			return ret;
 	}
+	set_about(e);
+	log_info("ebpf-lua-exporter %s (revision %s), libbpf %s, %s", e->about.version,
+		 e->about.revision, e->about.libbpf, LUAJIT_VERSION);
 	e->stats_fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDONLY | O_CLOEXEC);
 	ret = elx_attach_register_handlers();
 	if (ret) {
@@ -109,7 +113,6 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 	}
 	e->last_reload_ok = 1;
 	e->last_success_ms = unix_ms();
-	set_about(e);
 	malloc_trim(0); /* what loading needed, BTF and ELF buffers, is not kept */
 	return 0;
 }

@@ -44,6 +44,16 @@ describe("flags", function()
       .. "Address already in use\n"):format(e.port), out)
   end)
 
+  it("logs its version, revision and libraries when it starts", function()
+    local _, code, version = helper.run("--log.no-timestamps --config.check --config.dir=" .. helper.spec_dir
+      .. " --config.names=uprobe_test")
+    assert.equal(0, code)
+    local revision = helper.sh("git rev-parse --short=12 HEAD"):gsub("%s+$", "")
+    local libbpf = helper.sh("pkg-config --modversion libbpf"):match("^(%d+%.%d+)")
+    assert.equal(("info: ebpf-lua-exporter 0.1.0 (revision %s), libbpf v%s, %s"):format(revision, libbpf, jit.version),
+      version)
+  end)
+
   it("answers --help and --version with exit 0", function()
     local out, code = helper.run("--help")
     assert.equal(0, code)
