@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "libbpf_log.h"
 #include "log.h"
 
 /* Attaches one program; `rest` is its section name after the row's prefix.
@@ -242,7 +243,7 @@ static int one_link(struct bpf_link *link, struct bpf_link ***out, size_t *nout,
 	struct bpf_link **links;
 
 	if (!link)
-		return elx_errorf(err, ret, "%s", strerror(-ret));
+		return elx_errorf(err, ret, "%s", elx_libbpf_why(ret));
 	links = calloc(1, sizeof(*links));
 	if (!links) {
 		bpf_link__destroy(link);

@@ -55,3 +55,14 @@ const char *elx_libbpf_reason(void)
 {
 	return reason[0] ? reason : NULL;
 }
+
+const char *elx_libbpf_why(int ret)
+{
+	static char text[256];
+
+	if (reason[0])
+		return reason;
+	if (libbpf_strerror(ret, text, sizeof(text)) != 0)
+		snprintf(text, sizeof(text), "%s", strerror(-ret));
+	return text;
+}

@@ -15,4 +15,9 @@ void elx_libbpf_reason_clear(void);
  * "libbpf: " prefix and newline, or NULL. */
 const char *elx_libbpf_reason(void);
 
+/* Why libbpf failed with `ret` (-errno or one of its own codes): the first
+ * warning since the last clear, else its text for the code (strerror does
+ * not know libbpf's). A static string. */
+const char *elx_libbpf_why(int ret);
+
 #endif

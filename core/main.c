@@ -35,8 +35,14 @@ int main(int argc, char **argv)
 	if (ret == 0 && flags.config_check) {
 		size_t attached = elx_generation_attached(exporter.gen, &total);
 
-		log_info("config check passed: %zu configs loaded, %zu of %zu programs attached",
-			 exporter.gen->nviews, attached, total);
+		if (attached == total)
+			log_info("config check passed: %zu configs loaded, %zu of %zu programs "
+				 "attached",
+				 exporter.gen->nviews, attached, total);
+		else
+			log_warn("config check passed: %zu configs loaded, %zu of %zu programs not "
+				 "attached (the errors above say why; --config.strict fails then)",
+				 exporter.gen->nviews, total - attached, total);
 	} else if (ret == 0)
 		ret = elx_exporter_serve(&exporter);
 	elx_exporter_free(&exporter);

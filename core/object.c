@@ -14,23 +14,10 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "attach_explain.h"
 #include "kaddrs.h"
 #include "libbpf_log.h"
 #include "log.h"
-
-/* Why libbpf failed with `ret`: the first warning it printed, else its
- * own text for its error codes (which strerror does not know). */
-static const char *libbpf_reason(int ret)
-{
-	static char text[256];
-	const char *said = elx_libbpf_reason();
-
-	if (said)
-		return said;
-	if (libbpf_strerror(ret, text, sizeof(text)) != 0)
-		snprintf(text, sizeof(text), "%s", strerror(-ret));
-	return text;
-}
 
 int elx_object_file_hash(const char *path, uint64_t *hash)
 {
@@ -78,7 +65,7 @@ int elx_object_open(struct elx_object *o, const char *dir, const char *name, con
 	if (!o->obj) {
 		ret = -errno;
 		return elx_errorf(err, ret, "%s: libbpf cannot open it: %s", o->path,
-				  libbpf_reason(ret));
+				  elx_libbpf_why(ret));
 	}
 	bpf_object__for_each_map(map, o->obj) n++;
 	o->map_infos = calloc(n ? n : 1, sizeof(*o->map_infos));
@@ -145,26 +132,29 @@ int elx_object_set_kaddrs(struct elx_object *o, char *const *kaddrs, size_t n, c
 	return 0;
 }
 
-int elx_object_load(struct elx_object *o)
+/* Programs of a kind this kernel cannot load stay out of the load, so that
+ * the rest of the object works; they count as not attached, with the reason. */
+static void leave_out_unsupported(struct elx_object *o)
 {
 	struct bpf_program *prog;
-	size_t n = 0;
-	int ret;
+	size_t i = 0;
 
-	elx_libbpf_reason_clear();
-	ret = bpf_object__load(o->obj);
-	if (ret) {
-		log_error("config %s: loading %s failed: %s", o->name, o->path, libbpf_reason(ret));
-		return ret;
+	bpf_object__for_each_program(prog, o->obj)
+	{
+		const char *why = elx_attach_unsupported(bpf_program__section_name(prog));
+
+		if (why && bpf_program__autoload(prog)) {
+			bpf_program__set_autoload(prog, false);
+			o->attach_errors[i] = strdup(why);
+		}
+		i++;
 	}
-	bpf_object__for_each_program(prog, o->obj) n++;
-	o->links = calloc(n ? n : 1, sizeof(*o->links));
-	o->programs = calloc(n ? n : 1, sizeof(*o->programs));
-	o->tags = calloc(n ? n : 1, sizeof(*o->tags));
-	o->prog_fds = calloc(n ? n : 1, sizeof(*o->prog_fds));
-	o->attach_errors = calloc(n ? n : 1, sizeof(*o->attach_errors));
-	if (!o->links || !o->programs || !o->tags || !o->prog_fds || !o->attach_errors)
-		return -ENOMEM;
+}
+
+static int describe_programs(struct elx_object *o)
+{
+	struct bpf_program *prog;
+
 	bpf_object__for_each_program(prog, o->obj)
 	{
 		size_t i = o->nprograms++;
@@ -176,14 +166,56 @@ int elx_object_load(struct elx_object *o)
 		o->programs[i].name = bpf_program__name(prog);
 		o->programs[i].section = bpf_program__section_name(prog);
 		o->programs[i].tag = o->tags[i];
+		o->programs[i].attach_error = o->attach_errors[i];
 		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
 			o->programs[i].id = info.id;
 			for (int b = 0; b < 8; b++)
 				snprintf(o->tags[i] + 2 * b, 3, "%02x", info.tag[b]);
 		}
 	}
+	return 0;
+}
+
+int elx_object_load(struct elx_object *o)
+{
+	struct bpf_program *prog;
+	size_t n = 0;
+	int ret;
+
+	bpf_object__for_each_program(prog, o->obj) n++;
+	o->links = calloc(n ? n : 1, sizeof(*o->links));
+	o->programs = calloc(n ? n : 1, sizeof(*o->programs));
+	o->tags = calloc(n ? n : 1, sizeof(*o->tags));
+	o->prog_fds = calloc(n ? n : 1, sizeof(*o->prog_fds));
+	o->attach_errors = calloc(n ? n : 1, sizeof(*o->attach_errors));
+	if (!o->links || !o->programs || !o->tags || !o->prog_fds || !o->attach_errors)
+		return -ENOMEM;
+	leave_out_unsupported(o);
+	elx_libbpf_reason_clear();
+	ret = bpf_object__load(o->obj);
+	if (ret) {
+		log_error("config %s: loading %s failed: %s", o->name, o->path,
+			  elx_libbpf_why(ret));
+		return ret;
+	}
+	describe_programs(o);
 	o->loaded = 1;
 	return 0;
+}
+
+/* Why a program did not attach: what attaching said, or libbpf's first
+ * warning, and what this machine lacks when we can tell. malloc'd. */
+static char *attach_failure(struct bpf_program *prog, int ret, char *err)
+{
+	char *hint = elx_attach_explain(bpf_program__section_name(prog), ret);
+	const char *what = err ? err : elx_libbpf_why(ret);
+	char *text = NULL;
+
+	if (asprintf(&text, "%s%s%s", what, hint ? ": " : "", hint ? hint : "") < 0)
+		text = NULL;
+	free(hint);
+	free(err);
+	return text;
 }
 
 int elx_object_attach(struct elx_object *o, int strict)
@@ -197,18 +229,22 @@ int elx_object_attach(struct elx_object *o, int strict)
 		char *err = NULL;
 		int ret;
 
-		if (o->prog_fds[k] < 0)
-			continue; /* not loaded (autoload off) */
-		ret = elx_attach_program(prog, &o->links[k].links, &o->links[k].n, &err);
+		if (o->prog_fds[k] < 0 && !o->attach_errors[k])
+			continue; /* not loaded: autoload turned off by its author */
+		if (o->prog_fds[k] < 0) {
+			ret = -EOPNOTSUPP;
+		} else {
+			elx_libbpf_reason_clear();
+			ret = elx_attach_program(prog, &o->links[k].links, &o->links[k].n, &err);
+			if (ret)
+				o->attach_errors[k] = attach_failure(prog, ret, err);
+		}
 		if (ret) {
-			if (!err)
-				err = strdup(strerror(-ret));
+			/* Kept for the landing page. */
+			o->programs[k].attach_error = o->attach_errors[k];
 			log_error("config %s: program %s (SEC(\"%s\")): attach failed: %s", o->name,
 				  bpf_program__name(prog), bpf_program__section_name(prog),
-				  err ? err : strerror(-ret));
-			/* Kept for the landing page. */
-			o->attach_errors[k] = err;
-			o->programs[k].attach_error = err;
+				  o->attach_errors[k] ? o->attach_errors[k] : strerror(-ret));
 			if (strict)
 				return ret;
 			continue;

@@ -6,10 +6,10 @@ local M = {}
 
 M.CONTENT_TYPE = "text/html; charset=utf-8"
 
-local HTML_ESCAPES = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;" }
+local HTML_ESCAPES = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&#39;" }
 
 local function html(s)
-  return (tostring(s):gsub('[&<>"]', HTML_ESCAPES))
+  return (tostring(s):gsub("[&<>\"']", HTML_ESCAPES))
 end
 
 local function cstring(p, default)

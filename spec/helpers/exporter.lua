@@ -30,12 +30,13 @@ function M.config_dir(object, name, yaml)
   return dir
 end
 
--- Runs the exporter to completion (for --config.check and flag errors).
+-- Runs the exporter to completion (for --config.check and flag errors),
+-- with `env` ("VAR=value ...") if given.
 -- Returns its output and exit code, and apart the line with which it logs
 -- its version when it starts, taken out of the output so that specs compare
 -- the rest exactly.
-function M.run(args)
-  local out, code = sh(M.binary .. " " .. args)
+function M.run(args, env)
+  local out, code = sh((env and ("env " .. env .. " ") or "") .. M.binary .. " " .. args)
   local version, rest = out:match("^(info: ebpf%-lua%-exporter [^\n]*)\n(.*)$")
   if version then
     return rest, code, version

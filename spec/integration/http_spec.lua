@@ -101,7 +101,9 @@ describe("what the exporter says of itself", function()
       "<li><code>ebpf_exporter_test_value_exp2</code> (histogram, map <code>test_value_exp2</code>)</li>",
       "<h3>attach_fail</h3>",
       ("<tr><td>never_attached</td><td><code>tracepoint/elx_no_such_system/elx_no_such_event</code></td><td>%d</td>"
-        .. "<td>no: No such file or directory</td></tr>"):format(ids[3]),
+        .. "<td>no: failed to determine tracepoint &#39;elx_no_such_system/elx_no_such_event&#39; perf event ID: "
+        .. "No such file or directory: this kernel has no tracepoint elx_no_such_system/elx_no_such_event</td></tr>")
+        :format(ids[3]),
     }) do
       assert.is_true(lines[line] or false, line .. "\n---\n" .. body)
     end
