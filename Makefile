@@ -7,7 +7,7 @@ BUSTED = luajit /usr/bin/busted
 
 ASAN_BUILD ?= build-asan
 
-.PHONY: all deps build run test test-c test-lua test-integration test-asan bench lint clean
+.PHONY: all deps build bpf run test test-c test-lua test-integration test-asan bench lint clean
 
 all: build
 
@@ -53,6 +53,12 @@ test-asan: deps
 	@cmake --build $(ASAN_BUILD) -j $(JOBS) -- --no-print-directory >/dev/null
 	@cd $(ASAN_BUILD) && ctest --output-on-failure
 	@ELX_BUILD=$(ASAN_BUILD) $(BUSTED) --run=integration
+
+# Your own programs: every <name>.bpf.c of SRC (a dir or files) into its
+# <name>.bpf.o, against this kernel's vmlinux.h and our headers.
+bpf:
+	@test -n "$(SRC)" || (echo "usage: make bpf SRC=<dir or .bpf.c files>" && false)
+	@sh tools/bpf-cc.sh $(SRC)
 
 bench: build
 	@sh tools/kernel-fs.sh
