@@ -64,6 +64,11 @@ function M.init(opts)
   return true
 end
 
+-- TEMPORARY (issue 8, i8-lua branch): the map types the core reads per CPU
+-- (map_reader.c's is_percpu), until the core passes elx_map_info.percpu
+-- itself; then this table goes and map_infos copies m.percpu.
+local CORE_PERCPU_TYPES = { [5] = 1, [6] = 1, [10] = 1, [15] = 1 }
+
 local function map_infos(ptr, n)
   if ptr == nil then
     return nil
@@ -74,7 +79,7 @@ local function map_infos(ptr, n)
     local m = arr[i]
     infos[i + 1] = {
       name = ffi.string(m.name), type = m.type, key_size = m.key_size,
-      value_size = m.value_size, max_entries = m.max_entries,
+      value_size = m.value_size, max_entries = m.max_entries, percpu = CORE_PERCPU_TYPES[m.type] or 0,
     }
   end
   return infos
@@ -111,14 +116,11 @@ function M.configure(name, infos_ptr, ninfos)
   if #errors > 0 then
     return nil, table.concat(errors, "\n")
   end
-  local maps, read_errors, lost = {}, {}, {}
+  local maps, states, read_errors, lost = {}, {}, {}, {}
   for i, plan in ipairs(plans) do
     state.family_owner[plan.family] = name
-    maps[i] = {
-      name = plan.name,
-      record_size = plan.event and math.max(1, plan.key_size) or 0,
-      flush_ms = plan.event and math.floor(plan.flush_interval * 1000) or 0,
-    }
+    maps[i] = { name = plan.read.map, record_size = plan.read.record_size, flush_ms = plan.read.flush_ms }
+    states[i] = collect.new_state(plan)
     read_errors[plan.name] = 0
     if plan.event then
       lost[plan.name] = 0
@@ -132,6 +134,7 @@ function M.configure(name, infos_ptr, ninfos)
   state.configs[#state.configs + 1] = {
     name = name,
     plans = plans,
+    states = states,
     stats = {
       decoder_errors = 0, read_errors = read_errors, lost = lost, duration = 0,
       logged = {}, nlogged = 0, log = M.log.warn,
@@ -213,9 +216,9 @@ local scrape_type = ffi.typeof("struct elx_scrape *")
 
 -- If a metric fails half-way (a bug, or memory), the scrape loses that
 -- metric's series, not its syntax: the buffer goes back to what it held before.
-local function collect_metric(plan, batch, buf, stats)
+local function collect_metric(plan, plan_state, batch, buf, stats)
   local before = #buf
-  local ok, err = pcall(collect[plan.kind], plan, batch, buf, stats)
+  local ok, err = pcall(collect.metric, plan, plan_state, batch, buf, stats)
   if not ok then
     local kept = buf:get(before)
     buf:reset()
@@ -246,7 +249,7 @@ function M.render(ptr)
         if batch.error ~= 0 then
           cfg.stats.read_errors[plan.name] = cfg.stats.read_errors[plan.name] + 1
         else
-          collect_metric(plan, batch, buf, cfg.stats)
+          collect_metric(plan, cfg.states[i], batch, buf, cfg.stats)
         end
       end
       cfg.stats.duration = now() - started + tonumber(c.read_ns) * 1e-9

@@ -35,6 +35,16 @@ local function put_u64(buf, v)
 end
 M.put_u64 = put_u64
 
+local text_buf = require("string.buffer").new(24)
+
+--- An unsigned 64-bit value (uint64_t cdata or integral number) as decimal
+-- text: "18446744073709551615", never tostring's "...ULL".
+function M.u64(v)
+  text_buf:reset()
+  put_u64(text_buf, v)
+  return text_buf:tostring()
+end
+
 -- The shortest decimal digits that read back as f, and the decimal point
 -- position: f = 0.<digits> * 10^point. f must be finite and positive.
 local function shortest_digits(f)

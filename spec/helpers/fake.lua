@@ -90,7 +90,13 @@ function M.scrape(spec)
   return s
 end
 
--- Map infos as the core passes them to configure().
+-- The map types the core reads per CPU (map_reader.c's is_percpu):
+-- PERCPU_HASH, PERCPU_ARRAY, LRU_PERCPU_HASH, PERCPU_CGROUP_STORAGE.
+local PERCPU_TYPES = { [5] = true, [6] = true, [10] = true, [15] = true }
+local HAS_PERCPU = ffi.offsetof("struct elx_map_info", "percpu") ~= nil
+
+-- Map infos as the core passes them to configure(); percpu follows the type
+-- unless given.
 function M.map_infos(list)
   local arr = ffi.new("struct elx_map_info[?]", math.max(1, #list))
   local names = {}
@@ -101,6 +107,13 @@ function M.map_infos(list)
     arr[i - 1].key_size = m.key_size
     arr[i - 1].value_size = m.value_size or 8
     arr[i - 1].max_entries = m.max_entries or 1024
+    if HAS_PERCPU then
+      local percpu = m.percpu
+      if percpu == nil then
+        percpu = PERCPU_TYPES[arr[i - 1].type] or false
+      end
+      arr[i - 1].percpu = percpu and 1 or 0
+    end
   end
   M.anchors = M.anchors or {}
   M.anchors[#M.anchors + 1] = { arr, names }
