@@ -119,3 +119,70 @@ metrics:
     assert.has_error(function() kinds.register(other) end, 'kind other: section "gauges" is kind gauge\'s')
   end)
 end)
+
+describe("shipped kinds", function()
+  -- Tables copied, functions and cdata shared: what assert.same compares.
+  local function copy(v, seen)
+    if type(v) ~= "table" then
+      return v
+    end
+    seen = seen or {}
+    if seen[v] then
+      return seen[v]
+    end
+    local c = {}
+    seen[v] = c
+    for k, x in pairs(v) do
+      c[k] = copy(x, seen)
+    end
+    return c
+  end
+
+  it("leave their plans as binding made them: what changes is in the metric's state", function()
+    local cfg = assert(parse([[
+metrics:
+  counters:
+    - { name: c, help: x, labels: [{ name: k, size: 4, decoders: [{ name: uint }] }, { name: cpu, size: 2, decoders: [{ name: uint }] }] }
+  histograms:
+    - { name: h, help: x, bucket_type: exp2, bucket_min: 0, bucket_max: 2,
+        labels: [{ name: op, size: 4, decoders: [{ name: uint }] }, { name: bucket, size: 4, decoders: [{ name: uint }] }] }
+]]))
+    local plans = assert(metric.bind(cfg, {
+      { name = "c", type = 5, percpu = 1, key_size = 4, value_size = 8, max_entries = 8 },
+      { name = "h", type = 1, key_size = 8, value_size = 8, max_entries = 8 },
+    }, { cache_size = 8, skip_cache_size = 8 }))
+    local batches = {
+      fake.batch({ ncpus = 2, rows = { { key = fake.u32(1), cpus = { 1, 2 } } } }),
+      fake.batch({ rows = { { key = fake.u32(0) .. fake.u32(1), value = 4 }, { key = fake.u32(0) .. fake.u32(3), value = 9 } } }),
+    }
+    local bound = copy(plans)
+    local outputs = {}
+    for i, plan in ipairs(plans) do
+      local state = collect.new_state(plan)
+      for _ = 1, 2 do
+        local buf = buffer.new()
+        collect.metric(plan, state, batches[i], buf, { decoder_errors = 0, logged = {}, nlogged = 0, log = error })
+        outputs[#outputs + 1] = buf:tostring()
+      end
+    end
+    assert.same(bound, plans)
+    assert.equal(table.concat({
+      "# HELP ebpf_exporter_c x",
+      "# TYPE ebpf_exporter_c counter",
+      'ebpf_exporter_c{cpu="0",k="1"} 1',
+      'ebpf_exporter_c{cpu="1",k="1"} 2',
+      "",
+    }, "\n"), outputs[2])
+    assert.equal(table.concat({
+      "# HELP ebpf_exporter_h x",
+      "# TYPE ebpf_exporter_h histogram",
+      'ebpf_exporter_h_bucket{op="0",le="1"} 0',
+      'ebpf_exporter_h_bucket{op="0",le="2"} 4',
+      'ebpf_exporter_h_bucket{op="0",le="4"} 4',
+      'ebpf_exporter_h_bucket{op="0",le="+Inf"} 4',
+      'ebpf_exporter_h_sum{op="0"} 9',
+      'ebpf_exporter_h_count{op="0"} 4',
+      "",
+    }, "\n"), outputs[4])
+  end)
+end)
