@@ -6,7 +6,8 @@
 local M = {}
 
 -- What a kind is, checked at registration:
---   name        string: the plan's kind and the family's "# TYPE" ("counter")
+--   name        string: the plan's kind and the family's "# TYPE" ("counter");
+--               collect.<name> collects it, so not "metric" or "new_state"
 --   section     string: its list under `metrics:` in a config ("counters")
 --   keys        { key = true }: the YAML keys it takes besides name, help, labels
 --   reserved_labels (optional) { name = true }: label names it writes itself

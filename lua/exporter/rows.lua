@@ -45,7 +45,6 @@ local function key_reader(size)
   end
   return function(p) return ffi_string(p, size) end
 end
-M.key_reader = key_reader
 
 --- A metric's state between scrapes, for the plan it was made for: its label
 -- caches and skip caches (one per CPU when the plan splits by CPU), its
