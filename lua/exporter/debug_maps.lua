@@ -3,7 +3,8 @@
 -- The layout follows ebpf_exporter's page: a section per config and map.
 local ffi = require("ffi")
 local api = require("exporter.decoder_api")
-local collect = require("exporter.collect")
+local labels = require("exporter.labels")
+local numfmt = require("exporter.numfmt")
 
 local M = {}
 
@@ -19,13 +20,11 @@ local function hex(p, n)
   return table.concat(out, " ")
 end
 
-local u64_text = require("exporter.numfmt").u64
-
 -- "[read 4]", "(skipped by a decoder)" or "(decoder error)": decoding here
 -- never touches the caches or the error counters of real scrapes.
 local function labels_text(plan, raw)
   local quiet = { decoder_errors = 0, logged = {}, nlogged = 0, log = function() end }
-  local values = collect.decode_labels(plan, raw, quiet)
+  local values = labels.decode(plan, raw, quiet)
   if values == api.SKIP then
     return "(skipped by a decoder)"
   elseif values == nil then
@@ -49,12 +48,12 @@ local function write_map(buf, plan, batch)
       for c = 0, ncpus - 1 do
         local cpu = ffi.new("uint16_t[1]", c)
         buf:put(hex(p, ks), " cpu ", c, " (labels: ", labels_text(plan, raw .. ffi.string(cpu, 2)), ") -> ",
-          u64_text(values[i * ncpus + c]), "\n")
+          numfmt.u64(values[i * ncpus + c]), "\n")
       end
     else
       local shown = {}
       for c = 0, ncpus - 1 do
-        shown[#shown + 1] = u64_text(values[i * ncpus + c])
+        shown[#shown + 1] = numfmt.u64(values[i * ncpus + c])
       end
       local value = ncpus > 1 and ("[" .. table.concat(shown, " ") .. "] per CPU") or shown[1]
       buf:put(hex(p, ks), " (labels: ", labels_text(plan, raw), ") -> ", value, "\n")

@@ -8,6 +8,7 @@
 local ffi = require("ffi")
 
 local label_cache = require("exporter.label_cache")
+local numfmt = require("exporter.numfmt")
 
 local M = {}
 
@@ -81,9 +82,7 @@ end
 -- @tparam[opt=false] boolean big_endian
 -- @treturn string e.g. "18446744073709551615"
 function M.u64_decimal(s, offset, big_endian)
-  local v = M.read_uint(s, offset, 8, big_endian)
-  if type(v) == "number" then return string.format("%d", v) end
-  return (tostring(v):gsub("ULL$", ""))
+  return numfmt.u64(M.read_uint(s, offset, 8, big_endian))
 end
 
 --- A cache that holds a bounded number of entries, for decoders that look

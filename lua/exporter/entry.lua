@@ -100,8 +100,9 @@ local function bind(cfg, infos)
 end
 
 local function register(name, cfg, plans)
-  local read_errors, lost = {}, {}
-  for _, plan in ipairs(plans) do
+  local read_errors, lost, states = {}, {}, {}
+  for i, plan in ipairs(plans) do
+    states[i] = collect.new_state(plan)
     state.family_owner[plan.family] = name
     read_errors[plan.name] = 0
     lost[plan.name] = plan.event and 0 or nil
@@ -113,6 +114,7 @@ local function register(name, cfg, plans)
   state.configs[#state.configs + 1] = {
     name = name,
     plans = plans,
+    states = states, -- per plan: its caches and series, changed by every scrape
     stats = {
       decoder_errors = 0, read_errors = read_errors, lost = lost, duration = 0,
       logged = {}, nlogged = 0, log = log.warn,
@@ -127,9 +129,7 @@ local function answer(call, plans, kaddrs)
   local syms = ffi.new("const char *[?]", #kaddrs + 1)
   for i, plan in ipairs(plans) do
     local m = maps[i - 1]
-    m.name = plan.name
-    m.record_size = plan.event and math.max(1, plan.key_size) or 0
-    m.flush_ms = plan.event and math.floor(plan.flush_interval * 1000) or 0
+    m.name, m.record_size, m.flush_ms = plan.read.map, plan.read.record_size, plan.read.flush_ms
   end
   for i, sym in ipairs(kaddrs) do
     syms[i - 1] = sym
@@ -163,9 +163,9 @@ end
 
 -- If a metric fails half-way (a bug, or memory), the scrape loses that
 -- metric's series, not its syntax: the buffer goes back to what it held before.
-local function collect_metric(plan, batch, buf, stats)
+local function collect_metric(plan, plan_state, batch, buf, stats)
   local before = #buf
-  local ok, err = pcall(collect[plan.kind], plan, batch, buf, stats)
+  local ok, err = pcall(collect.metric, plan, plan_state, batch, buf, stats)
   if not ok then
     local kept = buf:get(before)
     buf:reset()
@@ -188,7 +188,7 @@ local function collect_config(cfg, c, buf)
       stats.lost[plan.name] = tonumber(batch.lost)
     end
     if batch.error == 0 then
-      collect_metric(plan, batch, buf, stats)
+      collect_metric(plan, cfg.states[i], batch, buf, stats)
     end
   end
   c.counters.decoder_errors = stats.decoder_errors

@@ -1,7 +1,11 @@
 -- Binds a config's metrics to the maps of its BPF object: checks that each
 -- map exists, holds u64 values and has the key the labels describe, and
--- builds each metric's plan (key layout, decoders, buckets, label cache).
-local histogram = require("exporter.histogram")
+-- builds each metric's plan: what to read, the key layout, the decoders and
+-- the bounds of its caches, plus what its kind (kinds.lua) adds. A plan never
+-- changes after bind; what changes from scrape to scrape is in the metric's
+-- state (collect.new_state).
+local kinds = require("exporter.kinds")
+local labels = require("exporter.labels")
 
 local M = {}
 
@@ -10,71 +14,66 @@ local MAP_TYPES = {
   [1] = "hash", [2] = "array", [5] = "percpu_hash", [6] = "percpu_array",
   [9] = "lru_hash", [10] = "lru_percpu_hash", [11] = "lpm_trie",
 }
-local PERCPU = { [5] = true, [6] = true, [10] = true }
-M.PERCPU = PERCPU
 -- Maps whose records the core counts as they arrive (event counters).
 local EVENT_MAPS = { [4] = "perf_event_array", [27] = "ringbuf" }
-local DEFAULT_FLUSH_INTERVAL = 3600 -- seconds, as ebpf_exporter
+local CPU_LABEL_SIZE = 2
 
--- A counter fed by a perf event array or a ring buffer: each record's first
--- bytes are its labels, and the core counts records by them until each flush.
-local function bind_event_counter(cfg, m, info, opts, fail)
-  if m.kind ~= "counter" then
-    fail(m.path .. ".name", ("map %q is a %s: only counters can count its records")
-      :format(m.name, EVENT_MAPS[info.type]))
-    return nil
-  end
-  local size, offset = 0, 0
-  for _, l in ipairs(m.labels) do
-    l.offset = offset
-    offset = offset + l.size + l.padding
-    size = offset
-  end
+-- What every plan has. plan.read is what the core reads for it: the map,
+-- and for an event counter the label bytes of its records and its flush
+-- interval (the kind sets those).
+local function new_plan(cfg, m)
   return {
     config = cfg.name,
-    kind = "counter",
+    kind = m.kind,
     name = m.name,
     family = "ebpf_exporter_" .. m.name,
     help = m.help,
     labels = m.labels,
-    key_size = size,
-    event = EVENT_MAPS[info.type],
-    flush_interval = m.flush_interval or DEFAULT_FLUSH_INTERVAL,
-    percpu = false,
-    split_cpu = false,
-    cache_size = math.max(1, opts.cache_size),
-    skip_cache_size = opts.skip_cache_size or 0,
+    read = { map = m.name, record_size = 0, flush_ms = 0 },
   }
 end
 
-local CPU_LABEL_SIZE = 2
+-- Labels read their bytes one after the other, padding skipped.
+local function lay_out(list, from, to)
+  local offset = 0
+  for i = from, to do
+    list[i].offset = offset
+    offset = offset + list[i].size + list[i].padding
+  end
+  return offset
+end
 
-local function sum_sizes(labels, from, to)
+-- A perf event array or ring buffer: each record's first bytes are its
+-- labels, counted by the core, if the kind counts records at all.
+local function bind_event_map(cfg, kind, m, info, opts, fail)
+  if not kind.bind_events then
+    fail(m.path .. ".name", ("map %q is a %s: only counters can count its records")
+      :format(m.name, EVENT_MAPS[info.type]))
+    return nil
+  end
+  local plan = new_plan(cfg, m)
+  plan.key_size = lay_out(m.labels, 1, #m.labels)
+  plan.key_labels = #m.labels
+  plan.event = EVENT_MAPS[info.type]
+  plan.percpu, plan.split_cpu = false, false
+  plan.cache_size = math.max(1, opts.cache_size)
+  plan.skip_cache_size = opts.skip_cache_size or 0
+  plan.label_order = labels.sorted(m.labels)
+  kind.bind_events(plan, m)
+  return plan
+end
+
+local function sum_sizes(list, from, to)
   local total = 0
   for i = from, to do
-    total = total + (labels[i].size or 0) + (labels[i].padding or 0)
+    total = total + (list[i].size or 0) + (list[i].padding or 0)
   end
   return total
 end
 
--- Checks one metric against its map; returns the plan or adds errors.
-local function bind_metric(cfg, m, info, opts, fail)
-  if not info then
-    fail(m.path .. ".name", ("no map %q in %s.bpf.o"):format(m.name, cfg.name))
-    return nil
-  end
-  if EVENT_MAPS[info.type] then
-    return bind_event_counter(cfg, m, info, opts, fail)
-  end
-  if m.perf_event_array then
-    fail(m.path .. ".perf_event_array", ("map %q is not a perf event array or ring buffer (type %d)")
-      :format(m.name, info.type))
-    return nil
-  end
-  if m.flush_interval then
-    fail(m.path .. ".flush_interval", "only applies to counters of perf event arrays and ring buffers")
-    return nil
-  end
+-- The map's type, value size and key against the labels. Returns whether a
+-- trailing cpu label splits the series by CPU, or nil after fail().
+local function check_shape(m, info, fail)
   if not MAP_TYPES[info.type] then
     fail(m.path .. ".name", ("map %q has type %d, which does not hold metric values "
       .. "(hash, array, their per-CPU and LRU forms, or lpm_trie)"):format(m.name, info.type))
@@ -85,55 +84,63 @@ local function bind_metric(cfg, m, info, opts, fail)
       :format(m.name, info.value_size))
     return nil
   end
-  local labels = m.labels
-  local n = #labels
-  local percpu = PERCPU[info.type] or false
-  local split_cpu = percpu and n > 0 and labels[n].name == "cpu"
-  local key_labels = split_cpu and n - 1 or n
-  if split_cpu and labels[n].size ~= CPU_LABEL_SIZE then
+  local list, n = m.labels, #m.labels
+  local split_cpu = info.percpu and n > 0 and list[n].name == "cpu"
+  if split_cpu and list[n].size ~= CPU_LABEL_SIZE then
     fail(("%s.labels[%d].size"):format(m.path, n - 1),
       "the cpu label of a per-CPU map takes the 2-byte CPU index: size must be 2")
     return nil
   end
   -- No labels at all: every key adds to one unlabelled series. A lone cpu
   -- label on a per-CPU map: one series per CPU, whatever the key.
-  if key_labels > 0 then
-    local used = sum_sizes(labels, 1, key_labels)
-    if used ~= info.key_size then
-      fail(m.path .. ".labels", ("the labels take %d bytes (size + padding)%s, but map %q has %d-byte keys")
-        :format(used, split_cpu and " before the cpu label" or "", m.name, info.key_size))
-      return nil
-    end
+  local key_labels = split_cpu and n - 1 or n
+  local used = sum_sizes(list, 1, key_labels)
+  if key_labels > 0 and used ~= info.key_size then
+    fail(m.path .. ".labels", ("the labels take %d bytes (size + padding)%s, but map %q has %d-byte keys")
+      :format(used, split_cpu and " before the cpu label" or "", m.name, info.key_size))
+    return nil
   end
-  local plan = {
-    config = cfg.name,
-    kind = m.kind,
-    name = m.name,
-    family = "ebpf_exporter_" .. m.name,
-    help = m.help,
-    labels = labels,
-    key_size = info.key_size,
-    max_entries = info.max_entries,
-    percpu = percpu,
-    split_cpu = split_cpu,
-    cache_size = math.max(1, math.min(opts.cache_size, info.max_entries)),
-    skip_cache_size = math.min(opts.skip_cache_size or 0, info.max_entries),
-  }
-  local offset = 0
-  for i = 1, key_labels do
-    labels[i].offset = offset
-    offset = offset + labels[i].size + labels[i].padding
+  return split_cpu
+end
+
+-- A map read whole at each scrape (hash, array, ...).
+local function bind_metric_map(cfg, kind, m, info, opts, fail)
+  if kind.check_map and not kind.check_map(m, info, fail) then
+    return nil
   end
+  local split_cpu = check_shape(m, info, fail)
+  if split_cpu == nil then
+    return nil
+  end
+  local plan = new_plan(cfg, m)
+  plan.key_size = info.key_size
+  plan.key_labels = split_cpu and #m.labels - 1 or #m.labels
+  plan.max_entries = info.max_entries
+  plan.percpu, plan.split_cpu = info.percpu, split_cpu
+  plan.cache_size = math.max(1, math.min(opts.cache_size, info.max_entries))
+  plan.skip_cache_size = math.min(opts.skip_cache_size or 0, info.max_entries)
+  lay_out(m.labels, 1, plan.key_labels)
   if split_cpu then
-    labels[n].offset = info.key_size -- the CPU index comes after the key bytes
+    m.labels[#m.labels].offset = info.key_size -- the CPU index comes after the key bytes
   end
-  if m.kind == "histogram" then
-    -- The bucket is the last label; on a per-CPU map split by CPU it is the
-    -- last one before `cpu` (ebpf_exporter cannot split histograms by CPU).
-    plan.bucket_label = key_labels
-    plan.buckets = histogram.buckets(m)
+  plan.label_order = labels.sorted(m.labels)
+  if kind.bind then
+    kind.bind(plan, m)
   end
   return plan
+end
+
+-- Checks one metric against its map; returns the plan or adds errors.
+local function bind_metric(cfg, m, info, opts, fail)
+  if not info then
+    fail(m.path .. ".name", ("no map %q in %s.bpf.o"):format(m.name, cfg.name))
+    return nil
+  end
+  local kind = assert(kinds.get(m.kind), m.kind)
+  if EVENT_MAPS[info.type] then
+    return bind_event_map(cfg, kind, m, info, opts, fail)
+  end
+  return bind_metric_map(cfg, kind, m, info, opts, fail)
 end
 
 -- Map types and sizes a cgroup_id_map needs: a hash of u64 cgroup ids, or
@@ -158,13 +165,24 @@ local function bind_cgroup_id_map(cfg, infos, fail)
   end
 end
 
+-- The core says which map types keep one value per CPU (elx_map_info's
+-- percpu: 1 or 0); a map info may give it as a number or a boolean.
+local function normalised(info)
+  local copy = {}
+  for k, v in pairs(info) do
+    copy[k] = v
+  end
+  copy.percpu = info.percpu == 1 or info.percpu == true
+  return copy
+end
+
 --- Binds every metric of `cfg` to the maps in `infos` (a list of
--- {name, type, key_size, value_size, max_entries}). Returns the list of plans
--- in config order, or nil and the list of error lines.
+-- {name, type, key_size, value_size, max_entries, percpu}). Returns the list
+-- of plans in config order, or nil and the list of error lines.
 function M.bind(cfg, infos, opts)
   local by_name = {}
   for _, info in ipairs(infos) do
-    by_name[info.name] = info
+    by_name[info.name] = normalised(info)
   end
   local errors = {}
   local function fail(path, msg)

@@ -46,12 +46,14 @@ function M.parse_u64(text)
   return v
 end
 
---- The decimal text of a uint64_t or an integral number.
+local text_buf = require("string.buffer").new(24)
+
+--- An unsigned 64-bit value (uint64_t cdata or integral number) as decimal
+-- text: "18446744073709551615", never tostring's "...ULL".
 function M.u64(v)
-  if type(v) == "number" then
-    return ("%d"):format(v)
-  end
-  return (tostring(ffi.cast("uint64_t", v)):gsub("ULL$", ""))
+  text_buf:reset()
+  put_u64(text_buf, v)
+  return text_buf:tostring()
 end
 
 -- The shortest decimal digits that read back as f, and the decimal point

@@ -115,7 +115,11 @@ function M.map_infos(list)
     arr[i - 1].key_size = m.key_size
     arr[i - 1].value_size = m.value_size or 8
     arr[i - 1].max_entries = m.max_entries or 1024
-    arr[i - 1].percpu = PERCPU[m.type or 1] and 1 or 0
+    local percpu = m.percpu
+    if percpu == nil then
+      percpu = PERCPU[m.type or 1] or false
+    end
+    arr[i - 1].percpu = percpu and 1 or 0
   end
   anchor(arr, names)
   return arr, #list

@@ -65,7 +65,7 @@ metrics:
       { name = "small", type = HASH, key_size = 4, value_size = 4, max_entries = 1 },
       { name = "keyed", type = HASH, key_size = 8, value_size = 8, max_entries = 1 },
       { name = "ring", type = 27, key_size = 0, value_size = 0, max_entries = 4096 },
-      { name = "percpu", type = PERCPU_HASH, key_size = 4, value_size = 8, max_entries = 1 },
+      { name = "percpu", type = PERCPU_HASH, percpu = 1, key_size = 4, value_size = 8, max_entries = 1 },
       { name = "perf", type = PERF_EVENT_ARRAY, key_size = 4, value_size = 4, max_entries = 2 },
     })
     assert.same({
@@ -329,7 +329,7 @@ end)
 describe("per-CPU counters", function()
   it("sums CPUs without a cpu label", function()
     local p = assert(plans("metrics: { counters: [ { name: c, help: x, labels: [{ name: k, size: 4, decoders: [{ name: uint }] }] } ] }",
-      { { name = "c", type = PERCPU_HASH, key_size = 4, value_size = 8, max_entries = 4 } }))[1]
+      { { name = "c", type = PERCPU_HASH, percpu = 1, key_size = 4, value_size = 8, max_entries = 4 } }))[1]
     local out = run(p, fake.batch({ ncpus = 3, rows = { { key = fake.u32(5), cpus = { 1, 2, 4 } } } }))
     assert.equal('# HELP ebpf_exporter_c x\n# TYPE ebpf_exporter_c counter\nebpf_exporter_c{k="5"} 7\n', out)
   end)
@@ -343,7 +343,7 @@ metrics:
       labels:
         - { name: kind, size: 4, decoders: [{ name: uint }, { name: static_map, static_map: { 0: hi, 1: timer } }] }
         - { name: cpu, size: 2, decoders: [{ name: uint }] }
-]], { { name = "softirqs_total", type = PERCPU_ARRAY, key_size = 4, value_size = 8, max_entries = 2 } }))[1]
+]], { { name = "softirqs_total", type = PERCPU_ARRAY, percpu = 1, key_size = 4, value_size = 8, max_entries = 2 } }))[1]
     assert.is_true(p.split_cpu)
     local out = run(p, fake.batch({ ncpus = 2, rows = {
       { key = fake.u32(0), cpus = { 10, 20 } }, { key = fake.u32(1), cpus = { 0, 7 } } } }))
@@ -360,7 +360,7 @@ metrics:
 
   it("exports one series per CPU for a lone cpu label", function()
     local p = assert(plans("metrics: { counters: [ { name: c, help: x, labels: [{ name: cpu, size: 2, decoders: [{ name: uint }] }] } ] }",
-      { { name = "c", type = PERCPU_ARRAY, key_size = 4, value_size = 8, max_entries = 1 } }))[1]
+      { { name = "c", type = PERCPU_ARRAY, percpu = 1, key_size = 4, value_size = 8, max_entries = 1 } }))[1]
     local out = run(p, fake.batch({ ncpus = 2, rows = { { key = fake.u32(0), cpus = { 5, 6 } } } }))
     assert.equal('# HELP ebpf_exporter_c x\n# TYPE ebpf_exporter_c counter\nebpf_exporter_c{cpu="0"} 5\nebpf_exporter_c{cpu="1"} 6\n', out)
   end)
@@ -379,7 +379,8 @@ metrics:
         - { name: bucket, size: 4, decoders: [{ name: uint }] }
         %s
 ]]):format(spec, ncpus and "- { name: cpu, size: 2, decoders: [{ name: uint }] }" or "")
-    local p = assert(plans(yaml, { { name = "h", type = map_type or HASH, key_size = 8, value_size = 8, max_entries = 64 } }))[1]
+    local p = assert(plans(yaml, { { name = "h", type = map_type or HASH, percpu = map_type == PERCPU_HASH and 1 or 0, key_size = 8,
+      value_size = 8, max_entries = 64 } }))[1]
     local rows = {}
     for _, r in ipairs(key_rows) do
       rows[#rows + 1] = { key = fake.u32(r[1]) .. fake.u32(r[2]), value = r[3], cpus = r.cpus }

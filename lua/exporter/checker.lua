@@ -1,0 +1,134 @@
+-- A validation pass over parsed YAML: typed reads of a node's keys that
+-- report every mistake, each as "<file>: <yaml path>: <what is wrong>", and
+-- keep going. config.lua checks a config with it; each metric kind checks
+-- its own keys with it.
+local lyaml = require("lyaml")
+
+local M = {}
+
+local Checker = {}
+Checker.__index = Checker
+
+--- A checker for `file`; its mistakes collect in `checker.errors`.
+function M.new(file)
+  return setmetatable({ file = file, errors = {} }, Checker)
+end
+
+--- true for a present value: YAML's null and an absent key are both missing.
+local function present(v)
+  return v ~= nil and v ~= lyaml.null
+end
+M.present = present
+
+function M.is_mapping(v)
+  return type(v) == "table" and v ~= lyaml.null and (next(v) == nil or v[1] == nil)
+end
+
+function M.is_sequence(v)
+  if type(v) ~= "table" or v == lyaml.null then
+    return false
+  end
+  local n = 0
+  for _ in pairs(v) do
+    n = n + 1
+  end
+  return n == #v
+end
+
+local function is_integer(v)
+  return type(v) == "number" and v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53
+end
+M.is_integer = is_integer
+
+-- Go duration units, as ebpf_exporter's flush_interval takes them.
+local DURATION_UNITS = { ns = 1e-9, us = 1e-6, ["µs"] = 1e-6, ms = 1e-3, s = 1, m = 60, h = 3600 }
+
+--- "1h30m" -> 5400, or nil.
+function M.parse_duration(s)
+  if type(s) ~= "string" or s == "" then
+    return nil
+  end
+  local total, rest = 0, s
+  while rest ~= "" do
+    local num, unit, tail = rest:match("^(%d+%.?%d*)([a-zµ]+)(.*)$")
+    local scale = unit and DURATION_UNITS[unit]
+    if not scale then
+      return nil
+    end
+    total = total + tonumber(num) * scale
+    rest = tail
+  end
+  return total
+end
+
+function Checker:fail(path, fmt, ...)
+  local msg = select("#", ...) > 0 and fmt:format(...) or fmt
+  local where = path ~= "" and (path .. ": ") or ""
+  self.errors[#self.errors + 1] = self.file .. ": " .. where .. msg
+end
+
+-- Reports keys of `node` that are not in `allowed`. ebpf_exporter silently
+-- ignores them; a misspelt key is a mistake the user wants to hear about.
+function Checker:known_keys(node, path, allowed)
+  local unknown = {}
+  for k in pairs(node) do
+    if not allowed[k] then
+      unknown[#unknown + 1] = tostring(k)
+    end
+  end
+  table.sort(unknown)
+  for _, k in ipairs(unknown) do
+    self:fail(path == "" and k or (path .. "." .. k), "unknown key")
+  end
+end
+
+function Checker:required_string(node, key, path)
+  local v = node[key]
+  if not present(v) then
+    self:fail(path .. "." .. key, "missing")
+  elseif type(v) ~= "string" or v == "" then
+    self:fail(path .. "." .. key, "must be a non-empty string")
+  else
+    return v
+  end
+end
+
+function Checker:optional_integer(node, key, path, min)
+  local v = node[key]
+  if not present(v) then
+    return nil
+  end
+  if not is_integer(v) or v < min then
+    self:fail(path .. "." .. key, "must be an integer >= %d, not %s", min, tostring(v))
+    return nil
+  end
+  return v
+end
+
+function Checker:optional_bool(node, key, path)
+  local v = node[key]
+  if not present(v) then
+    return false
+  end
+  if type(v) ~= "boolean" then
+    self:fail(path .. "." .. key, "must be true or false")
+    return false
+  end
+  return v
+end
+
+--- A Go duration ("10m", "1h30m") in seconds, > 0; nil when absent or wrong.
+function Checker:optional_duration(node, key, path)
+  local v = node[key]
+  if not present(v) then
+    return nil
+  end
+  local seconds = M.parse_duration(v)
+  if not seconds or seconds <= 0 then
+    self:fail(path .. "." .. key, "%q is not a duration like 10m or 1h30m", tostring(v))
+    return nil
+  end
+  return seconds
+end
+
+return M
