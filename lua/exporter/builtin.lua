@@ -9,15 +9,7 @@ local M = {}
 
 local esc = exposition.escape_label_value
 
-local function family(buf, name, help, kind, lines)
-  if #lines == 0 then
-    return
-  end
-  exposition.put_header(buf, name, help, kind)
-  for _, l in ipairs(lines) do
-    buf:put(name, l, "\n")
-  end
-end
+local family = exposition.put_lines
 
 -- The programs of every config, by id.
 local function programs_of(scrape)
