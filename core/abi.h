@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define ELX_ABI_VERSION 6
+#define ELX_ABI_VERSION 7
 
 /* Functions called from Lua must be visible to the FFI (-rdynamic). */
 #define ELX_EXPORT __attribute__((visibility("default")))
@@ -41,7 +41,7 @@ struct elx_init {
 	const char *config_dir;
 	const char *const *decoder_dirs; /* after the built-in and <config_dir>/decoders */
 	uint32_t ndecoder_dirs;
-	uint32_t reserved;
+	uint32_t strict;	  /* --config.strict: what ebpf_exporter ignores is an error */
 	uint64_t cache_size;	  /* decoded label sets kept per metric */
 	uint64_t skip_cache_size; /* keys whose rows a decoder dropped, per metric */
 };

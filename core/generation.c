@@ -120,6 +120,7 @@ static int start_lua(struct elx_generation *gen, const struct elx_flags *flags)
 		.config_dir = flags->config_dir,
 		.decoder_dirs = (const char *const *)flags->decoder_dirs,
 		.ndecoder_dirs = (uint32_t)flags->ndecoder_dirs,
+		.strict = (uint32_t)flags->config_strict,
 		.cache_size = flags->config_cache_size,
 		.skip_cache_size = flags->config_skip_cache_size,
 	};

@@ -29,7 +29,7 @@ int main(void)
 	FIELD(elx_init, config_dir);
 	FIELD(elx_init, decoder_dirs);
 	FIELD(elx_init, ndecoder_dirs);
-	FIELD(elx_init, reserved);
+	FIELD(elx_init, strict);
 	FIELD(elx_init, cache_size);
 	FIELD(elx_init, skip_cache_size);
 	FIELD(elx_map_info, name);

@@ -5,7 +5,7 @@ local ffi = require("ffi")
 
 local M = {}
 
-M.VERSION = 6
+M.VERSION = 7
 
 M.CDEF = [[
 /* The Lua entry points. The core calls one by filling elx_call and running
@@ -32,7 +32,7 @@ struct elx_init {
 	const char *config_dir;
 	const char *const *decoder_dirs; /* after the built-in and <config_dir>/decoders */
 	uint32_t ndecoder_dirs;
-	uint32_t reserved;
+	uint32_t strict;	  /* --config.strict: what ebpf_exporter ignores is an error */
 	uint64_t cache_size;	  /* decoded label sets kept per metric */
 	uint64_t skip_cache_size; /* keys whose rows a decoder dropped, per metric */
 };

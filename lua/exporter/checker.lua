@@ -9,9 +9,11 @@ local M = {}
 local Checker = {}
 Checker.__index = Checker
 
---- A checker for `file`; its mistakes collect in `checker.errors`.
-function M.new(file)
-  return setmetatable({ file = file, errors = {} }, Checker)
+--- A checker for `file`; its mistakes collect in `checker.errors`, and
+-- what ebpf_exporter accepts but we would not in `checker.warnings` (errors
+-- too when `strict`: --config.strict).
+function M.new(file, strict)
+  return setmetatable({ file = file, errors = {}, warnings = {}, strict = strict or false }, Checker)
 end
 
 --- true for a present value: YAML's null and an absent key are both missing.
@@ -67,6 +69,48 @@ function Checker:fail(path, fmt, ...)
   self.errors[#self.errors + 1] = self.file .. ": " .. where .. msg
 end
 
+--- Something ebpf_exporter accepts (and ignores) that is most likely a
+-- mistake: an error with --config.strict, else a warning, and the config
+-- loads as it would there.
+function Checker:lenient(path, fmt, ...)
+  local msg = select("#", ...) > 0 and fmt:format(...) or fmt
+  if self.strict then
+    return self:fail(path, "%s", msg)
+  end
+  local where = path ~= "" and (path .. ": ") or ""
+  self.warnings[#self.warnings + 1] = self.file .. ": " .. where .. msg .. " (ignored; --config.strict refuses it)"
+end
+
+-- Whether a and b are one edit apart: a letter added, dropped, changed, or
+-- two neighbours swapped.
+local function one_edit(a, b)
+  if math.abs(#a - #b) > 1 or a == b then
+    return false
+  end
+  local i = 1
+  while i <= #a and a:byte(i) == b:byte(i) do
+    i = i + 1
+  end
+  local ra, rb = a:sub(i + 1), b:sub(i + 1)
+  return ra == rb or a:sub(i) == rb or ra == b:sub(i)
+    or (a:sub(i, i) == b:sub(i + 1, i + 1) and a:sub(i + 1, i + 1) == b:sub(i, i) and a:sub(i + 2) == b:sub(i + 2))
+end
+M.one_edit = one_edit
+
+-- The known key one edit away from `key`, if exactly one is.
+local function suggestion(key, allowed)
+  local found
+  for k in pairs(allowed) do
+    if one_edit(key, k) then
+      if found then
+        return nil
+      end
+      found = k
+    end
+  end
+  return found
+end
+
 -- Reports keys of `node` that are not in `allowed`. ebpf_exporter silently
 -- ignores them; a misspelt key is a mistake the user wants to hear about.
 function Checker:known_keys(node, path, allowed)
@@ -78,7 +122,8 @@ function Checker:known_keys(node, path, allowed)
   end
   table.sort(unknown)
   for _, k in ipairs(unknown) do
-    self:fail(path == "" and k or (path .. "." .. k), "unknown key")
+    local near = suggestion(k, allowed)
+    self:lenient(path == "" and k or (path .. "." .. k), "unknown key%s", near and ("; did you mean " .. near .. "?") or "")
   end
 end
 

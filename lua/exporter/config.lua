@@ -223,7 +223,7 @@ local function check_config(c, doc, ctx)
   end
   c:known_keys(doc, "", TOP_KEYS)
   if doc.tracing ~= nil then
-    c:fail("tracing", "OpenTelemetry spans are not supported by ebpf-lua-exporter")
+    c:lenient("tracing", "OpenTelemetry spans are not supported yet: the config's metrics load without them")
   end
   if present(doc.cgroup_id_map) then
     cfg.cgroup_id_map = check_cgroup_id_map(c, doc.cgroup_id_map, ctx)
@@ -237,19 +237,40 @@ local function check_config(c, doc, ctx)
   return cfg
 end
 
---- Parses YAML text. `ctx` = { config = <name>, registry = <decoder registry> }.
--- Returns the config, or nil and the list of error lines.
+-- "line 4, column 4: not valid YAML: did not find expected key", and the
+-- line itself, from lyaml's "4:4: did not find expected key".
+local function syntax_error(text, err)
+  local line, column, what = tostring(err):match("(%d+):(%d+): ([^\n]*)$")
+  if not line then
+    return "not valid YAML: " .. tostring(err):gsub("^.-:%d+: ", "")
+  end
+  local n, source = 0, ""
+  for l in (text .. "\n"):gmatch("([^\n]*)\n") do
+    n = n + 1
+    if n == tonumber(line) then
+      source = l
+      break
+    end
+  end
+  return ("line %s, column %s: not valid YAML: %s: %q"):format(line, column, what, source)
+end
+
+--- Parses YAML text. `ctx` = { config = <name>, registry = <decoder
+-- registry>, strict = <--config.strict> }. Returns the config (with its
+-- warnings in cfg.warnings), or nil, the list of error lines and the list
+-- of warnings.
 function M.parse(text, file, ctx)
-  local c = checker.new(file)
+  local c = checker.new(file, ctx.strict)
   local ok, doc = pcall(lyaml.load, text)
   if not ok then
-    c:fail("", "not valid YAML: %s", tostring(doc):gsub("^.-:%d+: ", ""))
+    c:fail("", "%s", syntax_error(text, doc))
     return nil, c.errors
   end
   local cfg = check_config(c, doc, ctx)
   if #c.errors > 0 then
-    return nil, c.errors
+    return nil, c.errors, c.warnings
   end
+  cfg.warnings = c.warnings
   return cfg
 end
 

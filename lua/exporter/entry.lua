@@ -55,6 +55,7 @@ function M.init(opts)
       config_dir = config_dir,
       cache_size = tonumber(opts.cache_size),
       skip_cache_size = tonumber(opts.skip_cache_size),
+      strict = opts.strict ~= 0,
     },
     registry = registry,
     configs = {},
@@ -145,8 +146,12 @@ end
 -- checked). Fails with every mistake, one per line.
 function M.configure(call)
   local name = ffi.string(call.name)
-  local cfg, errors = config.load(state.opts.config_dir, name, { config = name, registry = state.registry })
+  local cfg, errors, warnings = config.load(state.opts.config_dir, name,
+    { config = name, registry = state.registry, strict = state.opts.strict })
   if not cfg then
+    for _, warning in ipairs(warnings or {}) do
+      log.warn(warning)
+    end
     return nil, table.concat(errors, "\n")
   end
   local infos, plans = map_infos(call), {}
@@ -156,6 +161,9 @@ function M.configure(call)
       return nil, table.concat(errors, "\n")
     end
     register(name, cfg, plans)
+  end
+  for _, warning in ipairs(cfg.warnings or {}) do
+    log.warn(warning)
   end
   answer(call, plans, cfg.kaddrs)
   return true

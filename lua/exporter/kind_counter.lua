@@ -18,16 +18,16 @@ function M.check(c, node, path, m)
   m.flush_interval = c:optional_duration(node, "flush_interval", path)
 end
 
--- Both keys are about event maps; on a metric map they are a mistake.
-function M.check_map(m, info, fail)
+-- Both keys are about event maps. On a metric map perf_event_array is a
+-- mistake; flush_interval does nothing there (ebpf_exporter ignores it).
+function M.check_map(m, info, fail, lenient)
   if m.perf_event_array then
     fail(m.path .. ".perf_event_array", ("map %q is not a perf event array or ring buffer (type %d)")
       :format(m.name, info.type))
     return false
   end
   if m.flush_interval then
-    fail(m.path .. ".flush_interval", "only applies to counters of perf event arrays and ring buffers")
-    return false
+    lenient(m.path .. ".flush_interval", "only applies to counters of perf event arrays and ring buffers")
   end
   return true
 end

@@ -52,7 +52,7 @@ end
 local function check_fixed(c, node, path, m)
   for _, k in ipairs({ "bucket_min", "bucket_max" }) do
     if node[k] ~= nil then
-      c:fail(path .. "." .. k, "does not apply to fixed buckets (use bucket_keys)")
+      c:lenient(path .. "." .. k, "does not apply to fixed buckets (use bucket_keys)")
     end
   end
   check_bucket_keys(c, node, path, m)
@@ -60,7 +60,7 @@ end
 
 local function check_range(c, node, path, m)
   if node.bucket_keys ~= nil then
-    c:fail(path .. ".bucket_keys", "only applies to fixed buckets")
+    c:lenient(path .. ".bucket_keys", "only applies to fixed buckets")
   end
   for _, k in ipairs({ "bucket_min", "bucket_max" }) do
     if not present(node[k]) then

@@ -104,8 +104,8 @@ local function check_shape(m, info, fail)
 end
 
 -- A map read whole at each scrape (hash, array, ...).
-local function bind_metric_map(cfg, kind, m, info, opts, fail)
-  if kind.check_map and not kind.check_map(m, info, fail) then
+local function bind_metric_map(cfg, kind, m, info, opts, fail, lenient)
+  if kind.check_map and not kind.check_map(m, info, fail, lenient) then
     return nil
   end
   local split_cpu = check_shape(m, info, fail)
@@ -131,7 +131,7 @@ local function bind_metric_map(cfg, kind, m, info, opts, fail)
 end
 
 -- Checks one metric against its map; returns the plan or adds errors.
-local function bind_metric(cfg, m, info, opts, fail)
+local function bind_metric(cfg, m, info, opts, fail, lenient)
   if not info then
     fail(m.path .. ".name", ("no map %q in %s.bpf.o"):format(m.name, cfg.name))
     return nil
@@ -140,7 +140,7 @@ local function bind_metric(cfg, m, info, opts, fail)
   if EVENT_MAPS[info.type] then
     return bind_event_map(cfg, kind, m, info, opts, fail)
   end
-  return bind_metric_map(cfg, kind, m, info, opts, fail)
+  return bind_metric_map(cfg, kind, m, info, opts, fail, lenient)
 end
 
 -- Map types and sizes a cgroup_id_map needs: a hash of u64 cgroup ids, or
@@ -188,9 +188,17 @@ function M.bind(cfg, infos, opts)
   local function fail(path, msg)
     errors[#errors + 1] = cfg.file .. ": " .. path .. ": " .. msg
   end
+  -- What ebpf_exporter ignores: an error with --config.strict, else a warning.
+  local function lenient(path, msg)
+    if opts.strict then
+      return fail(path, msg)
+    end
+    cfg.warnings = cfg.warnings or {}
+    cfg.warnings[#cfg.warnings + 1] = cfg.file .. ": " .. path .. ": " .. msg .. " (ignored; --config.strict refuses it)"
+  end
   local plans = {}
   for _, m in ipairs(cfg.metrics) do
-    plans[#plans + 1] = bind_metric(cfg, m, by_name[m.name], opts, fail)
+    plans[#plans + 1] = bind_metric(cfg, m, by_name[m.name], opts, fail, lenient)
   end
   bind_cgroup_id_map(cfg, by_name, fail)
   if #errors > 0 then

@@ -170,6 +170,7 @@ function M.init(opts)
   init.decoder_dirs, init.ndecoder_dirs = arr, #dirs
   init.cache_size = opts.cache_size or 1048576
   init.skip_cache_size = opts.skip_cache_size or 65536
+  init.strict = opts.strict and 1 or 0
   anchor(init, arr, strings)
   return init
 end

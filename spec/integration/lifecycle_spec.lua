@@ -106,9 +106,11 @@ metrics:
       'error: broken.yaml: metrics.counters[1].name: no map "no_such_map" in broken.bpf.o',
       'error: broken.yaml: metrics.histograms[0].labels: the labels take 4 bytes (size + padding), but map "test_value_exp2" has 8-byte keys',
       "error: " .. dir .. "/other.bpf.o: No such file or directory",
-      "error: other.yaml: metrics.counters[0].helpp: unknown key",
       "error: other.yaml: metrics.counters[0].help: missing",
     }, errors)
+    -- ebpf_exporter ignores unknown keys: a warning here, an error with --config.strict.
+    assert.is_truthy(out:find("\nwarn: other.yaml: metrics.counters[0].helpp: unknown key; did you mean help? "
+      .. "(ignored; --config.strict refuses it)\n", 1, true), out)
     os.execute("rm -rf " .. dir)
   end)
 
@@ -137,6 +139,38 @@ metrics:
     assert.is_truthy(out:find("\nerror: config bad_extern: loading " .. helper.spec_dir
       .. "/bad_extern.bpf.o failed: extern (func ksym) 'elx_no_such_kfunc': not found in kernel or module BTFs\n",
       1, true), out)
+  end)
+end)
+
+describe("configs ebpf_exporter accepts", function()
+  it("load with a warning for what it ignores, and fail with --config.strict", function()
+    local dir = helper.config_dir("uprobe_test", "lenient", [[
+metrics:
+  counters:
+    - name: test_hits_total
+      help: Calls of elx_test_hit
+      description: ebpf_exporter ignores this key
+      flush_interval: 1m
+]])
+    local e = helper.start({ dir = dir, names = "lenient" })
+    helper.sh(helper.spec_dir .. "/elx-test-target hit 9")
+    local s = e:samples()
+    local code, log = e:stop()
+    assert.equal(0, code)
+    assert.equal(9, s["ebpf_exporter_test_hits_total"])
+    for _, line in ipairs({
+      "warn: lenient.yaml: metrics.counters[0].description: unknown key (ignored; --config.strict refuses it)",
+      "warn: lenient.yaml: metrics.counters[0].flush_interval: only applies to counters of perf event arrays and ring "
+        .. "buffers (ignored; --config.strict refuses it)",
+    }) do
+      assert.is_truthy(log:find(line, 1, true), log)
+    end
+    local out
+    out, code = helper.run("--log.no-timestamps --config.strict --config.check --config.dir=" .. dir
+      .. " --config.names=lenient")
+    os.execute("rm -rf " .. dir)
+    assert.equal(1, code)
+    assert.equal("error: lenient.yaml: metrics.counters[0].description: unknown key\n", out)
   end)
 end)
 

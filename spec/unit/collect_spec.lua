@@ -127,16 +127,24 @@ metrics:
   histograms:
     - { name: ring_hist, help: x, bucket_type: exp2, bucket_min: 0, bucket_max: 1, labels: [{ name: b, size: 8, decoders: [{ name: uint }] }] }
 ]]
-    local _, errors = plans(yaml, {
+    local infos = {
       { name = "hashed", type = HASH, key_size = 4, value_size = 8 },
-      { name = "flushed", type = HASH, key_size = 4, value_size = 8 },
+      { name = "flushed", type = HASH, key_size = 4, value_size = 8, max_entries = 8 },
       { name = "ring_hist", type = 27, key_size = 0, value_size = 0 },
-    })
+    }
+    local _, errors = plans(yaml, infos, { cache_size = 1000, strict = true })
     assert.same({
       't.yaml: metrics.counters[0].perf_event_array: map "hashed" is not a perf event array or ring buffer (type 1)',
       "t.yaml: metrics.counters[1].flush_interval: only applies to counters of perf event arrays and ring buffers",
       't.yaml: metrics.histograms[0].name: map "ring_hist" is a ringbuf: only counters can count its records',
     }, errors)
+    -- Without --config.strict, flush_interval on a map counter is ignored, as
+    -- ebpf_exporter ignores it, with a warning.
+    local cfg = assert(config.parse(yaml, "t.yaml", { config = "t", registry = registry }))
+    _, errors = metric.bind(cfg, infos, { cache_size = 1000 })
+    assert.equal(2, #errors)
+    assert.same({ "t.yaml: metrics.counters[1].flush_interval: only applies to counters of perf event arrays and ring "
+      .. "buffers (ignored; --config.strict refuses it)" }, cfg.warnings)
   end)
 end)
 

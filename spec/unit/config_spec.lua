@@ -4,8 +4,8 @@ local decoders = require("exporter.decoders")
 
 local registry = assert(decoders.load({ decoders.builtin_dir() }, function() end))
 
-local function parse(text)
-  return config.parse(text, "test.yaml", { config = "test", registry = registry })
+local function parse(text, strict)
+  return config.parse(text, "test.yaml", { config = "test", registry = registry, strict = strict })
 end
 
 describe("config", function()
@@ -71,7 +71,7 @@ metrics:
     assert.equal(1, cfg.metrics[1].bucket_multiplier)
   end)
 
-  it("reports every mistake at once, each with its YAML path", function()
+  it("reports every mistake at once, each with its YAML path (--config.strict)", function()
     local cfg, errors = parse([[
 metrics:
   counters:
@@ -113,11 +113,11 @@ metrics:
 kaddrs: [ok_symbol, "not a symbol"]
 tracing: {}
 typo: 1
-]])
+]], true)
     assert.is_nil(cfg)
     assert.same({
       "test.yaml: typo: unknown key",
-      "test.yaml: tracing: OpenTelemetry spans are not supported by ebpf-lua-exporter",
+      "test.yaml: tracing: OpenTelemetry spans are not supported yet: the config's metrics load without them",
       "test.yaml: metrics.gauges: unknown key",
       'test.yaml: metrics.counters[0].name: "9bad" is not a valid Prometheus metric name',
       "test.yaml: metrics.counters[0].help: missing",
@@ -125,7 +125,7 @@ typo: 1
       'test.yaml: metrics.counters[0].labels[1].name: duplicate label "function"',
       "test.yaml: metrics.counters[0].labels[1].size: must be an integer >= 1, not 0",
       "test.yaml: metrics.counters[0].labels[1].decoders: must be a non-empty list of decoders",
-      "test.yaml: metrics.counters[0].labels[2].sise: unknown key",
+      "test.yaml: metrics.counters[0].labels[2].sise: unknown key; did you mean size?",
       "test.yaml: metrics.counters[0].labels[2].size: missing",
       'test.yaml: metrics.counters[0].labels[2].decoders[0]: unknown decoder "nosuch"',
       'test.yaml: metrics.counters[0].labels[2].decoders[1]: static_map: option "static_map" must be a mapping of input to output',
@@ -175,10 +175,51 @@ metrics:
     }, errors)
   end)
 
-  it("names the YAML syntax error", function()
-    local _, errors = parse("metrics: [\n")
-    assert.equal(1, #errors)
-    assert.equal("test.yaml: not valid YAML: ", errors[1]:sub(1, 27))
+  it("names the YAML syntax error with its line, column and text", function()
+    local _, errors = parse("metrics:\n  counters:\n    - name: x\n   help: y\n")
+    assert.same({ 'test.yaml: line 4, column 4: not valid YAML: did not find expected key: "   help: y"' }, errors)
+    _, errors = parse("metrics: [\n")
+    assert.same({ 'test.yaml: line 1, column 10: not valid YAML: did not find expected node content: "metrics: ["' },
+      errors)
+  end)
+
+  it("accepts what ebpf_exporter accepts, with one warning each, unless --config.strict", function()
+    local yaml = [[
+metrics:
+  counters:
+    - { name: a, help: x, description: y, helpp: z }
+  histograms:
+    - { name: h, help: x, bucket_type: exp2, bucket_min: 0, bucket_max: 2, bucket_keys: [1],
+        labels: [{ name: bucket, size: 8, decoders: [{ name: uint }] }] }
+    - { name: f, help: x, bucket_type: fixed, bucket_keys: [1], bucket_max: 3,
+        labels: [{ name: bucket, size: 8, decoders: [{ name: uint }] }] }
+tracing: { spans: [] }
+metric: {}
+]]
+    local cfg = assert(parse(yaml))
+    assert.equal(3, #cfg.metrics)
+    local IGNORED = " (ignored; --config.strict refuses it)"
+    assert.same({
+      "test.yaml: metric: unknown key; did you mean metrics?" .. IGNORED,
+      "test.yaml: tracing: OpenTelemetry spans are not supported yet: the config's metrics load without them" .. IGNORED,
+      "test.yaml: metrics.counters[0].description: unknown key" .. IGNORED,
+      "test.yaml: metrics.counters[0].helpp: unknown key; did you mean help?" .. IGNORED,
+      "test.yaml: metrics.histograms[0].bucket_keys: only applies to fixed buckets" .. IGNORED,
+      "test.yaml: metrics.histograms[1].bucket_max: does not apply to fixed buckets (use bucket_keys)" .. IGNORED,
+    }, cfg.warnings)
+    local _, errors = parse(yaml, true)
+    assert.equal(6, #errors)
+    assert.equal("test.yaml: metric: unknown key; did you mean metrics?", errors[1])
+  end)
+
+  it("suggests a known key one edit away: a letter added, dropped, changed or swapped", function()
+    local checker = require("exporter.checker")
+    for _, pair in ipairs({ { "hepl", "help" }, { "helpp", "help" }, { "hlp", "help" }, { "halp", "help" } }) do
+      assert.is_true(checker.one_edit(pair[1], pair[2]), pair[1])
+    end
+    for _, pair in ipairs({ { "help", "help" }, { "lehp", "help" }, { "description", "help" } }) do
+      assert.is_false(checker.one_edit(pair[1], pair[2]), pair[1])
+    end
   end)
 
   it("reads the file from the config dir and names a missing one", function()
@@ -201,7 +242,7 @@ cgroup_id_map:
   end)
 
   it("names every mistake in cgroup_id_map", function()
-    local _, errors = parse("cgroup_id_map: { type: tree, regexps: ['(unclosed'], extra: 1 }")
+    local _, errors = parse("cgroup_id_map: { type: tree, regexps: ['(unclosed'], extra: 1 }", true)
     assert.same({
       "test.yaml: cgroup_id_map.extra: unknown key",
       "test.yaml: cgroup_id_map.name: missing",

@@ -30,8 +30,8 @@ local gauge = {
   end,
 }
 
-local function parse(yaml)
-  return config.parse(yaml, "t.yaml", { config = "t", registry = registry })
+local function parse(yaml, strict)
+  return config.parse(yaml, "t.yaml", { config = "t", registry = registry, strict = strict })
 end
 
 local GAUGES = [[
@@ -86,9 +86,9 @@ describe("metric kinds", function()
 metrics:
   gauges:
     - { name: g, help: x, units: s }
-]])
+]], true)
     assert.same({
-      "t.yaml: metrics.gauges[0].units: unknown key",
+      "t.yaml: metrics.gauges[0].units: unknown key; did you mean unit?",
       "t.yaml: metrics.gauges[0].unit: missing",
     }, errors)
     _, errors = parse("metrics: [1]")
@@ -104,7 +104,7 @@ metrics:
 
   it("are gone once unregistered", function()
     kinds.unregister("gauge")
-    local _, errors = parse("metrics: { gauges: [] }")
+    local _, errors = parse("metrics: { gauges: [] }", true)
     assert.same({ "t.yaml: metrics.gauges: unknown key" }, errors)
     assert.is_nil(collect.gauge)
     kinds.register(gauge)
