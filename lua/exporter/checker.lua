@@ -123,7 +123,8 @@ function Checker:known_keys(node, path, allowed)
   table.sort(unknown)
   for _, k in ipairs(unknown) do
     local near = suggestion(k, allowed)
-    self:lenient(path == "" and k or (path .. "." .. k), "unknown key%s", near and ("; did you mean " .. near .. "?") or "")
+    local hint = near and ("; did you mean " .. near .. "?") or ""
+    self:lenient(path == "" and k or (path .. "." .. k), "unknown key%s", hint)
   end
 end
 

@@ -194,7 +194,8 @@ function M.bind(cfg, infos, opts)
       return fail(path, msg)
     end
     cfg.warnings = cfg.warnings or {}
-    cfg.warnings[#cfg.warnings + 1] = cfg.file .. ": " .. path .. ": " .. msg .. " (ignored; --config.strict refuses it)"
+    local warning = cfg.file .. ": " .. path .. ": " .. msg .. " (ignored; --config.strict refuses it)"
+    cfg.warnings[#cfg.warnings + 1] = warning
   end
   local plans = {}
   for _, m in ipairs(cfg.metrics) do
