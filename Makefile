@@ -56,7 +56,7 @@ test-asan: deps
 
 bench: build
 	@sh tools/kernel-fs.sh
-	@luajit bench/run.lua $(BUILD)
+	@ELX_BUILD=$(BUILD) luajit bench/run.lua $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
