@@ -17,6 +17,10 @@ end
 describe("the kernel symbol index", function()
   it("is read once per process: a reload and the scrape after it read no kallsyms", function()
     local e = helper.start({ dir = helper.examples_dir, names = "timers", args = "--web.enable-lifecycle" })
+    local stopped = false
+    finally(function()
+      if not stopped then e:stop() end
+    end)
     -- Timers fire all the time; wait for the first ones to be counted.
     local before, text
     for _ = 1, 100 do
@@ -36,6 +40,7 @@ describe("the kernel symbol index", function()
     assert.equal(0, code)
     text = e:scrape()
     local after = bytes_read(e.pid) - before
+    stopped = true
     assert.equal(0, (e:stop()))
     assert.truthy(text:find("\nebpf_exporter_timer_starts_total{", 1, true))
     assert.is_true(after < size / 10, ("the reload and its scrape read %d bytes, kallsyms has %d"):format(after, size))
