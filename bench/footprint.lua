@@ -29,7 +29,7 @@ return function(build)
     print(("  %-48s %7.2f ms"):format("CPU of the first scrape (reads kallsyms)", first))
     print(("  %-48s %7.2f ms"):format("CPU of a warm scrape (median of 99)", warm_ms))
     print(("  %-48s %7.2f ms = %.1fx a warm one (target <= 2x)"):format(
-      ("CPU of the first scrape after a reload (median of %d)"):format(RELOADS), common.median(after_reload),
+      ("CPU, first scrape after a reload (median of %d)"):format(RELOADS), common.median(after_reload),
       common.median(after_reload) / warm_ms))
     print(("  %-48s %7.2f ms"):format("CPU of the 3 scrapes after it (median)", common.median(next_three)))
   end)

@@ -36,13 +36,14 @@ local function bytes_of(hex)
   return v, ffi.string(v, 8)
 end
 
--- Every symbol's address, and one 5 bytes into it, as the 8 bytes a BPF
--- program stores.
+-- The address of every symbol of the kernel proper, and one 5 bytes into
+-- it, as the 8 bytes a BPF program stores. Not modules' nor BPF programs':
+-- other processes load and unload those while the two indexes are read.
 local function addresses()
   local starts, inside = {}, {}
   for line in io.lines("/proc/kallsyms") do
     local hex = line:match("^(%x+) ")
-    if hex and #hex == 16 and hex ~= string.rep("0", 16) then
+    if hex and #hex == 16 and hex ~= string.rep("0", 16) and not line:find("\t", 1, true) then
       local v, s = bytes_of(hex)
       starts[#starts + 1] = s
       v[0] = v[0] + 5
@@ -145,7 +146,7 @@ return function(build)
   for _, r in ipairs(rows) do
     print(("  %-44s %9.0f ns %9.0f ns"):format(r[1], r[2], r[3]))
   end
-  print(("  both gave the same label for all %d symbols, an address inside each, and %d stacks"):format(
+  print(("  both gave the same label for all %d kernel symbols, an address inside each, and %d stacks"):format(
     #starts, #stack_inputs))
   api.reset()
 end
