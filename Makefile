@@ -62,7 +62,7 @@ bpf:
 
 bench: build
 	@sh tools/kernel-fs.sh
-	@luajit bench/run.lua $(BUILD)
+	@ELX_BUILD=$(BUILD) luajit bench/run.lua $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

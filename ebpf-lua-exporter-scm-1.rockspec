@@ -40,6 +40,7 @@ build = {
       ["exporter.landing"] = "lua/exporter/landing.lua",
       ["exporter.log"] = "lua/exporter/log.lua",
       ["exporter.metric"] = "lua/exporter/metric.lua",
+      ["exporter.name_table"] = "lua/exporter/name_table.lua",
       ["exporter.numfmt"] = "lua/exporter/numfmt.lua",
       ["exporter.pci_ids"] = "lua/exporter/pci_ids.lua",
       ["exporter.pcre2"] = "lua/exporter/pcre2.lua",

@@ -1,9 +1,13 @@
--- `make bench`: scrape cost of a 100,000-series map over real HTTP, next to
--- two baselines measured in the same run on the same map by a C program:
--- the floor (one batch lookup + sprintf per line) and a key-by-key walk
--- (get_next_key + lookup, the way ebpf_exporter reads maps).
+-- `make bench`: what the exporter costs a node with the default examples,
+-- the kernel symbol index before and after it moved into the core, the
+-- memory of every shared index, a user decoder holding a big table; then the
+-- scrape cost of a 100,000-series map over real HTTP, next to two baselines
+-- measured in the same run on the same map by a C program: the floor (one
+-- batch lookup + sprintf per line) and a key-by-key walk (get_next_key +
+-- lookup, the way ebpf_exporter reads maps); and reloads.
 -- Usage: luajit bench/run.lua <build dir>
-package.path = "spec/?.lua;" .. package.path
+package.path = "bench/?.lua;spec/?.lua;lua/?.lua;" .. (arg[1] or "build") .. "/gen/?.lua;" .. package.path
+local common = require("common")
 local files = require("helpers.files")
 local helper = require("helpers.exporter")
 local write = files.write
@@ -13,24 +17,10 @@ local BASELINE = build .. "/elx-bench-baseline"
 local N = 100000
 local WARM_RUNS = 15
 
-local function run(cmd)
-  local out, code = helper.sh(cmd)
-  assert(code == 0, cmd .. " failed: " .. out)
-  return out
-end
+local run, median, rss_kib = common.run, common.median, common.rss_kib
 
 local function ms(cmd)
   return tonumber((run(cmd)))
-end
-
-local function median(xs)
-  table.sort(xs)
-  return xs[math.floor((#xs + 1) / 2)]
-end
-
-local function rss_kib(pid)
-  local status = helper.read_file("/proc/" .. pid .. "/status") or ""
-  return tonumber(status:match("VmRSS:%s+(%d+) kB"))
 end
 
 local function row(what, t) -- milliseconds, and nanoseconds per series
@@ -42,22 +32,17 @@ local function curl_ms(e, extra)
   return tonumber((run(cmd))) * 1e3
 end
 
--- Runs fn(e) with an exporter started with `opts`; stops it whatever
--- happens, and ends the bench on an error.
-local function with_exporter(opts, fn)
-  local e = helper.start(opts)
-  local ok, err = pcall(fn, e)
-  e:stop()
-  if not ok then
-    io.stderr:write("bench failed: ", tostring(err), "\n")
-    os.exit(1)
-  end
-end
+local with_exporter = common.with_exporter
 
 local function series_in(e, family)
   local _, n = helper.read_file(e.work .. "/out"):gsub("\n" .. family .. "{", "")
   return n
 end
+
+require("footprint")(build)
+require("ksym")(build)
+require("indexes")(build)
+require("big_table")(build)
 
 with_exporter({ dir = build .. "/bench", names = "bench" }, function(e)
   local rss_idle = rss_kib(e.pid)
@@ -77,7 +62,7 @@ with_exporter({ dir = build .. "/bench", names = "bench" }, function(e)
   local rss = rss_kib(e.pid)
   local floor = ms(("%s floor bench_values %d"):format(BASELINE, WARM_RUNS))
   local walk = ms(("%s walk bench_values 3"):format(BASELINE))
-  print(("scrape of %d series (u64 keys, uint decoder), over HTTP with curl:"):format(N))
+  print(("\nscrape of %d series (u64 keys, uint decoder), over HTTP with curl:"):format(N))
   row("exporter, cold (first scrape, decoding)", cold)
   row("exporter, warm (median of " .. WARM_RUNS .. ")", warm_ms)
   row("exporter, warm, gzip (median of 5)", median(gz))
@@ -143,7 +128,7 @@ with_exporter({ dir = dir, names = table.concat(names, ","), args = "--web.enabl
     run("printf 'x' >> " .. dir .. "/reload_7.bpf.o")
     swap[i] = reload_ms()
   end
-  curl_ms(e) -- the ksym index each Lua state builds at its first scrape
+  curl_ms(e) -- the first scrape of the last Lua state (the ksym index is the core's, kept)
   local rss_before = rss_kib(e.pid)
   local urls = {}
   for _ = 1, 1000 do

@@ -10,51 +10,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "ksym_index.h"
 #include "log.h"
 
-/* One pass over kallsyms for all the symbols: the file has ~200k lines. The
- * first definition of a name wins, as in the kernel's own lookups. */
-static int resolve(char *const *symbols, size_t n, const char *kallsyms, unsigned long long *addrs,
+/* Kernel symbols do not move, but a module loaded again does: an index read
+ * more than this long ago is read again before kaddrs are taken from it. */
+#define KADDRS_MAX_AGE ELX_KSYM_REREAD_INTERVAL
+
+static double monotonic_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Every symbol's address, from the index the decoders share (or, for a file
+ * other than /proc/kallsyms, one read for this call only). */
+static int resolve(char *const *symbols, size_t n, const char *kallsyms, uint64_t *addrs,
 		   char **err)
 {
-	char line[512];
-	size_t found = 0;
-	int all_zero = 1;
-	FILE *f = fopen(kallsyms, "r");
+	struct elx_ksym_index *own = NULL, *index = elx_ksym_shared(kallsyms);
+	int ret;
 
-	if (!f)
-		return elx_errorf(err, -errno, "%s: %s", kallsyms, strerror(errno));
-	memset(addrs, 0, n * sizeof(*addrs));
-	while (found < n && fgets(line, sizeof(line), f)) {
-		unsigned long long addr;
-		char type, name[256];
-
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
-			continue;
-		if (addr)
-			all_zero = 0;
-		for (size_t i = 0; i < n; i++) {
-			if (!addrs[i] && strcmp(name, symbols[i]) == 0 && addr) {
-				addrs[i] = addr;
-				found++;
-			}
-		}
+	if (!index)
+		index = own = elx_ksym_index_new(kallsyms);
+	if (!index)
+		return elx_errorf(err, -ENOMEM, "out of memory");
+	ret = elx_ksym_index_refresh(index, monotonic_now(), KADDRS_MAX_AGE);
+	if (ret)
+		ret = elx_errorf(err, ret, "%s", elx_ksym_index_error(index));
+	for (size_t i = 0; !ret && i < n; i++) {
+		ret = elx_ksym_index_address(index, symbols[i], &addrs[i]);
+		if (ret == -EPERM)
+			ret =
+			    elx_errorf(err, ret,
+				       "kaddrs[%zu]: %s shows no addresses (kernel.kptr_restrict, "
+				       "or no CAP_SYSLOG)",
+				       i, kallsyms);
+		else if (ret)
+			ret = elx_errorf(err, ret, "kaddrs[%zu]: no kernel symbol \"%s\" in %s", i,
+					 symbols[i], kallsyms);
 	}
-	fclose(f);
-	for (size_t i = 0; i < n; i++) {
-		if (addrs[i])
-			continue;
-		if (all_zero)
-			return elx_errorf(
-			    err, -EPERM,
-			    "kaddrs[%zu]: %s shows no addresses (kernel.kptr_restrict, or "
-			    "no CAP_SYSLOG)",
-			    i, kallsyms);
-		return elx_errorf(err, -ENOENT, "kaddrs[%zu]: no kernel symbol \"%s\" in %s", i,
-				  symbols[i], kallsyms);
-	}
-	return 0;
+	elx_ksym_index_free(own);
+	return ret;
 }
 
 /* The internal map (.rodata, .data, ...) holding a global variable, and the
@@ -102,7 +103,7 @@ static struct bpf_map *find_variable(struct bpf_object *obj, const char *name, s
 int elx_kaddrs_set(struct bpf_object *obj, char *const *symbols, size_t n, const char *kallsyms,
 		   char **err)
 {
-	unsigned long long *addrs;
+	uint64_t *addrs;
 	int ret;
 
 	if (n == 0)

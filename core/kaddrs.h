@@ -9,7 +9,9 @@ struct bpf_object;
 
 /* Resolves every symbol and sets its variable. On failure *err (malloc'd)
  * names the symbol's place in the config: "kaddrs[1]: ...". `kallsyms` is
- * the file to read (normally /proc/kallsyms). Returns 0 or -errno. */
+ * the file to read: for /proc/kallsyms the symbols come from the index the
+ * ksym and kstack decoders share (ksym_index.h), read again first when it is
+ * more than 5 seconds old. Returns 0 or -errno. */
 int elx_kaddrs_set(struct bpf_object *obj, char *const *symbols, size_t n, const char *kallsyms,
 		   char **err);
 

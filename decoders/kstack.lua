@@ -10,8 +10,6 @@ local kallsyms = require("exporter.kallsyms")
 
 local M = {}
 
-local ZERO_ADDRESS = string.rep("\0", 8)
-
 function M.new(_, ctx)
   local size = ctx.input_size
   if size ~= nil and (size < 8 or size % 8 ~= 0) then
@@ -21,13 +19,14 @@ function M.new(_, ctx)
     if #input % 8 ~= 0 then
       return nil, string.format("kstack: cannot decode %d bytes (not a multiple of 8)", #input)
     end
-    local frames, unresolved = {}, false
-    for offset = 1, #input, 8 do
-      if input:sub(offset, offset + 7) == ZERO_ADDRESS then break end
-      local name, err = kallsyms.nearest(kallsyms.address_hex(input, offset))
-      if err then return nil, "kstack: " .. err end
-      frames[#frames + 1] = name or "??"
-      unresolved = unresolved or name == nil
+    local frames, err = kallsyms.stack(input)
+    if not frames then return nil, "kstack: " .. err end
+    local unresolved = false
+    for i = 1, #frames do
+      if not frames[i] then
+        frames[i] = "??"
+        unresolved = true
+      end
     end
     -- A frame not resolved now may be once kallsyms knows more.
     return table.concat(frames, "\n"), unresolved and api.UNCACHED or nil

@@ -2,7 +2,7 @@
 -- from /proc/kallsyms; module symbols keep their module: "name\t[module]".
 -- An address that is not a symbol start gives "unknown_addr:0x<hex>".
 -- The index, its re-reads on a miss and their rate limits are shared with
--- kstack: lua/exporter/kallsyms.lua.
+-- kstack and kaddrs: lua/exporter/kallsyms.lua.
 local api = require("exporter.decoder_api")
 local kallsyms = require("exporter.kallsyms")
 
@@ -16,12 +16,11 @@ function M.new(_, ctx)
     if #input ~= 8 then
       return nil, string.format("ksym: cannot decode %d bytes", #input)
     end
-    local hex = kallsyms.address_hex(input)
-    local name, err = kallsyms.symbol(hex)
+    local name, err = kallsyms.symbol(input)
     if name then return name end
     if err then return nil, "ksym: " .. err end
     -- Maybe a module or program loaded since: ask again next scrape.
-    return "unknown_addr:0x" .. (hex:match("^0*(%x.*)$") or "0"), api.UNCACHED
+    return "unknown_addr:0x" .. (kallsyms.address_hex(input):match("^0*(%x.*)$") or "0"), api.UNCACHED
   end
 end
 

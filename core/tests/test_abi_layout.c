@@ -116,6 +116,11 @@ int main(void)
 	FIELD(elx_cgroup_sync, nops);
 	FIELD(elx_cgroup_sync, reserved);
 	FIELD(elx_cgroup_sync, ops);
+	FIELD(elx_ksym_stats, reads);
+	FIELD(elx_ksym_stats, read_cpu_ns);
+	FIELD(elx_ksym_stats, bytes);
+	FIELD(elx_ksym_stats, symbols);
+	FIELD(elx_ksym_stats, reserved);
 	fprintf(out, "}\n");
 	return 0;
 }

@@ -5,7 +5,7 @@ local ffi = require("ffi")
 
 local M = {}
 
-M.VERSION = 7
+M.VERSION = 8
 
 M.CDEF = [[
 /* The Lua entry points. The core calls one by filling elx_call and running
@@ -188,6 +188,44 @@ struct elx_cgroup_sync {
 	uint32_t reserved;
 	const struct elx_cgroup_op *ops; /* out */
 };
+
+/* The kernel symbol index (core/ksym_index.c): kallsyms read by the core
+ * into sorted addresses and one arena of names, outside every Lua state.
+ * Addresses go in as the 8 host-order bytes a BPF program stored. Names come
+ * back pointing into the index, valid until the next call on it: copy them
+ * at once. `now` is seconds on a monotonic clock: a lookup that misses reads
+ * the file again, at most once per 5 seconds, and an address that missed
+ * even in a fresh read is not looked for again while it stays in the
+ * index's miss cache. */
+struct elx_ksym_index;
+
+struct elx_ksym_stats {
+	uint64_t reads;	      /* reads of the file tried, failed ones too */
+	uint64_t read_cpu_ns; /* CPU time of the last successful read */
+	uint64_t bytes;	      /* memory the index holds */
+	uint32_t symbols;
+	uint32_t reserved;
+};
+
+/* The index that the whole process shares (every generation, decoder and
+ * kaddrs) when path is /proc/kallsyms; NULL for any other path. */
+struct elx_ksym_index *elx_ksym_shared(const char *path);
+/* An index of its own for another file (specs' fixtures); nothing is read
+ * before the first lookup. NULL when out of memory. */
+struct elx_ksym_index *elx_ksym_index_new(const char *path);
+void elx_ksym_index_free(struct elx_ksym_index *index);
+/* The symbol starting exactly at the address: 1 with *name set, 0 when no
+ * symbol starts there, or -errno when the file cannot be read. */
+int elx_ksym_symbol(struct elx_ksym_index *index, const char *addr, double now, const char **name);
+/* The n frames of a stack up to the first zero one: names[i] is the symbol
+ * at the greatest address at or below frame i, NULL when there is none (or
+ * the file shows only zero addresses). Returns the number of frames before
+ * the first zero one, or -errno when the file cannot be read. */
+int elx_ksym_stack(struct elx_ksym_index *index, const char *frames, uint32_t n, double now,
+		   const char **names);
+/* Why the last read failed: "<path>: <reason>". */
+const char *elx_ksym_index_error(const struct elx_ksym_index *index);
+void elx_ksym_index_stats(const struct elx_ksym_index *index, struct elx_ksym_stats *stats);
 
 /* Core symbols Lua may use. */
 extern struct elx_call elx_call;

@@ -1,27 +1,61 @@
--- One index of /proc/kallsyms shared by the decoders that name kernel
--- addresses: ksym (the symbol starting exactly at an address) and kstack (the
--- nearest symbol at or below each frame). It is read once, on first use.
---
--- Addresses are 16-digit lowercase hex strings, as kallsyms prints them on
--- 64-bit kernels: Lua numbers cannot hold kernel addresses exactly, and
--- fixed-width hex strings compare in the same order as the addresses.
-local api = require("exporter.decoder_api")
+-- The kernel symbol index that the ksym and kstack decoders share, and kaddrs
+-- with them: the core's (core/ksym_index.c), which reads /proc/kallsyms into
+-- sorted addresses and one arena of names outside the Lua heap, once per
+-- process, and again only for a miss that may be a symbol loaded since (at
+-- most once per 5 seconds; addresses that missed in a fresh read are
+-- remembered). This module finds the index, hands it addresses and copies
+-- the names out.
 local ffi = require("ffi")
+local abi = require("exporter.abi") -- declares the index's functions
+local api = require("exporter.decoder_api")
 
 local M = {}
 
--- A re-read costs a pass over ~10 MB of text (~0.15 s), so misses are rate
--- limited twice: an address that missed even in a fresh read is not looked
--- for again until it falls out of a miss cache, and kallsyms is read at most
--- once per interval, so that a program reporting many addresses that are not
--- symbol starts costs one re-read per scrape, not one per address.
-local MISS_CACHE_SIZE = 1024
-local REREAD_INTERVAL = 5 -- seconds
+-- Inside the exporter the index's functions are the binary's own. Specs and
+-- tools run without the binary: for them the build makes the same C file a
+-- library of its own (see CMakeLists.txt), loaded from $ELX_BUILD (default
+-- "build", relative to the source tree).
+local lib, lib_err
 
-local ZERO = string.rep("0", 16)
+local function library()
+  if lib or lib_err then return lib, lib_err end
+  if abi.core_available() then
+    lib = ffi.C
+  else
+    local path = (os.getenv("ELX_BUILD") or "build") .. "/libelx_ksym.so"
+    local ok, loaded = pcall(ffi.load, path)
+    if ok then lib = loaded else lib_err = "cannot load the symbol index: " .. tostring(loaded) end
+  end
+  return lib, lib_err
+end
 
---- The 16-digit hex of the 8-byte host-order address at offset in s.
--- @tparam string s raw bytes; the caller checks that 8 bytes are there
+-- The index of api.paths.kallsyms: for /proc/kallsyms the process's, which
+-- a reload's new Lua state finds already read; for another file (a spec's
+-- fixture) one of this decoder state's own, freed with it.
+local function index()
+  local l, err = library()
+  if not l then return nil, err end
+  local s = api.state("kallsyms")
+  local path = api.paths.kallsyms
+  if s.path ~= path then
+    local ix = l.elx_ksym_shared(path)
+    if ix == nil then
+      ix = l.elx_ksym_index_new(path)
+      if ix == nil then return nil, "out of memory" end
+      ix = ffi.gc(ix, l.elx_ksym_index_free)
+    end
+    s.index, s.path = ix, path
+  end
+  return s.index
+end
+
+local function read_error(ix)
+  return nil, ffi.string(lib.elx_ksym_index_error(ix))
+end
+
+--- The 16-digit lowercase hex of the 8-byte host-order address at offset in
+-- s, as kallsyms prints addresses. The caller checks that 8 bytes are there.
+-- @tparam string s raw bytes
 -- @tparam[opt=1] number offset 1-based position of the first byte
 function M.address_hex(s, offset)
   offset = offset or 1
@@ -32,123 +66,54 @@ function M.address_hex(s, offset)
   return string.format("%02x%02x%02x%02x%02x%02x%02x%02x", b1, b2, b3, b4, b5, b6, b7, b8)
 end
 
--- Reads kallsyms into { [address hex] = name } and the distinct addresses in
--- file order. The first symbol at an address wins, as the kernel's own lookups
--- return the first. Also returns whether any address was non-zero: without
--- CAP_SYSLOG the kernel prints every address as zero.
-local function read_index(path)
-  local lines, err = api.lines(path)
-  if not lines then return nil, err end
-  local index, addresses, any_address = {}, {}, false
-  for line in lines do
-    -- "<addr> <type> <name>[\t[module]]": the name is everything after the
-    -- type and one space, module suffix included.
-    local addr, name = line:match("^(%x+) %S (.+)$")
-    if addr then
-      addr = addr:lower()
-      if #addr < 16 then addr = string.rep("0", 16 - #addr) .. addr end
-      if index[addr] == nil then
-        index[addr] = name
-        addresses[#addresses + 1] = addr
-      end
-      any_address = any_address or addr ~= ZERO
-    end
-  end
-  return { names = index, addresses = addresses, any_address = any_address }
-end
-
-local function state()
-  local s = api.state("kallsyms")
-  if not s.misses then
-    -- Separate caches: an address can be a miss for one kind of lookup only.
-    s.misses = { exact = api.bounded_cache(MISS_CACHE_SIZE), nearest = api.bounded_cache(MISS_CACHE_SIZE) }
-  end
-  return s
-end
-
--- The exact lookup: a hit is always certain.
-local function find_exact(index, hex)
-  local name = index.names[hex]
-  return name, name ~= nil
-end
-
--- The addresses sorted ascending, built on the first nearest lookup of an
--- index (ksym alone never pays for it). kallsyms is mostly in address order
--- already (modules and BPF programs may follow out of order), so the check
--- usually saves the sort.
-local function sorted_addresses(index)
-  local list = index.addresses
-  if not index.sorted then
-    for i = 2, #list do
-      if list[i] < list[i - 1] then
-        table.sort(list)
-        break
-      end
-    end
-    index.sorted = true
-  end
-  return list
-end
-
--- The nearest lookup: the symbol at the greatest address <= hex. It is
--- certain only between the first and the last symbol: below the first there
--- is nothing, and above the last is where code loaded after the read (a
--- module, a BPF program) lands, so that is worth a re-read before the last
--- symbol is taken as the answer, as ebpf_exporter would take it.
-local function find_nearest(index, hex)
-  -- With only zero addresses (no CAP_SYSLOG) every frame would "resolve" to
-  -- the symbol at 0.
-  if not index.any_address then return nil, false end
-  local list = sorted_addresses(index)
-  local lo, hi = 1, #list
-  if hi == 0 or hex < list[1] then return nil, false end
-  -- Invariant: list[lo] <= hex; the answer is in lo..hi.
-  while lo < hi do
-    local mid = math.floor((lo + hi + 1) / 2)
-    if list[mid] <= hex then lo = mid else hi = mid - 1 end
-  end
-  return index.names[list[lo]], lo < #list or list[lo] == hex
-end
-
--- Looks hex up with find(index, hex) -> name, certain. Reads kallsyms on
--- first use, and again for an uncertain answer not seen before (symbols of
--- modules loaded since), within the rate limits above.
-local function lookup(find, misses, hex)
-  local s = state()
-  if s.index then
-    local name, certain = find(s.index, hex)
-    if certain or misses.get(hex) then return name end
-    -- Not remembered as a miss: it was not checked against a fresh read, so
-    -- the next call after the interval may re-read for it.
-    if api.now() - s.read_at < REREAD_INTERVAL then return name end
-  end
-  local index, err = read_index(api.paths.kallsyms)
-  if not index then return nil, err end
-  s.read_at = api.now()
-  -- A re-read after capabilities were dropped sees only zero addresses: the
-  -- index read before is still right.
-  if index.any_address or not s.index then s.index = index end
-  local name, certain = find(s.index, hex)
-  if not certain then misses.put(hex, true) end
-  return name
-end
+local name_out = ffi.new("const char *[1]")
 
 --- The symbol that starts exactly at an address.
--- @tparam string hex 16 lowercase hex digits (see address_hex)
+-- @tparam string bytes the 8-byte host-order address (the caller checks the length)
 -- @return the name (module symbols as "name\t[module]"), nil when no symbol
 -- starts there, or nil and "<path>: <reason>" when kallsyms cannot be read
-function M.symbol(hex)
-  return lookup(find_exact, state().misses.exact, hex)
+function M.symbol(bytes)
+  local ix, err = index()
+  if not ix then return nil, err end
+  local found = lib.elx_ksym_symbol(ix, bytes, api.now(), name_out)
+  if found < 0 then return read_error(ix) end
+  if found == 0 then return nil end
+  return ffi.string(name_out[0])
 end
 
---- The symbol at the greatest address at or below an address: the function
--- a stack frame's return address lies in.
--- @tparam string hex 16 lowercase hex digits (see address_hex)
--- @return the name, nil when the address is below every symbol (or kallsyms
--- shows only zero addresses), or nil and "<path>: <reason>" when kallsyms
--- cannot be read
-function M.nearest(hex)
-  return lookup(find_nearest, state().misses.nearest, hex)
+local names_out, names_cap = nil, 0
+
+--- The frames of a kernel stack up to the first zero address, each named by
+-- the symbol at the greatest address at or below it: the function a return
+-- address lies in.
+-- @tparam string bytes 8-byte host-order addresses (the caller checks the length)
+-- @return a list with a name per frame, false for a frame below every symbol
+-- (or when kallsyms shows only zero addresses); or nil and "<path>: <reason>"
+-- when kallsyms cannot be read
+function M.stack(bytes)
+  local ix, err = index()
+  if not ix then return nil, err end
+  local n = #bytes / 8
+  if n > names_cap then names_out, names_cap = ffi.new("const char *[?]", n), n end
+  local count = lib.elx_ksym_stack(ix, bytes, n, api.now(), names_out)
+  if count < 0 then return read_error(ix) end
+  local frames = {}
+  for i = 0, count - 1 do
+    local name = names_out[i]
+    frames[i + 1] = name ~= nil and ffi.string(name)
+  end
+  return frames
+end
+
+--- What the index in use holds and has cost (struct elx_ksym_stats as a
+-- table): reads, read_cpu_ns, bytes, symbols. For specs and the benchmark.
+function M.stats()
+  local ix, err = index()
+  if not ix then return nil, err end
+  local st = ffi.new("struct elx_ksym_stats")
+  lib.elx_ksym_index_stats(ix, st)
+  return { reads = tonumber(st.reads), read_cpu_ns = tonumber(st.read_cpu_ns),
+    bytes = tonumber(st.bytes), symbols = st.symbols }
 end
 
 return M

@@ -1,9 +1,11 @@
 -- The PCI ID database (pci.ids) for the pci_vendor, pci_device, pci_class and
--- pci_subclass decoders: found, parsed once per Lua state into hash tables,
--- and shared by all four; plus the number parsing and hex formatting they share.
+-- pci_subclass decoders: found, parsed once per Lua state into tables kept
+-- outside the Lua heap (exporter.name_table), and shared by all four; plus
+-- the number parsing and hex formatting they share.
 -- @module exporter.pci_ids
 local ffi = require("ffi")
 local api = require("exporter.decoder_api")
+local name_table = require("exporter.name_table")
 
 local M = {}
 
@@ -24,56 +26,52 @@ function M.log(msg)
   return require("exporter.log").warn(msg)
 end
 
---- Parses the text of a pci.ids file.
+--- Parses the lines of a pci.ids file.
 -- Lines: `vvvv  vendor`, `\tdddd  device` (of the vendor above), `C cc  class`,
 -- `\tss  subclass` (of the class above); lines with two tabs (subsystems,
 -- programming interfaces), comments and blank lines are skipped. An id's
 -- first line wins (the file has no duplicates).
--- @tparam string text
+-- @tparam function lines an iterator over the lines
 -- @return { vendors = {[vendor] = name}, devices = {[vendor * 65536 + device] = name},
 --   classes = {[class] = name}, subclasses = {[class * 256 + subclass] = name} },
---   keyed by number
-function M.parse(text)
-  local vendors, devices, classes, subclasses = {}, {}, {}, {}
+--   keyed by number: exporter.name_table tables, outside the Lua heap
+function M.parse(lines)
+  local vendors, devices = name_table.builder(), name_table.builder()
+  local classes, subclasses = name_table.builder(), name_table.builder()
   local tonumber = tonumber
   -- What one-tab lines belong to: a vendor id, a class id, or neither (after
   -- a line this parser does not know).
   local vendor, class
-  for line in text:gmatch("[^\n]+") do
+  for line in lines do
     local c = line:byte(1)
     if c == 9 then -- "\t"
       if line:byte(2) ~= 9 then
         if vendor then
           local id, name = line:match("^\t(%x%x%x%x)  (.*)$")
-          if id then
-            local key = vendor * 65536 + tonumber(id, 16)
-            if devices[key] == nil then devices[key] = name end
-          end
+          if id then devices.add(vendor * 65536 + tonumber(id, 16), name) end
         elseif class then
           local id, name = line:match("^\t(%x%x)  (.*)$")
-          if id then
-            local key = class * 256 + tonumber(id, 16)
-            if subclasses[key] == nil then subclasses[key] = name end
-          end
+          if id then subclasses.add(class * 256 + tonumber(id, 16), name) end
         end
       end
     elseif c ~= 35 then -- not "#"
       local id, name = line:match("^(%x%x%x%x)  (.*)$")
       if id then
         vendor, class = tonumber(id, 16), nil
-        if vendors[vendor] == nil then vendors[vendor] = name end
+        vendors.add(vendor, name)
       else
         id, name = line:match("^C (%x%x)  (.*)$")
         if id then
           vendor, class = nil, tonumber(id, 16)
-          if classes[class] == nil then classes[class] = name end
+          classes.add(class, name)
         else
           vendor, class = nil, nil
         end
       end
     end
   end
-  return { vendors = vendors, devices = devices, classes = classes, subclasses = subclasses }
+  return { vendors = vendors.build(), devices = devices.build(), classes = classes.build(),
+    subclasses = subclasses.build() }
 end
 
 local function candidates()
@@ -90,10 +88,16 @@ local function read_db()
   for _, path in ipairs(paths) do
     local f, err, code = io.open(path, "rb")
     if f then
-      local text, rerr = f:read("*a")
+      -- Line by line: the whole text would be 1.4 MB of Lua heap. A read
+      -- error shows at the first read (a directory), so probe for it.
+      local probe, rerr = f:read(0)
+      if probe == nil and rerr then
+        f:close()
+        return nil, path .. ": " .. tostring(rerr)
+      end
+      local db = M.parse(f:lines())
       f:close()
-      if not text then return nil, path .. ": " .. tostring(rerr) end
-      return M.parse(text), path
+      return db, path
     end
     if code ~= ENOENT then return nil, err end
   end

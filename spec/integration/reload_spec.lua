@@ -100,7 +100,7 @@ describe("reload", function()
   -- the reload's answer gives, as a pattern (<dir> is the config dir).
   for _, case in ipairs({
     { what = "a broken YAML", break_it = function(d) write(d .. "/named.yaml", "metrics: [\n") end,
-      reason = "^named%.yaml: not valid YAML: " },
+      reason = '^named%.yaml: line 1, column 10: not valid YAML: did not find expected node content: "metrics: %["$' },
     { what = "a decoder script with a syntax error", break_it = function(d)
       os.execute("mkdir -p " .. d .. "/decoders")
       write(d .. "/decoders/oops.lua", "return {\n")
