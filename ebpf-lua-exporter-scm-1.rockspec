@@ -37,6 +37,7 @@ $(LUA) tools/gen-names.lua errno /usr/include/asm-generic/errno-base.h /usr/incl
       ["exporter.histogram"] = "lua/exporter/histogram.lua",
       ["exporter.kallsyms"] = "lua/exporter/kallsyms.lua",
       ["exporter.label_cache"] = "lua/exporter/label_cache.lua",
+      ["exporter.libc"] = "lua/exporter/libc.lua",
       ["exporter.metric"] = "lua/exporter/metric.lua",
       ["exporter.numfmt"] = "lua/exporter/numfmt.lua",
       ["exporter.pci_ids"] = "lua/exporter/pci_ids.lua",
