@@ -35,6 +35,19 @@ local function put_u64(buf, v)
 end
 M.put_u64 = put_u64
 
+-- Past 2^53 a double no longer holds every integer: tonumber would round.
+local EXACT_NUMBER_LIMIT = 2 ^ 53
+
+--- An unsigned 64-bit value (uint64_t cdata or integral number) as exact
+-- decimal text: "18446744073709551615", never "1.8446744073709552e+19" or
+-- "18446744073709551615ULL".
+-- @treturn string
+function M.u64_text(v)
+  if type(v) == "number" then return format("%d", v) end
+  if v < EXACT_NUMBER_LIMIT then return format("%d", tonumber(v)) end
+  return (tostring(ffi.cast("uint64_t", v)):gsub("ULL$", ""))
+end
+
 -- The shortest decimal digits that read back as f, and the decimal point
 -- position: f = 0.<digits> * 10^point. f must be finite and positive.
 local function shortest_digits(f)

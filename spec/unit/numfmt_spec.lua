@@ -32,4 +32,14 @@ describe("numfmt", function()
     numfmt.put_u64(buf, 42)
     assert.equal("0 7 99999999999999 100000000000000 12345678901234567 18446744073709551615 42", buf:tostring())
   end)
+
+  it("turns u64 values into exact text, from cdata and from numbers", function()
+    local out = {}
+    for _, v in ipairs({ 0ULL, 9007199254740991ULL, 9007199254740993ULL, 0xffffffffffffffffULL, 42, 2 ^ 53,
+      require("ffi").new("uint64_t", 5) }) do
+      out[#out + 1] = numfmt.u64_text(v)
+    end
+    assert.same({ "0", "9007199254740991", "9007199254740993", "18446744073709551615", "42", "9007199254740992", "5" },
+      out)
+  end)
 end)
