@@ -2,8 +2,6 @@
 -- and a real Prometheus server scraping it.
 local helper = require("helpers.exporter")
 
-local TARGET = helper.spec_dir .. "/elx-test-target"
-
 describe("HTTP", function()
   local e
   setup(function()
@@ -39,7 +37,7 @@ describe("HTTP", function()
   end)
 
   it("gzips for clients that accept it, with the same content", function()
-    helper.sh(TARGET .. " hit 5")
+    e:target("hit 5")
     local plain = e:scrape()
     local _, status, headers = e:get("/metrics", "--compressed -o " .. e.work .. "/body")
     assert.equal(200, status)
@@ -56,7 +54,7 @@ describe("HTTP", function()
   end)
 
   it("writes output that promtool accepts", function()
-    helper.sh(TARGET .. " values 1 2 3 1000")
+    e:target("values 1 2 3 1000")
     local path = e.work .. "/metrics.prom"
     local f = assert(io.open(path, "w"))
     f:write(e:scrape())
@@ -70,7 +68,7 @@ end)
 describe("a real Prometheus server", function()
   it("scrapes the exporter and its query API returns the exact count", function()
     local e = helper.start({ names = "uprobe_test" })
-    helper.sh(TARGET .. " hit 4321")
+    e:target("hit 4321")
     local dir = helper.tmpdir()
     local f = assert(io.open(dir .. "/prometheus.yml", "w"))
     f:write(([[
