@@ -7,7 +7,7 @@ BUSTED = luajit /usr/bin/busted
 
 ASAN_BUILD ?= build-asan
 
-.PHONY: all deps build run test test-c test-lua test-integration test-asan bench lint clean
+.PHONY: all deps build run test test-c test-lua test-integration test-asan test-concurrent bench lint clean
 
 all: build
 
@@ -53,6 +53,12 @@ test-asan: deps
 	@cmake --build $(ASAN_BUILD) -j $(JOBS) -- --no-print-directory >/dev/null
 	@cd $(ASAN_BUILD) && ctest --output-on-failure
 	@ELX_BUILD=$(ASAN_BUILD) $(BUSTED) --run=integration
+
+# The integration specs, RUNS times (3), while another exporter with every
+# example and a second copy of the specs' objects run and are scraped: see
+# tools/test-concurrent.sh. SUITE=test runs all of `make test` instead.
+test-concurrent: build
+	@sh tools/test-concurrent.sh $(BUILD)
 
 bench: build
 	@sh tools/kernel-fs.sh

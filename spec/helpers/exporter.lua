@@ -39,13 +39,29 @@ end
 local Exporter = {}
 Exporter.__index = Exporter
 
+--- The command prefix that runs a command in network namespace ns ("" for none).
+function M.in_netns(ns)
+  return ns and ("ip netns exec " .. ns .. " ") or ""
+end
+
+--- A network namespace of the spec's own, with lo up: interfaces in it
+-- (lo's XDP slot among them) are no other process's. Returns its name and a
+-- function that deletes it.
+function M.netns()
+  local name = ("elx-%d-%d"):format(tonumber((sh("echo $PPID"))), math.random(1e6))
+  files.run(("ip netns add %s && ip -n %s link set lo up"):format(name, name))
+  return name, function() os.execute("ip netns del " .. name .. " 2>/dev/null") end
+end
+
 --- Starts the exporter on a free loopback port and waits until it serves.
--- opts: { dir = <config dir>, names = "a,b", args = "<more flags>", env = "VAR=value ..." }
+-- opts: { dir = <config dir>, names = "a,b", args = "<more flags>", env = "VAR=value ...",
+-- netns = <network namespace to run in, whose loopback it then listens on> }
 function M.start(opts)
   local work = tmpdir()
-  local self = setmetatable({ work = work, log = work .. "/log", rc = work .. "/rc" }, Exporter)
-  local cmd = ("%s %s --config.dir=%s --config.names=%s --web.listen-address=127.0.0.1:0 %s"):format(
-    opts.env and ("env " .. opts.env) or "", M.binary, opts.dir or M.spec_dir, opts.names, opts.args or "")
+  local self = setmetatable({ work = work, log = work .. "/log", rc = work .. "/rc", netns = opts.netns }, Exporter)
+  local cmd = ("%s%s %s --config.dir=%s --config.names=%s --web.listen-address=127.0.0.1:0 %s"):format(
+    M.in_netns(opts.netns), opts.env and ("env " .. opts.env) or "", M.binary, opts.dir or M.spec_dir, opts.names,
+    opts.args or "")
   -- The subshell records the exit code, which the spec checks at stop().
   local out = sh(("(%s >%s 2>&1; echo $? >%s) </dev/null >/dev/null 2>&1 & echo $!"):format(
     cmd, self.log, self.rc))
@@ -70,7 +86,8 @@ end
 --- GET a path with curl. Returns body, HTTP status, headers text.
 function Exporter:get(path, curl_args)
   local hdr = self.work .. "/headers"
-  local body = sh(("curl -s -D %s %s %s%s"):format(hdr, curl_args or "", self.url, path or "/metrics"))
+  local body = sh(("%scurl -s -D %s %s %s%s"):format(M.in_netns(self.netns), hdr, curl_args or "", self.url,
+    path or "/metrics"))
   local headers = M.read_file(hdr) or ""
   return body, tonumber(headers:match("^HTTP/1%.1 (%d+)")), headers
 end
@@ -126,7 +143,8 @@ end
 -- type =, prog = }...}, kinds = { [fd target, e.g. "anon_inode:bpf-prog"] =
 -- count } }, ids sorted.
 function M.bpf_fds(pid)
-  local out = sh(("for f in /proc/%d/fd/*; do echo \"fd $(readlink $f)\"; "
+  -- An fd closed while the list is read has no target: it is left out.
+  local out = sh(("for f in /proc/%d/fd/*; do t=$(readlink $f) && echo \"fd $t\" && "
     .. "cat /proc/%d/fdinfo/${f##*/} 2>/dev/null; done"):format(pid, pid))
   local fds = { progs = {}, maps = {}, links = {}, kinds = {} }
   local link

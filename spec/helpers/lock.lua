@@ -1,9 +1,9 @@
 -- A lock shared by every copy of the integration specs on this machine,
--- whatever its worktree or build, for what only one of them can do at a
--- time: attach XDP to lo (an interface takes one program), make the veth
--- pair that xdp_test.bpf.o names, or count events only they make but that
--- no BPF program can tell apart (getpriority(99, 0) failing, for the
--- syscalls example).
+-- whatever its worktree or build, for counts of events that only these
+-- specs make but that the program counting them cannot tell apart: the
+-- shipped syscalls example counts every process's failures by syscall and
+-- errno, so two copies failing setpriority(99, 0, 0) at once would count
+-- each other's.
 local libc = require("exporter.libc")
 
 local M = {}

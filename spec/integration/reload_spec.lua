@@ -3,6 +3,7 @@
 -- picked up, scrapes never see half a reload, and nothing leaks.
 local helper = require("helpers.exporter")
 local files = require("helpers.files")
+local util = require("luassert.util")
 local write = files.write
 
 -- n calls of elx_test_hit(value) for the objects e has loaded now.
@@ -222,12 +223,14 @@ describe("reload", function()
     -- and unload their own meanwhile.
     -- The exporter closes a connection when it reads the client's close,
     -- which may come after the client has its response: wait up to 5 s for
-    -- the listening socket to be the only one.
+    -- the listening socket to be the only one, and for two looks in a row to
+    -- agree.
     local function fds()
-      local now
+      local last, now
       for _ = 1, 100 do
         now = helper.bpf_fds(e.pid)
-        if now.kinds["socket:[]"] == 1 then break end
+        if now.kinds["socket:[]"] == 1 and last and util.deepcompare(last, now, true) then break end
+        last = now
         helper.sleep(0.05)
       end
       return now

@@ -7,9 +7,9 @@
  *                                    elx_test_hit(v) once per value
  *   elx-test-target [--cpu N] [--owner ...] range <first> <count>
  *                                    elx_test_hit(first + i), i < count
- *   elx-test-target fail <count>     getpriority(99, 0) count times: a syscall
- *                                    failing with EINVAL that nothing else on
- *                                    the machine makes
+ *   elx-test-target fail <count>     setpriority(99, 0, 0) count times: a
+ *                                    syscall failing with EINVAL that nothing
+ *                                    else on the machine makes
  *   elx-test-target [--cpu N] spin <ms>
  *                                    busy for ms milliseconds of CPU, without
  *                                    calling anything probed
@@ -137,9 +137,9 @@ static void run(int argc, char **argv)
 	} else if (strcmp(cmd, "fail") == 0 && argc == 2) {
 		uint64_t n = parse_u64(argv[1]);
 
-		/* The raw syscall: glibc would not pass an invalid `which` on. */
+		/* The raw syscall, one per call, whatever glibc makes of `which`. */
 		for (uint64_t k = 0; k < n; k++)
-			syscall(SYS_getpriority, 99, 0);
+			syscall(SYS_setpriority, 99, 0, 0);
 	} else if (strcmp(cmd, "spin") == 0 && argc == 2) {
 		spin(parse_u64(argv[1]));
 	} else {
