@@ -1,6 +1,7 @@
 -- ebpf_exporter features beyond maps, against the real kernel: kaddrs,
 -- post_attach_mark, perf_event/ sections, --btf.path, program run stats.
 local helper = require("helpers.exporter")
+local lock = require("helpers.lock")
 
 local function lines_matching(text, pattern)
   local out = {}
@@ -87,12 +88,16 @@ describe("--btf.path", function()
 end)
 
 describe("program run stats", function()
-  local saved
+  -- kernel.bpf_stats_enabled is the machine's: every copy of the specs that
+  -- sets it or depends on it takes this lock.
+  local saved, unlock
   setup(function()
+    unlock = lock.take("bpf-stats")
     saved = helper.read_file("/proc/sys/kernel/bpf_stats_enabled"):gsub("%s+$", "")
   end)
   teardown(function()
     os.execute("sysctl -qw kernel.bpf_stats_enabled=" .. saved)
+    unlock()
   end)
 
   -- The kernel counts every run of the program: the uprobe fires for every
