@@ -30,7 +30,7 @@ test: build
 	@$(MAKE) --no-print-directory lint test-c test-lua test-integration test-asan
 
 C_SOURCES = core/*.c core/*.h core/tests/*.c bench/*.c bpf/*.h examples/*.bpf.c \
-	spec/integration/target/*.c spec/integration/bpf/*.bpf.c
+	spec/integration/target/*.c spec/integration/bpf/*.bpf.c spec/integration/bpf/*.bpf.h
 
 lint:
 	@luacheck -q lua decoders spec tools bench
