@@ -102,7 +102,7 @@ EOF
 start_exporter copy "$WORK/copy" "cgroup_map_test${copied}" "$COPY_PORT"
 scrape_loop "$COPY_PORT"
 copy_pid=$(pgrep -f -- "--web.listen-address=127.0.0.1:$COPY_PORT" | head -n 1)
-owners=$(for f in /proc/"$copy_pid"/fdinfo/*; do sed -n 's/^map_id:\t//p' "$f"; done |
+owners=$(for f in /proc/"$copy_pid"/fdinfo/*; do sed -n 's/^map_id:\t//p' "$f" 2>/dev/null; done |
 	while read -r id; do bpftool map show id "$id" | sed -n "s/^$id: [a-z_]*  name elx_owner .*/$id/p"; done |
 	paste -sd, -)
 [ -n "$owners" ] || { echo "test-concurrent: the copy's objects have no elx_owner map" >&2; exit 1; }
