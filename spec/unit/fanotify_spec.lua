@@ -78,20 +78,21 @@ describe("fanotify.watch", function()
     local group, why, kind = fanotify.watch({ tmp })
     assert.is_nil(why)
     assert.is_truthy(kind == "filesystem mark, DFID_NAME_TARGET" or kind == "filesystem mark, DFID_NAME", kind)
-    assert.same({}, (group:read()))
     -- The mark covers the whole filesystem: other processes' events come
     -- too, so only names made here are looked at.
     local dir, file = "elx-fan-" .. tmp:match("[^.]+$"), "elx-fan-file-" .. tmp:match("[^.]+$")
     files.run(("cd '%s' && mkdir %s && rmdir %s && touch %s"):format(tmp, dir, dir, file))
+    -- The kernel may merge the directory's create and delete into one
+    -- event: what each name saw is the union of its masks.
     local seen = {}
     for _, ev in ipairs((group:read())) do
       if ev.name == dir or ev.name == file then
         -- Not kernfs: no ids, only names and masks.
         assert.is_nil(ev.parent)
-        seen[#seen + 1] = ev.name .. " " .. ev.mask
+        seen[ev.name] = bit.bor(seen[ev.name] or 0, ev.mask)
       end
     end
-    assert.same({ dir .. " " .. CREATE_DIR, dir .. " " .. DELETE_DIR, file .. " " .. fanotify.FAN_CREATE }, seen)
+    assert.same({ [dir] = bit.bor(CREATE_DIR, DELETE_DIR), [file] = fanotify.FAN_CREATE }, seen)
     group:close()
     assert.equal(-1, group.fd)
     local events, err = group:read()
