@@ -7,7 +7,7 @@ BUSTED = luajit /usr/bin/busted
 
 ASAN_BUILD ?= build-asan
 
-.PHONY: all deps build bpf run test test-c test-lua test-integration test-asan bench lint clean
+.PHONY: all deps build bpf run test test-c test-lua test-integration test-asan test-concurrent bench lint clean
 
 all: build
 
@@ -30,7 +30,7 @@ test: build
 	@$(MAKE) --no-print-directory lint test-c test-lua test-integration test-asan
 
 C_SOURCES = core/*.c core/*.h core/tests/*.c bench/*.c bpf/*.h examples/*.bpf.c \
-	spec/integration/target/*.c spec/integration/bpf/*.bpf.c
+	spec/integration/target/*.c spec/integration/bpf/*.bpf.c spec/integration/bpf/*.bpf.h
 
 lint:
 	@luacheck -q lua decoders spec tools bench
@@ -59,6 +59,12 @@ test-asan: deps
 bpf:
 	@test -n "$(SRC)" || (echo "usage: make bpf SRC=<dir or .bpf.c files>" && false)
 	@sh tools/bpf-cc.sh $(SRC)
+
+# The integration specs, RUNS times (3), while another exporter with every
+# example and a second copy of the specs' objects run and are scraped: see
+# tools/test-concurrent.sh. SUITE=test runs all of `make test` instead.
+test-concurrent: build
+	@sh tools/test-concurrent.sh $(BUILD)
 
 bench: build
 	@sh tools/kernel-fs.sh

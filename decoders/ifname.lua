@@ -9,30 +9,16 @@
 -- for ever and misses never.) The exporter's own label cache may still keep
 -- a decoded row longer; the TTL bounds what this decoder hands out.
 local api = require("exporter.decoder_api")
-local ffi = require("ffi")
+local libc = require("exporter.libc")
 
 local M = {}
 
 local NAME_TTL = 60 -- seconds
 local CACHE_SIZE = 4096
-local IF_NAMESIZE = 16
-
--- A private name bound to the libc symbol, so that no other module's cdef of
--- if_indextoname can clash; the check keeps a second load from redefining it.
-if not pcall(function() return ffi.C.exporter_ifname_if_indextoname end) then
-  ffi.cdef([[
-char *exporter_ifname_if_indextoname(unsigned int ifindex, char *ifname) __asm__("if_indextoname");
-]])
-end
-local buf = ffi.new("char[?]", IF_NAMESIZE)
 
 --- The name of interface idx, or nil when there is none. A module field, so
 -- that specs can replace it.
-function M.index_to_name(idx)
-  local p = ffi.C.exporter_ifname_if_indextoname(idx, buf)
-  if p == nil then return nil end
-  return ffi.string(p)
-end
+M.index_to_name = libc.if_indextoname
 
 local function cache()
   local s = api.state("ifname")

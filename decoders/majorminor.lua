@@ -5,8 +5,13 @@ local api = require("exporter.decoder_api")
 
 local M = {}
 
--- Devices that missed even after a fresh read of /proc/partitions.
+-- Devices that missed even after a fresh read of /proc/partitions, and for
+-- how long such a miss is believed: a device number comes back with a new
+-- device (loop devices are made and removed all the time), and a miss kept
+-- for good would leave that device unknown. Within the TTL a row of the
+-- same device (every bucket of a histogram) costs no read.
 local MISS_CACHE_SIZE = 1024
+local MISS_TTL = 0.1 -- seconds
 
 -- new_encode_dev(): minor bits 0-7 and 20-31, major bits 8-19.
 local function split_dev(dev)
@@ -32,19 +37,21 @@ local function read_index(path)
 end
 
 -- The name of device key "<major>:<minor>", or nil; reads the file on first
--- use and again on a miss not seen before (devices added since).
+-- use and again on a miss not seen within MISS_TTL (devices added since).
 local function lookup(key)
   local s = api.state("majorminor")
   if not s.misses then s.misses = api.bounded_cache(MISS_CACHE_SIZE) end
   if s.index then
     local name = s.index[key]
-    if name or s.misses.get(key) then return name end
+    if name then return name end
+    local missed = s.misses.get(key)
+    if missed and api.now() - missed < MISS_TTL then return nil end
   end
   local index, err = read_index(api.paths.partitions)
   if not index then return nil, err end
   s.index = index
   local name = index[key]
-  if not name then s.misses.put(key, true) end
+  if not name then s.misses.put(key, api.now()) end
   return name
 end
 

@@ -8,48 +8,20 @@
 --   { input_size = <bytes> or nil, label = <name>, config = <name>, path = <yaml path> }.
 -- decode(input) returns a string, decoder_api.SKIP to drop the row, or
 -- nil, "<message>" for a decode error.
-local ffi = require("ffi")
 local api = require("exporter.decoder_api")
+local libc = require("exporter.libc")
 
 local M = {}
 
--- Private names bound to the libc symbols (__asm__), so that other modules can
--- declare opendir/readdir/struct dirent their own way without a clash.
--- struct dirent is glibc's layout on 64-bit Linux. The check keeps a second
--- load of this module (busted insulates spec files) from redefining them.
-if not pcall(function() return ffi.C.exporter_decoders_opendir end) then
-  ffi.cdef([[
-char *exporter_decoders_strerror(int errnum) __asm__("strerror");
-void *exporter_decoders_opendir(const char *name) __asm__("opendir");
-struct exporter_decoders_dirent {
-  uint64_t d_ino;
-  int64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[256];
-};
-struct exporter_decoders_dirent *exporter_decoders_readdir(void *dirp) __asm__("readdir");
-int exporter_decoders_closedir(void *dirp) __asm__("closedir");
-]])
-end
-local C = ffi.C
-
 -- The `*.lua` file names in dir, sorted; nil, err when it cannot be opened.
 local function lua_files(dir)
-  local d = C.exporter_decoders_opendir(dir)
-  if d == nil then
-    local errno = ffi.errno()
-    return nil, string.format("cannot open decoder directory %s: %s", dir,
-      ffi.string(C.exporter_decoders_strerror(errno)))
-  end
   local names = {}
-  while true do
-    local e = C.exporter_decoders_readdir(d)
-    if e == nil then break end
-    local name = ffi.string(e.d_name)
+  local ok, err = libc.each_entry(dir, function(name)
     if name:match("^[^.].*%.lua$") then names[#names + 1] = name end
+  end)
+  if not ok then
+    return nil, "cannot open decoder directory " .. err
   end
-  C.exporter_decoders_closedir(d)
   table.sort(names)
   return names
 end

@@ -23,8 +23,10 @@ local function library()
     lib = ffi.C
   else
     local path = (os.getenv("ELX_BUILD") or "build") .. "/libelx_ksym.so"
-    local ok, loaded = pcall(ffi.load, path)
-    if ok then lib = loaded else lib_err = "cannot load the symbol index: " .. tostring(loaded) end
+    -- Loaded as every FFI library is: kept mapped for the life of the
+    -- process (libc.load_library), so finalizers never outlive it.
+    local loaded, err = require("exporter.libc").load_library({ path })
+    if loaded then lib = loaded else lib_err = "cannot load the symbol index: " .. tostring(err) end
   end
   return lib, lib_err
 end

@@ -10,6 +10,7 @@
 -- Lua object is collected.
 -- @module exporter.pcre2
 local ffi = require("ffi")
+local libc = require("exporter.libc")
 
 local M = {}
 
@@ -68,20 +69,10 @@ local NEWLINE_LF = 2
 local UNSET = 0xffffffffffffffffULL -- PCRE2_UNSET: ~(size_t)0
 
 -- libpcre2-8.so exists only with the -dev package; the runtime package ships
--- the soname.
-local lib, load_err
-do
-  local ok, l = pcall(ffi.load, "pcre2-8")
-  if not ok then
-    local ok2, l2 = pcall(ffi.load, "libpcre2-8.so.0")
-    if ok2 then
-      ok, l = true, l2
-    else
-      load_err = tostring(l2)
-    end
-  end
-  if ok then lib = l end
-end
+-- the soname. libc.load_library keeps the library mapped for the life of the
+-- process, so the finalizers below (ffi.gc with the library's free functions)
+-- can never call into unmapped code, whatever order the GC runs them in.
+local lib, load_err = libc.load_library({ "pcre2-8", "libpcre2-8.so.0" })
 
 --- Whether libpcre2-8 could be loaded.
 -- @return true, or false and the loader's message

@@ -47,13 +47,29 @@ end
 local Exporter = {}
 Exporter.__index = Exporter
 
+--- The command prefix that runs a command in network namespace ns ("" for none).
+function M.in_netns(ns)
+  return ns and ("ip netns exec " .. ns .. " ") or ""
+end
+
+--- A network namespace of the spec's own, with lo up: interfaces in it
+-- (lo's XDP slot among them) are no other process's. Returns its name and a
+-- function that deletes it.
+function M.netns()
+  local name = ("elx-%d-%d"):format(tonumber((sh("echo $PPID"))), math.random(1e6))
+  files.run(("ip netns add %s && ip -n %s link set lo up"):format(name, name))
+  return name, function() os.execute("ip netns del " .. name .. " 2>/dev/null") end
+end
+
 --- Starts the exporter on a free loopback port and waits until it serves.
--- opts: { dir = <config dir>, names = "a,b", args = "<more flags>", env = "VAR=value ..." }
+-- opts: { dir = <config dir>, names = "a,b", args = "<more flags>", env = "VAR=value ...",
+-- netns = <network namespace to run in, whose loopback it then listens on> }
 function M.start(opts)
   local work = tmpdir()
-  local self = setmetatable({ work = work, log = work .. "/log", rc = work .. "/rc" }, Exporter)
-  local cmd = ("%s %s --config.dir=%s --config.names=%s --web.listen-address=127.0.0.1:0 %s"):format(
-    opts.env and ("env " .. opts.env) or "", M.binary, opts.dir or M.spec_dir, opts.names, opts.args or "")
+  local self = setmetatable({ work = work, log = work .. "/log", rc = work .. "/rc", netns = opts.netns }, Exporter)
+  local cmd = ("%s%s %s --config.dir=%s --config.names=%s --web.listen-address=127.0.0.1:0 %s"):format(
+    M.in_netns(opts.netns), opts.env and ("env " .. opts.env) or "", M.binary, opts.dir or M.spec_dir, opts.names,
+    opts.args or "")
   -- The subshell records the exit code, which the spec checks at stop().
   local out = sh(("(%s >%s 2>&1; echo $? >%s) </dev/null >/dev/null 2>&1 & echo $!"):format(
     cmd, self.log, self.rc))
@@ -78,7 +94,8 @@ end
 --- GET a path with curl. Returns body, HTTP status, headers text.
 function Exporter:get(path, curl_args)
   local hdr = self.work .. "/headers"
-  local body = sh(("curl -s -D %s %s %s%s"):format(hdr, curl_args or "", self.url, path or "/metrics"))
+  local body = sh(("%scurl -s -D %s %s %s%s"):format(M.in_netns(self.netns), hdr, curl_args or "", self.url,
+    path or "/metrics"))
   local headers = M.read_file(hdr) or ""
   return body, tonumber(headers:match("^HTTP/1%.1 (%d+)")), headers
 end
@@ -133,6 +150,77 @@ function M.abs_spec_dir()
   return (sh("realpath " .. M.spec_dir):gsub("%s+$", ""))
 end
 
+--- The BPF objects a process holds file descriptors of, from
+-- /proc/<pid>/fdinfo: what belongs to that process and to nothing else on
+-- the machine. Returns { progs = {id...}, maps = {id...}, links = {{ id =,
+-- type =, prog = }...}, kinds = { [fd target, e.g. "anon_inode:bpf-prog"] =
+-- count } }, ids sorted.
+function M.bpf_fds(pid)
+  -- An fd closed while the list is read has no target: it is left out.
+  local out = sh(("for f in /proc/%d/fd/*; do t=$(readlink $f) && echo \"fd $t\" && "
+    .. "cat /proc/%d/fdinfo/${f##*/} 2>/dev/null; done"):format(pid, pid))
+  local fds = { progs = {}, maps = {}, links = {}, kinds = {} }
+  local link
+  for line in out:gmatch("[^\n]+") do
+    local target = line:match("^fd (.*)$")
+    local key, value = line:match("^([%w_]+):%s+(%S+)")
+    if target then
+      -- "socket:[43214]" and the like: counted by kind.
+      local kind = target:gsub("%[%d+%]$", "[]")
+      fds.kinds[kind] = (fds.kinds[kind] or 0) + 1
+      link = nil
+    elseif key == "link_type" then
+      link = { type = value }
+      fds.links[#fds.links + 1] = link
+    elseif key == "link_id" and link then
+      link.id = tonumber(value)
+    elseif key == "prog_id" and link then
+      link.prog = tonumber(value)
+    elseif key == "prog_id" then
+      fds.progs[#fds.progs + 1] = tonumber(value)
+    elseif key == "map_id" then
+      fds.maps[#fds.maps + 1] = tonumber(value)
+    end
+  end
+  table.sort(fds.progs)
+  table.sort(fds.maps)
+  table.sort(fds.links, function(a, b) return a.id < b.id end)
+  return fds
+end
+
+--- Ids of the maps named `name` among those the process holds.
+function M.maps_named(pid, name)
+  local mine = {}
+  for _, id in ipairs(M.bpf_fds(pid).maps) do mine[id] = true end
+  local ids = {}
+  for line in sh("bpftool map list"):gmatch("[^\n]+") do
+    local id, map = line:match("^(%d+): %S+%s+name (%S+)")
+    if map == name and mine[tonumber(id)] then ids[#ids + 1] = tonumber(id) end
+  end
+  table.sort(ids)
+  return ids
+end
+
+M.target = M.spec_dir .. "/elx-test-target"
+
+--- The elx-test-target command line that makes its calls for this
+-- exporter's objects only: --owner with the ids of their elx_owner maps
+-- (spec/integration/bpf/elx_owner.bpf.h). Looked up at each call: a reload
+-- may load objects anew.
+function Exporter:target_command(args)
+  local owners = M.maps_named(self.pid, "elx_owner")
+  assert(#owners > 0, "the exporter holds no elx_owner map: no test object counts calls for it")
+  return ("%s --owner %s %s"):format(M.target, table.concat(owners, ","), args)
+end
+
+--- Runs elx-test-target for this exporter (see target_command); it must succeed.
+function Exporter:target(args)
+  local cmd = self:target_command(args)
+  local out, code = sh(cmd)
+  assert(code == 0, cmd .. " failed: " .. out)
+  return out
+end
+
 --- Ids of the programs the exporter reports as loaded.
 function M.program_ids(text)
   local ids = {}
@@ -140,6 +228,17 @@ function M.program_ids(text)
     ids[#ids + 1] = tonumber(id)
   end
   return ids
+end
+
+--- The links the kernel has for a program id, from `bpftool link list`:
+-- { "<link id> <type>"... }.
+function M.links_of(prog_id)
+  local links = {}
+  for line in sh("bpftool link list"):gmatch("[^\n]+") do
+    local id, kind, prog = line:match("^(%d+): (%S+)%s+prog (%d+)")
+    if id and tonumber(prog) == prog_id then links[#links + 1] = id .. " " .. kind end
+  end
+  return links
 end
 
 --- Whether the kernel still has a program with this id.

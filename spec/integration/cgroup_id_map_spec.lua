@@ -5,8 +5,6 @@ local helper = require("helpers.exporter")
 local files = require("helpers.files")
 local write = files.write
 
-local TARGET = helper.spec_dir .. "/elx-test-target"
-
 local function cgroup2_mount()
   return (helper.sh("awk '$9 == \"cgroup2\" { print $5; exit }' /proc/self/mountinfo"):gsub("%s+$", ""))
 end
@@ -62,8 +60,9 @@ cgroup_id_map:
     return path
   end
 
-  local function hit_in(cgroup, n)
-    local out, code = helper.sh(("sh -c 'echo $$ > %s/cgroup.procs && exec %s hit %d'"):format(cgroup, TARGET, n))
+  local function hit_in(e, cgroup, n)
+    local out, code = helper.sh(("sh -c 'echo $$ > %s/cgroup.procs && exec %s'"):format(cgroup,
+      e:target_command("hit " .. n)))
     assert.equal(0, code, out)
   end
 
@@ -75,9 +74,9 @@ cgroup_id_map:
     for _, map in ipairs({ "allowed_cgroup_ids", "allowed_cgroup_storage" }) do
       assert.is_true(wait_for_log(e, ("cgroup_id_map %s: added %s (id"):format(map, late)), map)
     end
-    hit_in(early, 7)
-    hit_in(late, 11)
-    hit_in(denied, 13)
+    hit_in(e, early, 7)
+    hit_in(e, late, 11)
+    hit_in(e, denied, 13)
     local s = e:samples()
     for _, metric in ipairs({ "cgroup_map_hash_hits_total", "cgroup_map_storage_hits_total" }) do
       assert.equal(7, s[('ebpf_exporter_%s{cgroup="%s"}'):format(metric, early)], metric)

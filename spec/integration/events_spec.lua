@@ -3,8 +3,6 @@
 -- by their labels, flushed on time, bounded, with the lost ones exported.
 local helper = require("helpers.exporter")
 
-local TARGET = helper.spec_dir .. "/elx-test-target"
-
 local function wait_for(e, series, value)
   local s
   for _ = 1, 50 do
@@ -20,8 +18,8 @@ end
 describe("event counters", function()
   it("count exactly N records by their labels, from a perf event array and a ring buffer", function()
     local e = helper.start({ names = "events_test" })
-    helper.sh(TARGET .. " values 1 1 2")
-    helper.sh(TARGET .. " hit 500 7")
+    e:target("values 1 1 2")
+    e:target("hit 500 7")
     local s = wait_for(e, 'ebpf_exporter_events_ring_total{value="7"}', 500)
     assert.equal(0, (e:stop()))
     for _, map in ipairs({ "events_perf_total", "events_ring_total" }) do
@@ -34,7 +32,7 @@ describe("event counters", function()
 
   it("start afresh at each flush_interval", function()
     local e = helper.start({ names = "events_test" })
-    helper.sh(TARGET .. " hit 10 5")
+    e:target("hit 10 5")
     local before = wait_for(e, 'ebpf_exporter_events_perf_total{value="5"}', 10)
     helper.sleep(3.5) -- events_perf_total flushes every 3s, events_ring_total every hour
     local after = e:samples()
@@ -46,7 +44,7 @@ describe("event counters", function()
 
   it("hold at most 65536 label sets between flushes and count the rest as lost", function()
     local e = helper.start({ names = "events_test" })
-    helper.sh(TARGET .. " range 1000 70000")
+    e:target("range 1000 70000")
     local series = 'ebpf_exporter_event_records_lost_total{config="events_test",map="events_ring_total"}'
     local s = wait_for(e, series, 70000 - 65536)
     local text = e:scrape()

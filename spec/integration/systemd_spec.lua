@@ -13,9 +13,10 @@ describe("systemd", function()
     helper.sh(("(systemd-socket-activate -l 127.0.0.1:%d %s --config.dir=%s --config.names=uprobe_test "
       .. "--web.listen-address=fd://0 >%s/log 2>&1 & echo $! >%s/pid) </dev/null >/dev/null 2>&1")
       :format(port, helper.binary, helper.spec_dir, work, work))
-    helper.sleep(0.3)
-    -- The first connection makes systemd-socket-activate exec the exporter.
-    local body, code = helper.sh(("curl -s -m 10 http://127.0.0.1:%d/metrics"):format(port))
+    -- The first connection makes systemd-socket-activate exec the exporter;
+    -- until it listens, connections are refused: retry them for 10 s.
+    local body, code = helper.sh(("curl -s -m 20 --retry 40 --retry-delay 0 --retry-max-time 10 "
+      .. "--retry-connrefused http://127.0.0.1:%d/metrics"):format(port))
     os.execute("kill -TERM $(cat " .. work .. "/pid)")
     helper.sleep(0.5)
     local log = helper.read_file(work .. "/log")
@@ -49,10 +50,22 @@ out = open(sys.argv[2], "w")
 while True:
     out.write(s.recv(4096).decode() + "\n--\n"); out.flush()
 ' %s/notify %s/messages & echo $! > %s/listener) </dev/null >/dev/null 2>&1]]):format(work, work, work))
-    helper.sleep(0.3)
+    -- The messages arrive when the exporter sends them, and reach the file
+    -- when the listener gets to them: wait for each, up to 10 s.
+    local function wait_for(what, done)
+      for _ = 1, 200 do
+        local text = helper.read_file(work .. "/messages")
+        if done(text) then return text end
+        helper.sleep(0.05)
+      end
+      error("no " .. what .. " in 10 s; received: " .. tostring(helper.read_file(work .. "/messages")))
+    end
+    wait_for("notify socket", function() return helper.read_file(work .. "/messages") ~= nil end)
     local e = helper.start({ names = "uprobe_test", env = "NOTIFY_SOCKET=" .. work .. "/notify" })
-    local ready = helper.read_file(work .. "/messages")
+    local ready = wait_for("READY", function(text) return text and text:find("\n--\n", 1, true) end)
     assert.equal(0, (e:stop()))
+    wait_for("STOPPING", function(text) return select(2, text:gsub("\n--\n", "")) >= 2 end)
+    helper.sleep(0.2) -- nothing more may come
     local all = helper.read_file(work .. "/messages")
     os.execute("kill $(cat " .. work .. "/listener); rm -rf " .. work)
     assert.equal("READY=1\nSTATUS=serving 1 configs on 127.0.0.1:0\n--\n", ready)

@@ -1,13 +1,7 @@
 -- A real BPF object under a real uprobe: elx-test-target calls elx_test_hit()
 -- an exact number of times with exact values, and the scrape must say so.
+-- The calls are made for this exporter's object only (helper target()).
 local helper = require("helpers.exporter")
-
-local TARGET = helper.spec_dir .. "/elx-test-target"
-
-local function target(args)
-  local out, code = helper.sh(TARGET .. " " .. args)
-  assert(code == 0, "elx-test-target " .. args .. " failed: " .. out)
-end
 
 describe("uprobe counters and histograms", function()
   local exporter
@@ -22,19 +16,19 @@ describe("uprobe counters and histograms", function()
     local before = exporter:samples()
     assert.equal(0, before["ebpf_exporter_test_hits_total"]) -- an array always has its entry
     assert.is_nil(before['ebpf_exporter_test_hits_by_value_total{value="1"}']) -- an empty hash has none
-    target("hit 1000")
+    exporter:target("hit 1000")
     local s = exporter:samples()
     assert.equal(1000, s["ebpf_exporter_test_hits_total"])
     assert.equal(1000, s['ebpf_exporter_test_hits_by_value_total{value="1"}'])
-    target("hit 234 7")
+    exporter:target("hit 234 7")
     s = exporter:samples()
     assert.equal(1234, s["ebpf_exporter_test_hits_total"])
     assert.equal(234, s['ebpf_exporter_test_hits_by_value_total{value="7"}'])
   end)
 
   it("splits a per-CPU map by cpu and sums it without a cpu label", function()
-    target("--cpu 0 hit 300")
-    target("--cpu 1 hit 200")
+    exporter:target("--cpu 0 hit 300")
+    exporter:target("--cpu 1 hit 200")
     local s = exporter:samples()
     assert.equal(300, s['ebpf_exporter_test_hits_percpu_total{cpu="0"}'])
     assert.equal(200, s['ebpf_exporter_test_hits_percpu_total{cpu="1"}'])
@@ -43,7 +37,7 @@ describe("uprobe counters and histograms", function()
   end)
 
   it("rebuilds exp2, exp2zero, linear and fixed histograms exactly", function()
-    target("values 0 1 2 3 4 5 1000 5000")
+    exporter:target("values 0 1 2 3 4 5 1000 5000")
     local s = exporter:samples()
     local function buckets(name, les)
       local got = {}
@@ -68,6 +62,26 @@ describe("uprobe counters and histograms", function()
     -- The program adds raw values to the linear sum key, and the exporter
     -- multiplies every sum by bucket_multiplier (10), as ebpf_exporter does.
     assert.equal(60150, s["ebpf_exporter_test_value_linear_sum"])
+  end)
+
+  it("counts only the calls made for its own object, not another exporter's nor ownerless ones", function()
+    local other = helper.start({ names = "uprobe_test" })
+    finally(function()
+      if other then other:stop() end
+    end)
+    helper.sh(helper.target .. " hit 5") -- for no one
+    other:target("hit 7")
+    exporter:target("hit 2")
+    local mine, theirs = exporter:samples(), other:samples()
+    local owners = { helper.maps_named(exporter.pid, "elx_owner"), helper.maps_named(other.pid, "elx_owner") }
+    local code = other:stop()
+    other = nil
+    assert.equal(0, code)
+    assert.equal(2, mine["ebpf_exporter_test_hits_total"])
+    assert.equal(7, theirs["ebpf_exporter_test_hits_total"])
+    assert.equal(1, #owners[1])
+    assert.equal(1, #owners[2])
+    assert.are_not.equal(owners[1][1], owners[2][1])
   end)
 
   it("reports its programs, attached, and zero decoder errors", function()

@@ -4,8 +4,6 @@ local helper = require("helpers.exporter")
 local files = require("helpers.files")
 local write = files.write
 
-local TARGET = helper.spec_dir .. "/elx-test-target"
-
 -- A config dir with uprobe_test.bpf.o under `name` and a config whose one
 -- metric labels elx_test_hit's argument with the given decoders after uint.
 local function config_dir(name, decoders_yaml)
@@ -31,7 +29,7 @@ describe("user decoders", function()
     local dir = config_dir("ports", "            - name: port_service")
     os.execute("cp examples/decoders/port_service.lua " .. dir .. "/decoders/")
     local e = helper.start({ dir = dir, names = "ports" })
-    helper.sh(TARGET .. " values 22 443 22 50000 1500 22")
+    e:target("values 22 443 22 50000 1500 22")
     local s = e:samples()
     assert.equal(0, (e:stop()))
     os.execute("rm -rf " .. dir)
@@ -53,7 +51,7 @@ return { new = function() return function(s) return s:upper() .. "!" end end }
 return { new = function() return function(s) return (s:gsub("%D", "")) end end }
 ]])
     local e = helper.start({ dir = dir, names = "shout", args = "--decoders.path=" .. extra })
-    helper.sh(TARGET .. " values 7 7 42")
+    e:target("values 7 7 42")
     local s = e:samples()
     local code, log = e:stop()
     os.execute("rm -rf " .. dir .. " " .. extra)
@@ -72,7 +70,7 @@ return { new = function() return function(s)
 end end }
 ]])
     local e = helper.start({ dir = dir, names = "fragile" })
-    helper.sh(TARGET .. " values 1 13 2 13 13")
+    e:target("values 1 13 2 13 13")
     local first = e:samples()
     local second = e:samples()
     local code, log = e:stop()
@@ -98,7 +96,7 @@ return { new = function() return function(s)
 end end }
 ]])
     local e = helper.start({ dir = dir, names = "fragile", args = "--web.enable-lifecycle" })
-    helper.sh(TARGET .. " values 13")
+    e:target("values 13")
     local function errors()
       return e:samples()['ebpf_exporter_decoder_errors_total{config="fragile"}']
     end
@@ -112,7 +110,7 @@ end end }
     _, status = e:get("/-/reload", "-X POST")
     assert.equal(200, status)
     assert.equal(2, errors())
-    helper.sh(TARGET .. " values 13")
+    e:target("values 13")
     assert.equal(3, errors())
     local code = e:stop()
     os.execute("rm -rf " .. dir)

@@ -65,29 +65,6 @@ describe("cgroup_index", function()
     os.execute("rm -rf " .. q(tmp))
   end)
 
-  describe("cgroup2_mounts", function()
-    it("lists one mount per cgroup2 filesystem, the whole tree first, unescaped", function()
-      write(mountinfo, table.concat({
-        "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755",
-        "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu",
-        "40 31 0:38 /sub /mnt/sub rw,relatime shared:9 - cgroup2 cgroup2 rw",
-        "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime shared:9 - cgroup2 cgroup2 rw",
-        "42 31 0:38 / /mnt/again rw,relatime - cgroup2 cgroup2 rw",
-        "43 31 0:51 /x /tmp/with\\040space\\134 rw - cgroup2 cgroup2 rw",
-        "",
-      }, "\n"))
-      assert.same({ "/sys/fs/cgroup/unified", "/tmp/with space\\" }, index.cgroup2_mounts(mountinfo))
-    end)
-
-    it("is empty without a cgroup2 mount, and names an unreadable file", function()
-      write(mountinfo, "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n")
-      assert.same({}, index.cgroup2_mounts(mountinfo))
-      local out, err = index.cgroup2_mounts(tmp .. "/missing")
-      assert.is_nil(out)
-      assert.equal(tmp .. "/missing: No such file or directory", err)
-    end)
-  end)
-
   describe("without events", function()
     it("indexes every directory by inode number, and nothing else", function()
       local idx = new()
@@ -324,64 +301,6 @@ describe("cgroup_index", function()
       assert.equal(0, idx:stats().rescans)
       -- ~40 ms on the 2-core VM; seconds would mean a stat or a rescan per directory.
       assert.is_true(elapsed < 1, ("walk took %.3f s"):format(elapsed))
-    end)
-  end)
-
-  describe("parse_events", function()
-    -- One event as fanotify writes it: struct fanotify_event_metadata, then
-    -- info records { type, handle type, 8-byte id, name }.
-    local function event(mask, records)
-      local parts = {}
-      for _, info in ipairs(records) do
-        local handle = ffi.string(ffi.new("uint64_t[1]", info.id), 8)
-        local body = ffi.string(ffi.new("int32_t[2]", { 7, 7 }), 8) -- fsid
-          .. ffi.string(ffi.new("uint32_t[1]", #handle), 4)
-          .. ffi.string(ffi.new("int32_t[1]", info.handle_type or 0xfe), 4)
-          .. handle .. (info.name and info.name .. "\0" or "")
-        local len = 4 + #body
-        local pad = (4 - len % 4) % 4
-        parts[#parts + 1] = string.char(info.type, 0) .. ffi.string(ffi.new("uint16_t[1]", len + pad), 2)
-          .. body .. string.rep("\0", pad)
-      end
-      local infos_bytes = table.concat(parts)
-      local meta = ffi.new("struct exporter_cgidx_fan_metadata")
-      meta.event_len = 24 + #infos_bytes
-      meta.vers = 3
-      meta.metadata_len = 24
-      meta.mask = mask
-      meta.fd = -1
-      meta.pid = 42
-      return ffi.string(meta, 24) .. infos_bytes
-    end
-
-    local function parse(bytes) return index.parse_events(bytes, #bytes) end
-
-    it("reads the parent's kernfs id and the name of each event", function()
-      local bytes = event(CREATE_DIR, { { type = 2, id = 1, name = "protoA" } })
-        .. event(DELETE_DIR, { { type = 2, id = 63, name = "b" }, { type = 1, id = 82 } })
-        .. event(index.FAN_Q_OVERFLOW, {})
-      assert.same({
-        { mask = CREATE_DIR, parent = "1", name = "protoA" },
-        { mask = DELETE_DIR, parent = "63", name = "b", target = "82" },
-        { mask = index.FAN_Q_OVERFLOW },
-      }, parse(bytes))
-    end)
-
-    it("keeps 64-bit ids exact", function()
-      local bytes = event(CREATE_DIR, { { type = 2, id = ffi.new("uint64_t", 0xffffffffffffffffULL), name = "x" } })
-      assert.same({ { mask = CREATE_DIR, parent = "18446744073709551615", name = "x" } }, parse(bytes))
-    end)
-
-    it("gives no id for a handle that is not kernfs'", function()
-      local bytes = event(CREATE_DIR, { { type = 2, id = 12, handle_type = 1, name = "x" } })
-      assert.same({ { mask = CREATE_DIR, name = "x" } }, parse(bytes))
-    end)
-
-    it("stops at a cut event", function()
-      local one = event(CREATE_DIR, { { type = 2, id = 1, name = "a" } })
-      local bytes = one .. event(CREATE_DIR, { { type = 2, id = 1, name = "b" } })
-      assert.same({ { mask = CREATE_DIR, parent = "1", name = "a" } }, parse(bytes:sub(1, #bytes - 1)))
-      assert.same({}, parse(one:sub(1, 23)))
     end)
   end)
 

@@ -55,4 +55,14 @@ describe("numfmt", function()
     assert.equal("100000000000000", numfmt.u64(100000000000000ULL))
     assert.equal("18446744073709551615", numfmt.u64(0xffffffffffffffffULL))
   end)
+
+  it("turns u64 values into exact text, from cdata and from numbers", function()
+    local out = {}
+    for _, v in ipairs({ 0ULL, 9007199254740991ULL, 9007199254740993ULL, 0xffffffffffffffffULL, 42, 2 ^ 53,
+      require("ffi").new("uint64_t", 5) }) do
+      out[#out + 1] = numfmt.u64(v)
+    end
+    assert.same({ "0", "9007199254740991", "9007199254740993", "18446744073709551615", "42", "9007199254740992", "5" },
+      out)
+  end)
 end)

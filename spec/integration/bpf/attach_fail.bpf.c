@@ -5,6 +5,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "maps.bpf.h"
+#include "elx_owner.bpf.h"
 
 #define ELX_STR_(x) #x
 #define ELX_STR(x)  ELX_STR_(x)
@@ -17,10 +18,12 @@ struct {
 } attach_fail_hits_total SEC(".maps");
 
 SEC("uprobe/" ELX_STR(ELX_TEST_TARGET) ":elx_test_hit")
-int BPF_KPROBE(attached_hit)
+int BPF_KPROBE(attached_hit, u64 value, u64 owner)
 {
 	u32 zero = 0;
 
+	if (!elx_owned(owner))
+		return 0;
 	increment_map(&attach_fail_hits_total, &zero, 1);
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "maps.bpf.h"
+#include "elx_owner.bpf.h"
 
 #define ELX_STR_(x) #x
 #define ELX_STR(x)  ELX_STR_(x)
@@ -38,11 +39,13 @@ struct {
 } cgroup_map_storage_hits_total SEC(".maps");
 
 SEC("uprobe/" ELX_STR(ELX_TEST_TARGET) ":elx_test_hit")
-int count_allowed(void *ctx)
+int BPF_KPROBE(count_allowed, u64 value, u64 owner)
 {
 	u64 id = bpf_get_current_cgroup_id();
 	struct task_struct *task = bpf_get_current_task_btf();
 
+	if (!elx_owned(owner))
+		return 0;
 	if (bpf_map_lookup_elem(&allowed_cgroup_ids, &id))
 		increment_map(&cgroup_map_hash_hits_total, &id, 1);
 	if (bpf_cgrp_storage_get(&allowed_cgroup_storage, task->cgroups->dfl_cgrp, 0, 0))

@@ -4,6 +4,7 @@
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "elx_owner.bpf.h"
 
 #define ELX_STR_(x) #x
 #define ELX_STR(x)  ELX_STR_(x)
@@ -24,10 +25,12 @@ struct {
 } events_ring_total SEC(".maps");
 
 SEC("uprobe/" ELX_STR(ELX_TEST_TARGET) ":elx_test_hit")
-int BPF_KPROBE(send_records, u64 value)
+int BPF_KPROBE(send_records, u64 value, u64 owner)
 {
 	struct record r = { .value = value };
 
+	if (!elx_owned(owner))
+		return 0;
 	bpf_perf_event_output(ctx, &events_perf_total, BPF_F_CURRENT_CPU, &r, sizeof(r));
 	bpf_ringbuf_output(&events_ring_total, &r, sizeof(r), 0);
 	return 0;

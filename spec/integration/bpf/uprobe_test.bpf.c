@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "maps.bpf.h"
+#include "elx_owner.bpf.h"
 
 #ifndef ELX_TEST_TARGET
 #error "define ELX_TEST_TARGET as the absolute path of elx-test-target"
@@ -129,10 +130,13 @@ static __always_inline void observe_fixed(u64 value)
 }
 
 SEC("uprobe/" ELX_STR(ELX_TEST_TARGET) ":elx_test_hit")
-int BPF_KPROBE(elx_test_hit, u64 value)
+int BPF_KPROBE(elx_test_hit, u64 value, u64 owner)
 {
 	struct hist_key key = {};
 	u32 zero = 0;
+
+	if (!elx_owned(owner))
+		return 0;
 
 	increment_map(&test_hits_total, &zero, 1);
 	increment_map(&test_hits_by_value_total, &value, 1);

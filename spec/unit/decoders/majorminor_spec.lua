@@ -54,7 +54,9 @@ describe("majorminor decoder", function()
     assert.equal("unknown:0:0", decode("\0\0\0\0"))
   end)
 
-  it("re-reads partitions on a new miss, but not on the same miss again", function()
+  it("re-reads partitions on a new miss, but not on the same miss within 0.1 s", function()
+    local now = 1000
+    api.now = function() return now end
     local lines = spy.on(api, "lines")
     assert.equal("sda", decode(dev(8, 0)))
     assert.equal("sdb", decode(dev(8, 16)))
@@ -73,6 +75,21 @@ describe("majorminor decoder", function()
     assert.equal("unknown:8:64", decode(dev(8, 64)))
     assert.spy(lines).was.called(4)
     assert.equal("sdd", decode(dev(8, 48)))
+    lines:revert()
+  end)
+
+  it("names a device made with a number that missed more than 0.1 s ago", function()
+    local now = 1000
+    api.now = function() return now end
+    local lines = spy.on(api, "lines")
+    assert.equal("unknown:7:3", decode(dev(7, 3)))
+    write(partitions, read(partitions) .. "   7        3       8192 loop3\n")
+    now = 1000.099
+    assert.equal("unknown:7:3", decode(dev(7, 3)))
+    assert.spy(lines).was.called(1)
+    now = 1000.1
+    assert.equal("loop3", decode(dev(7, 3)))
+    assert.spy(lines).was.called(2)
     lines:revert()
   end)
 
