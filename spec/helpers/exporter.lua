@@ -31,11 +31,17 @@ function M.config_dir(object, name, yaml)
 end
 
 -- Runs the exporter to completion (for --config.check and flag errors),
--- with `env` ("VAR=value ...") if given.
+-- with `env` ("VAR=value ...") if given, on a free port unless `args` names
+-- a listen address.
 -- Returns its output and exit code, and apart the line with which it logs
 -- its version when it starts, taken out of the output so that specs compare
 -- the rest exactly.
 function M.run(args, env)
+  -- The exporter binds its address before it loads anything: a spec that
+  -- names none gets a free port, never the default :9435 that may be taken.
+  if not args:find("--web.listen-address", 1, true) then
+    args = "--web.listen-address=127.0.0.1:0 " .. args
+  end
   local out, code = sh((env and ("env " .. env .. " ") or "") .. M.binary .. " " .. args)
   local version, rest = out:match("^(info: ebpf%-lua%-exporter [^\n]*)\n(.*)$")
   if version then
