@@ -57,6 +57,10 @@ int exporter_libc_fanotify_mark(int fd, unsigned int flags, uint64_t mask, int d
 char *exporter_libc_if_indextoname(unsigned int ifindex, char *ifname) __asm__("if_indextoname");
 void *exporter_libc_dlopen(const char *file, int mode) __asm__("dlopen");
 char *exporter_libc_dlerror(void) __asm__("dlerror");
+void *exporter_libc_realloc(void *p, size_t size) __asm__("realloc");
+void exporter_libc_free(void *p) __asm__("free");
+struct exporter_libc_timespec { int64_t tv_sec; long tv_nsec; };
+int exporter_libc_clock_gettime(int clock, struct exporter_libc_timespec *ts) __asm__("clock_gettime");
 ]])
 end
 local C = ffi.C
@@ -70,6 +74,15 @@ M.LOCK_EX, M.LOCK_UN = 2, 8
 local STATX_INO = 0x100
 local RTLD_NOW, RTLD_NODELETE = 0x2, 0x1000
 local IF_NAMESIZE = 16
+
+local CLOCK_MONOTONIC = 1
+local timespec = ffi.new("struct exporter_libc_timespec")
+
+--- Seconds on CLOCK_MONOTONIC.
+function M.monotonic()
+  C.exporter_libc_clock_gettime(CLOCK_MONOTONIC, timespec)
+  return tonumber(timespec.tv_sec) + tonumber(timespec.tv_nsec) * 1e-9
+end
 
 --- libc's text for an errno value.
 -- @tparam number errno

@@ -8,16 +8,9 @@ local ffi = require("ffi")
 
 local M = {}
 
--- Private names bound to libc (__asm__), so that other modules may declare
--- malloc and free their own way; the check keeps a second load of this
--- module from redefining them. ffi.C is never unloaded, so the finalizers
--- below can always run.
-if not pcall(function() return ffi.C.exporter_name_table_realloc end) then
-  ffi.cdef([[
-void *exporter_name_table_realloc(void *p, size_t size) __asm__("realloc");
-void exporter_name_table_free(void *p) __asm__("free");
-]])
-end
+-- malloc'd memory, outside the Lua heap; ffi.C is never unloaded, so the
+-- finalizers below can always run.
+require("exporter.libc")
 local C = ffi.C
 
 local u32_ptr = ffi.typeof("uint32_t *")
@@ -25,7 +18,7 @@ local char_ptr = ffi.typeof("char *")
 
 -- Resizes a malloc'd buffer to n elements of `size` bytes.
 local function resize(buf, n, ctype, size)
-  local p = C.exporter_name_table_realloc(buf, math.max(n, 1) * size)
+  local p = C.exporter_libc_realloc(buf, math.max(n, 1) * size)
   if p == nil then error("name_table: out of memory", 3) end
   return ffi.cast(ctype, p)
 end
@@ -90,8 +83,8 @@ function M.builder()
     end)
     local new_ids, new_offsets = resize(nil, count, u32_ptr, 4), resize(nil, count, u32_ptr, 4)
     for i, j in ipairs(order) do new_ids[i - 1], new_offsets[i - 1] = ids[j], offsets[j] end
-    C.exporter_name_table_free(ids)
-    C.exporter_name_table_free(offsets)
+    C.exporter_libc_free(ids)
+    C.exporter_libc_free(offsets)
     ids, offsets = new_ids, new_offsets
   end
   function b.build()
@@ -99,7 +92,7 @@ function M.builder()
     -- At least one element each, so that every pointer is a real one.
     ids, offsets = resize(ids, count, u32_ptr, 4), resize(offsets, count, u32_ptr, 4)
     arena = resize(arena, len, char_ptr, 1)
-    local free = C.exporter_name_table_free
+    local free = C.exporter_libc_free
     local t = setmetatable({ ids = ffi.gc(ids, free), offsets = ffi.gc(offsets, free),
       arena = ffi.gc(arena, free), count = count, arena_len = len }, Table)
     ids, offsets, arena = nil, nil, nil
