@@ -186,12 +186,54 @@ static void render_page(struct elx_exporter *e, enum elx_page page, struct elx_h
 		set_text(resp, 500, "500 reading the maps failed: see the exporter's log\n");
 }
 
+/* Readiness for probes and load balancers: every program of every config
+ * attached (a program that failed without --config.strict keeps it at 503,
+ * so a rollout stops at the first node where it fails), and not shutting
+ * down. Before loading ends nothing is served at all. */
+static void set_ready(const struct elx_exporter *e, struct elx_http_response *resp)
+{
+	size_t total, attached = elx_generation_attached(e->gen, &total);
+	char text[160];
+
+	if (e->stopping) {
+		set_text(resp, 503, "503 not ready: shutting down\n");
+		return;
+	}
+	snprintf(text, sizeof(text), "%s%zu of %zu programs attached%s\n",
+		 attached == total ? "ready: " : "503 not ready: ", attached, total,
+		 attached == total ? "" : " (see ebpf_exporter_ebpf_program_attached)");
+	set_text(resp, attached == total ? 200 : 503, text);
+}
+
+/* /-/healthy and /-/ready, as Prometheus names them: GET or HEAD. */
+static int handle_probe(struct elx_exporter *e, const struct elx_http_request *req,
+			struct elx_http_response *resp)
+{
+	int healthy = strcmp(req->path, "/-/healthy") == 0;
+
+	if (!healthy && strcmp(req->path, "/-/ready") != 0)
+		return 0;
+	if (!method_is(req, "GET", "HEAD")) {
+		resp->allow = "GET, HEAD";
+		set_text(resp, 405, "405 method not allowed\n");
+	} else if (healthy) {
+		/* Answered by the loop itself: a loop stuck in a scrape or a
+		 * reload does not answer, and the liveness probe times out. */
+		set_text(resp, 200, "healthy\n");
+	} else {
+		set_ready(e, resp);
+	}
+	return 1;
+}
+
 static void handle_request(void *ctx, const struct elx_http_request *req,
 			   struct elx_http_response *resp)
 {
 	struct elx_exporter *e = ctx;
 	int is_get = method_is(req, "GET", "HEAD");
 
+	if (handle_probe(e, req, resp))
+		return;
 	if (strcmp(req->path, "/-/reload") == 0) {
 		/* As Prometheus's lifecycle API: POST or PUT, and only when enabled. */
 		if (!method_is(req, "POST", "PUT")) {
@@ -242,6 +284,7 @@ static void on_signal(uv_signal_t *handle, int signum)
 		return;
 	}
 	log_info("received %s, shutting down", strsignal(signum));
+	e->stopping = 1;
 	elx_systemd_stopping();
 	uv_stop(e->loop);
 }
