@@ -39,7 +39,7 @@ local function expected_files()
   add("/usr/lib/systemd/system/ebpf-lua-exporter.service")
   add("/usr/lib/systemd/system/ebpf-lua-exporter.socket")
   add("/usr/share/man/man1/ebpf-lua-exporter.1")
-  for _, f in ipairs({ "README.md", "docs/decoders.md", "docs/deploying.md" }) do
+  for _, f in ipairs({ "README.md", "docs/decoders.md" }) do
     add("/usr/share/doc/ebpf-lua-exporter/" .. f:match("[^/]+$"))
   end
   for _, f in ipairs(ls("examples/decoders", "%.lua$")) do
