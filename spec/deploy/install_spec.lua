@@ -23,7 +23,8 @@ local function expected_files()
   local function add(path) set[path] = true end
   add("/usr/bin/ebpf-lua-exporter")
   local lua = "/usr/share/ebpf-lua-exporter/lua/exporter/"
-  for _, f in ipairs(ls("lua/exporter", "%.lua$")) do add(lua .. f) end
+  -- Modules in subdirectories of lua/exporter too.
+  for f in deploy.run("cd lua/exporter && find . -name '*.lua'"):gmatch("%./([^\n]+)") do add(lua .. f) end
   for _, f in ipairs(ls("decoders", "%.lua$")) do add(lua .. "decoders/" .. f) end
   add(lua .. "gen/syscall_names.lua")
   add(lua .. "gen/errno_names.lua")
