@@ -7,7 +7,15 @@ BUSTED = luajit /usr/bin/busted
 
 ASAN_BUILD ?= build-asan
 
-.PHONY: all deps build bpf run test test-c test-lua test-integration test-asan test-concurrent bench lint clean
+# make install: where to, and a staging root (DESTDIR) for packagers.
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+DEB = $(BUILD)/deb/ebpf-lua-exporter_$(VERSION)_$(shell dpkg --print-architecture).deb
+IMAGE ?= ebpf-lua-exporter:$(VERSION)
+
+.PHONY: all deps build bpf run test test-c test-lua test-integration test-asan test-concurrent bench lint clean \
+	install deb image test-install test-deb test-manifests test-container
 
 all: build
 
@@ -27,7 +35,23 @@ run: build
 
 test: build
 	@sh tools/kernel-fs.sh
-	@$(MAKE) --no-print-directory lint test-c test-lua test-integration test-asan
+	@$(MAKE) --no-print-directory lint test-c test-lua test-integration test-asan \
+		test-install test-manifests test-deb
+
+# The binary, Lua modules, examples, BPF headers, units, man page and docs
+# under PREFIX (the build is configured for it: the units name the binary).
+install: build
+	@cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory >/dev/null
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+
+# The Debian package, built with dpkg-buildpackage in $(BUILD)/deb.
+deb: deps
+	@sh tools/make-deb.sh $(BUILD)/deb
+
+# The container image, $(IMAGE), from Containerfile and the package.
+image: deb
+	@sh tools/build-image.sh $(DEB) $(IMAGE)
 
 C_SOURCES = core/*.c core/*.h core/tests/*.c bench/*.c bpf/*.h examples/*.bpf.c \
 	spec/integration/target/*.c spec/integration/bpf/*.bpf.c spec/integration/bpf/*.bpf.h
@@ -65,6 +89,26 @@ bpf:
 # tools/test-concurrent.sh. SUITE=test runs all of `make test` instead.
 test-concurrent: build
 	@sh tools/test-concurrent.sh $(BUILD)
+
+# Deploying: make install into a staging root and the installed binary run
+# from there; the .deb installed into a clean Debian 12 root (debootstrap)
+# and purged; the manifests, dashboards (a real Prometheus scraping the
+# exporter) and alerting rules (promtool); the image run as the DaemonSet.
+test-install: build
+	@$(BUSTED) --run=deploy spec/deploy/install_spec.lua
+
+test-manifests: build
+	@sh tools/kernel-fs.sh
+	@$(BUSTED) --run=deploy spec/deploy/manifests_spec.lua spec/deploy/dashboards_spec.lua \
+		spec/deploy/alerts_spec.lua
+
+test-deb: deb
+	@ELX_DEB=$(DEB) $(BUSTED) --run=deploy spec/deploy/deb_spec.lua
+
+test-container: deb
+	@sh tools/install-deps.sh container
+	@sh tools/kernel-fs.sh
+	@ELX_DEB=$(DEB) $(BUSTED) --run=deploy spec/deploy/container_spec.lua
 
 bench: build
 	@sh tools/kernel-fs.sh

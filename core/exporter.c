@@ -216,6 +216,7 @@ static void on_signal(uv_signal_t *handle, int signum)
 		return;
 	}
 	log_info("received %s, shutting down", strsignal(signum));
+	e->stopping = 1;
 	elx_systemd_stopping();
 	uv_stop(e->loop);
 }

@@ -24,6 +24,7 @@ struct elx_exporter {
 	struct elx_http_server *http;
 	uv_signal_t sigint, sigterm, sighup;
 	int signals_started;
+	int stopping;  /* SIGINT or SIGTERM came: /-/ready answers 503 */
 	int stats_fd;  /* /proc/sys/kernel/bpf_stats_enabled, kept open */
 	int listen_fd; /* the listening socket until the HTTP server takes it, or -1 */
 	struct elx_cgroup_watch *cgroup_watch;

@@ -6,22 +6,46 @@
 
 #include <errno.h>
 #include <lauxlib.h>
+#include <limits.h>
 #include <lua.h>
 #include <lualib.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "build_config.h"
+#include "lua_path.h"
 
 struct elx_lua {
 	lua_State *L;
 	int dispatch_ref; /* exporter.entry's dispatch function */
 };
 
+/* A module that is not where we look: require's message lists every file it
+ * tried, a line each, plus a traceback. One line says the same: the module
+ * and the path it was looked for on. */
+static int missing_module(lua_State *L, const char *msg)
+{
+	const char *start = strstr(msg, "module '");
+	const char *end = start ? strstr(start + 8, "' not found:") : NULL;
+	const char *path;
+
+	if (!end)
+		return 0;
+	lua_pushlstring(L, start + 8, (size_t)(end - start - 8));
+	lua_getglobal(L, "package");
+	lua_getfield(L, -1, "path");
+	path = lua_tostring(L, -1);
+	lua_pushfstring(L, "Lua module '%s' not found on the Lua path %s", lua_tostring(L, -3),
+			path ? path : "(package.path is not a string)");
+	return 1;
+}
+
 static int traceback(lua_State *L)
 {
 	const char *msg = lua_tostring(L, 1);
 
+	if (msg && missing_module(L, msg))
+		return 1;
 	luaL_traceback(L, L, msg ? msg : "(error object is not a string)", 1);
 	return 1;
 }
@@ -35,14 +59,25 @@ static char *pop_error(lua_State *L)
 	return copy;
 }
 
-/* Our modules first; LUA_PATH still adds to them for users' own. */
-static void set_path(lua_State *L)
+/* Our modules first (lua_path.c says where); the default path, LUA_PATH or
+ * where LuaRocks installs, comes after them. */
+static int set_path(lua_State *L, char **err)
 {
+	char ours[PATH_MAX + 64];
+	int ret = elx_lua_path(ours, sizeof(ours));
+
+	if (ret) {
+		if (asprintf(err, "cannot tell where the Lua modules are: /proc/self/exe: %s",
+			     strerror(-ret)) < 0)
+			*err = NULL;
+		return ret;
+	}
 	lua_getglobal(L, "package");
 	lua_getfield(L, -1, "path");
-	lua_pushfstring(L, "%s;%s", ELX_LUA_PATH, lua_tostring(L, -1));
+	lua_pushfstring(L, "%s;%s", ours, lua_tostring(L, -1));
 	lua_setfield(L, -3, "path");
 	lua_pop(L, 2);
+	return 0;
 }
 
 /* require("exporter.entry").dispatch, kept in the registry. */
@@ -78,8 +113,9 @@ int elx_lua_new(struct elx_lua **out, char **err)
 	if (!lua || !(lua->L = luaL_newstate()))
 		goto fail;
 	luaL_openlibs(lua->L);
-	set_path(lua->L);
-	ret = load_entry(lua, err);
+	ret = set_path(lua->L, err);
+	if (!ret)
+		ret = load_entry(lua, err);
 	if (ret)
 		goto fail;
 	*out = lua;

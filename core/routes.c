@@ -1,5 +1,6 @@
-/* Paths: the metrics path, / (the landing page), /maps with --debug, and
- * /-/reload with --web.enable-lifecycle. Pages come from Lua (RENDER); the
+/* Paths: the metrics path, / (the landing page), /maps with --debug,
+ * /-/healthy and /-/ready for probes, and /-/reload with
+ * --web.enable-lifecycle. Pages come from Lua (RENDER); the
  * answers to mistakes are written here. */
 #define _GNU_SOURCE
 #include "routes.h"
@@ -26,6 +27,47 @@ static void render_page(struct elx_exporter *e, enum elx_page page, struct elx_h
 {
 	if (elx_exporter_render(e, page, resp) != 0)
 		set_text(resp, 500, "500 rendering the page failed: see the exporter's log\n");
+}
+
+/* Readiness for probes and load balancers: every program of every config
+ * attached (a program that failed without --config.strict keeps it at 503,
+ * so a rollout stops at the first node where it fails), and not shutting
+ * down. Before loading ends nothing is served at all. */
+static void set_ready(const struct elx_exporter *e, struct elx_http_response *resp)
+{
+	size_t total, attached = elx_generation_attached(e->gen, &total);
+	char text[160];
+
+	if (e->stopping) {
+		set_text(resp, 503, "503 not ready: shutting down\n");
+		return;
+	}
+	snprintf(text, sizeof(text), "%s%zu of %zu programs attached%s\n",
+		 attached == total ? "ready: " : "503 not ready: ", attached, total,
+		 attached == total ? "" : " (see ebpf_exporter_ebpf_program_attached)");
+	set_text(resp, attached == total ? 200 : 503, text);
+}
+
+/* /-/healthy and /-/ready, as Prometheus names them: GET or HEAD. Returns
+ * whether the path was one of them. */
+static int handle_probe(struct elx_exporter *e, const struct elx_http_request *req,
+			struct elx_http_response *resp)
+{
+	int healthy = strcmp(req->path, "/-/healthy") == 0;
+
+	if (!healthy && strcmp(req->path, "/-/ready") != 0)
+		return 0;
+	if (!method_is(req, "GET", "HEAD")) {
+		resp->allow = "GET, HEAD";
+		set_text(resp, 405, "405 method not allowed\n");
+	} else if (healthy) {
+		/* Answered by the loop itself: a loop stuck in a scrape or a
+		 * reload does not answer, and the liveness probe times out. */
+		set_text(resp, 200, "healthy\n");
+	} else {
+		set_ready(e, resp);
+	}
+	return 1;
 }
 
 /* A failed reload says why in its answer too: the operator who asked for
@@ -81,7 +123,9 @@ void elx_routes_handle(void *ctx, const struct elx_http_request *req,
 	struct elx_exporter *e = ctx;
 	int page = page_of(e, req->path);
 
-	if (strcmp(req->path, "/-/reload") == 0) {
+	if (handle_probe(e, req, resp)) {
+		return;
+	} else if (strcmp(req->path, "/-/reload") == 0) {
 		lifecycle_reload(e, req, resp);
 	} else if (page < 0) {
 		set_text(resp, 404, "404 page not found\n");

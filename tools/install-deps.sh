@@ -1,15 +1,33 @@
 #!/bin/sh
 # Installs the Debian packages the build and the tests need, only those missing.
 # Silent when everything is present, so `make run` stays quiet on a ready machine.
+#
+#   tools/install-deps.sh             building, running and testing
+#   tools/install-deps.sh container   podman, runc and getcap, for `make test-container`
 set -eu
 
-PACKAGES="
-build-essential cmake pkg-config
+# Building and running the exporter (the man page is made at build time).
+BUILD_RUN="
+build-essential cmake pkg-config help2man
 clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
-luajit libluajit-5.1-dev lua-yaml lua-busted lua-check luarocks
+luajit libluajit-5.1-dev lua-yaml
 libuv1-dev libhttp-parser-dev libpcre2-dev libcap-dev libsystemd-dev
-linux-libc-dev prometheus curl iproute2 python3.11 hwdata netbase
+linux-libc-dev hwdata netbase
 "
+# The tests: specs, lint, JSON (Prometheus's API, the dashboards), a real
+# Prometheus, curl; the rock, the Debian package (debhelper) and the clean
+# root it is installed into (debootstrap).
+TEST="
+lua-busted lua-check lua-cjson luarocks prometheus curl iproute2 python3.11
+debhelper debootstrap
+"
+CONTAINER="podman runc libcap2-bin"
+
+case "${1:-}" in
+container) PACKAGES=$CONTAINER ;;
+"") PACKAGES="$BUILD_RUN $TEST" ;;
+*) echo "usage: install-deps.sh [container]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $PACKAGES; do

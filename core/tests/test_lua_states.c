@@ -48,7 +48,7 @@ static lua_State *new_state(void)
 	luaL_openlibs(L);
 	lua_getglobal(L, "package");
 	lua_getfield(L, -1, "path");
-	lua_pushfstring(L, "%s;%s", ELX_LUA_PATH, lua_tostring(L, -1));
+	lua_pushfstring(L, "%s;%s", ELX_BUILD_LUA_PATH, lua_tostring(L, -1));
 	lua_setfield(L, -3, "path");
 	lua_pop(L, 2);
 	return L;
