@@ -14,13 +14,17 @@ VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 DEB = $(BUILD)/deb/ebpf-lua-exporter_$(VERSION)_$(shell dpkg --print-architecture).deb
 IMAGE ?= ebpf-lua-exporter:$(VERSION)
 
-.PHONY: all deps build bpf run test test-c test-lua test-integration test-asan test-concurrent bench lint clean \
+.PHONY: all deps deps-run build bpf run test test-c test-lua test-integration test-asan test-concurrent bench lint clean \
 	install deb image test-install test-deb test-manifests test-container
 
 all: build
 
+# What running needs (make run), and that plus the test tools (make test).
+deps-run:
+	@sh tools/install-deps.sh run
+
 deps:
-	@sh tools/install-deps.sh
+	@sh tools/install-deps.sh test
 
 $(BUILD)/CMakeCache.txt:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -28,7 +32,10 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
 
-run: build
+# Only what serving the examples needs: the binary and the examples' objects,
+# without the test packages, the C tests or the specs' programs.
+run: deps-run $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j $(JOBS) --target ebpf-lua-exporter examples -- --no-print-directory
 	@sh tools/kernel-fs.sh
 	exec $(BUILD)/ebpf-lua-exporter --config.dir=$(BUILD)/examples \
 		--config.names=$(EXAMPLES) --web.listen-address=$(LISTEN)

@@ -2,8 +2,10 @@
 # Installs the Debian packages the build and the tests need, only those missing.
 # Silent when everything is present, so `make run` stays quiet on a ready machine.
 #
-#   tools/install-deps.sh             building, running and testing
+#   tools/install-deps.sh run         building and running (`make run`)
+#   tools/install-deps.sh [test]      that, and the tests (`make test`)
 #   tools/install-deps.sh container   podman, runc and getcap, for `make test-container`
+#   tools/install-deps.sh --list GROUP   print a group's packages, install nothing
 set -eu
 
 # Building and running the exporter (the man page is made at build time).
@@ -23,11 +25,21 @@ debhelper debootstrap
 "
 CONTAINER="podman runc libcap2-bin"
 
-case "${1:-}" in
+list=0
+if [ "${1:-}" = --list ]; then
+	list=1
+	shift
+fi
+case "${1:-test}" in
+run) PACKAGES=$BUILD_RUN ;;
+test) PACKAGES="$BUILD_RUN $TEST" ;;
 container) PACKAGES=$CONTAINER ;;
-"") PACKAGES="$BUILD_RUN $TEST" ;;
-*) echo "usage: install-deps.sh [container]" >&2; exit 2 ;;
+*) echo "usage: install-deps.sh [--list] [run|test|container]" >&2; exit 2 ;;
 esac
+if [ $list = 1 ]; then
+	echo $PACKAGES
+	exit 0
+fi
 
 missing=""
 for p in $PACKAGES; do

@@ -255,15 +255,17 @@ describe("the container image run as the DaemonSet runs it", function()
     -- Known events on the host, counted in the container.
     -- The loop device is attached before counting starts: a device number
     -- another test used a moment ago may have counts of its own already.
-    local failures = 'ebpf_exporter_syscall_failures_total{errno="EINVAL",syscall="getpriority"}'
+    local failures = 'ebpf_exporter_syscall_failures_total{errno="EINVAL",syscall="setpriority"}'
     local dir = files.tmpdir()
     temporary[#temporary + 1] = dir
     local loop = deploy.trim(deploy.run("truncate -s 8M " .. dir .. "/disk && losetup -f --show " .. dir .. "/disk"))
+    local release = require("helpers.lock").take("setpriority-einval")
     local before = samples(port)
     deploy.run(helper.spec_dir .. "/elx-test-target fail 250")
     local writes = ('ebpf_exporter_bio_latency_seconds_count{device="%s",operation="write"}'):format(loop:match("loop%d+"))
     out, code = deploy.sh("dd if=/dev/zero of=" .. loop .. " bs=4096 count=40 oflag=direct")
     local after, text = samples(port)
+    release()
     deploy.run("losetup -d " .. loop)
     assert.equal(0, code, out)
     assert.equal(250, (after[failures] or 0) - (before[failures] or 0))
