@@ -237,7 +237,7 @@ describe("the container image run as the DaemonSet runs it", function()
       deploy.run("sleep 0.1")
     end
     assert.equal(200, status, (ready or "") .. deploy.run("podman logs " .. name))
-    assert.equal("ready: 6 of 6 programs attached\n", ready)
+    assert.equal("ready: 7 of 7 programs attached\n", ready)
     local healthy
     healthy, status = get(port, exporter.livenessProbe.httpGet.path)
     assert.equal(200, status)
@@ -279,7 +279,7 @@ describe("the container image run as the DaemonSet runs it", function()
 
     -- SIGTERM as the kubelet sends it: exit 0, and no program of ours left.
     local ids = helper.program_ids(text)
-    assert.equal(6, #ids)
+    assert.equal(7, #ids)
     deploy.run(("podman stop -t %d %s"):format(pod.terminationGracePeriodSeconds, name))
     assert.equal("0", deploy.trim(deploy.run("podman inspect -f '{{.State.ExitCode}}' " .. name)))
     for _, id in ipairs(ids) do
