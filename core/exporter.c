@@ -86,7 +86,8 @@ static int start_spans(struct elx_exporter *e, struct elx_generation *gen)
 		return -EINVAL;
 	}
 	if (streams)
-		log_info("tracing: %zu span streams, %s", streams, elx_span_export_describe(e->spans));
+		log_info("tracing: %zu span streams, %s", streams,
+			 elx_span_export_describe(e->spans));
 	return e->flags->config_check ? 0 : elx_generation_activate(gen, e->spans);
 }
 

@@ -29,7 +29,7 @@ struct elx_exporter {
 	int listen_fd; /* the listening socket until the HTTP server takes it, or -1 */
 	struct elx_cgroup_watch *cgroup_watch;
 	struct elx_span_export *spans; /* OpenTelemetry spans of every config */
-	struct elx_about about; /* what the landing page and build_info say */
+	struct elx_about about;	       /* what the landing page and build_info say */
 	char libbpf_version[16];
 	/* Reloads, for the built-in metrics. */
 	int last_reload_ok;

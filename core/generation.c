@@ -90,7 +90,8 @@ static void free_generation(struct elx_generation *gen)
 	for (size_t i = 0; gen && i < gen->nviews; i++) {
 		free(gen->views[i].sources);
 		free(gen->views[i].batches);
-		for (size_t j = 0; gen->views[i].span_targets && j < gen->views[i].nspan_streams; j++)
+		for (size_t j = 0; gen->views[i].span_targets && j < gen->views[i].nspan_streams;
+		     j++)
 			free(gen->views[i].span_targets[j].service);
 		free(gen->views[i].span_sources);
 		free(gen->views[i].span_targets);
@@ -241,11 +242,14 @@ static int bind_span_streams(struct build *b, struct elx_view *v, const struct e
 	for (size_t j = 0; j < r->nstreams; j++) {
 		struct elx_span_target *t = &v->span_targets[j];
 
-		v->span_sources[j] = elx_object_span_source(v->obj, r->streams[j].map, b->loop, &ret);
+		v->span_sources[j] =
+		    elx_object_span_source(v->obj, r->streams[j].map, b->loop, &ret);
 		if (!v->span_sources[j])
 			return ret;
-		*t = (struct elx_span_target){ .lua = b->gen->lua, .config = v->obj->name,
-					       .stream = (uint32_t)j, .counters = &v->counters };
+		*t = (struct elx_span_target){ .lua = b->gen->lua,
+					       .config = v->obj->name,
+					       .stream = (uint32_t)j,
+					       .counters = &v->counters };
 		v->nspan_streams++;
 		if (r->streams[j].service && !(t->service = strdup(r->streams[j].service)))
 			return -ENOMEM;
@@ -434,7 +438,8 @@ int elx_generation_activate(struct elx_generation *gen, struct elx_span_export *
 
 		for (size_t j = 0; j < v->nspan_streams; j++) {
 			struct elx_span_target *t = &v->span_targets[j];
-			int origin = export ? elx_span_export_origin(export, t->config, t->service) : 0;
+			int origin =
+			    export ? elx_span_export_origin(export, t->config, t->service) : 0;
 
 			if (origin < 0)
 				return origin;

@@ -29,8 +29,8 @@ struct elx_source {
 	struct elx_map_reader reader;
 	struct elx_event_counter *events;
 	struct elx_span_reader *spans; /* a span stream's: not read at scrapes */
-	uint64_t read_errors; /* failed reads, handed to Lua in each batch */
-	int marked;	      /* used by the generation being pruned for */
+	uint64_t read_errors;	       /* failed reads, handed to Lua in each batch */
+	int marked;		       /* used by the generation being pruned for */
 };
 
 /* A config's object as loaded in the kernel. Generations share it while its

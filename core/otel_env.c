@@ -11,9 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define DEFAULT_ENDPOINT "http://localhost:4318"
-#define DEFAULT_SERVICE "ebpf_exporter"
+#define DEFAULT_SERVICE	 "ebpf_exporter"
 
 /* The traces-specific variable, else the general OTLP one. */
 static const char *otlp_env(const char *traces, const char *general, const char **which)
@@ -178,7 +177,7 @@ static int read_url(struct elx_otel_config *c, char **err)
 static int read_headers(struct elx_otel_config *c, char **err)
 {
 	static const char *const vars[] = { "OTEL_EXPORTER_OTLP_HEADERS",
-					     "OTEL_EXPORTER_OTLP_TRACES_HEADERS" };
+					    "OTEL_EXPORTER_OTLP_TRACES_HEADERS" };
 	struct elx_otel_attr *pairs = NULL;
 	size_t n = 0;
 	int ret = 0;
@@ -187,7 +186,8 @@ static int read_headers(struct elx_otel_config *c, char **err)
 		const char *v = getenv(vars[i]);
 
 		if (v && *v && (ret = parse_pairs(v, &pairs, &n)) == -EINVAL)
-			ret = fail(err, vars[i], v, "must be a list of key=value separated by commas");
+			ret = fail(err, vars[i], v,
+				   "must be a list of key=value separated by commas");
 	}
 	c->headers = calloc(n + 1, sizeof(*c->headers));
 	for (size_t i = 0; !ret && c->headers && i < n; i++) {
@@ -214,7 +214,8 @@ static int read_number(const char *var, const char *v, uint64_t min, uint64_t *o
 	errno = 0;
 	n = strtoull(v, &end, 10);
 	if (errno || *end || !isdigit((unsigned char)*v) || n < min || n > UINT32_MAX)
-		return fail(err, var, v, min ? "must be a whole number >= 1" : "must be a whole number");
+		return fail(err, var, v,
+			    min ? "must be a whole number >= 1" : "must be a whole number");
 	*out = n;
 	return 0;
 }

@@ -20,15 +20,15 @@ struct elx_otel_attr {
 
 struct elx_otel_config {
 	enum elx_otel_mode mode;
-	char *url;	 /* where to POST: <endpoint>/v1/traces, or the traces endpoint */
-	char **headers;	 /* "Key: value", for the HTTP client */
+	char *url;	/* where to POST: <endpoint>/v1/traces, or the traces endpoint */
+	char **headers; /* "Key: value", for the HTTP client */
 	size_t nheaders;
 	uint64_t timeout_ms; /* one export, its retries included */
 	int gzip;	     /* OTEL_EXPORTER_OTLP_COMPRESSION=gzip */
 	char *ca_file;	     /* OTEL_EXPORTER_OTLP_CERTIFICATE, or NULL */
 	char *client_cert;
 	char *client_key;
-	char *service_name; /* for spans whose config names no service */
+	char *service_name;		/* for spans whose config names no service */
 	struct elx_otel_attr *resource; /* OTEL_RESOURCE_ATTRIBUTES less service.name */
 	size_t nresource;
 	uint64_t schedule_delay_ms; /* OTEL_BSP_SCHEDULE_DELAY: a batch waits at most that */

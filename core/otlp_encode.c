@@ -91,7 +91,7 @@ static int arena_alloc(struct arena *a, const struct elx_otlp_resource *r,
 	a->ss_ptrs = calloc(r->nservices + 1, sizeof(*a->ss_ptrs));
 	a->resources = calloc(r->nservices + 1, sizeof(*a->resources));
 	return a->spans && a->span_ptrs && a->kvs && a->kv_ptrs && a->values && a->rs &&
-			       a->rs_ptrs && a->ss && a->ss_ptrs && a->resources
+		       a->rs_ptrs && a->ss && a->ss_ptrs && a->resources
 		   ? 0
 		   : -ENOMEM;
 }
@@ -149,7 +149,8 @@ int elx_otlp_encode(const struct elx_otlp_resource *r, struct elx_queued_span *c
 		    size_t n, uint8_t **body, size_t *len)
 {
 	struct arena a = { 0 };
-	Request req = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+	Request req =
+	    OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
 	Scope scope = OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
 	size_t next = 0;
 	int ret = arena_alloc(&a, r, spans, n);
@@ -163,10 +164,13 @@ int elx_otlp_encode(const struct elx_otlp_resource *r, struct elx_queued_span *c
 	}
 	req.resource_spans = a.rs_ptrs;
 	if (!ret) {
-		*len = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(&req);
+		*len =
+		    opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(
+			&req);
 		*body = malloc(*len ? *len : 1);
 		if (*body)
-			opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(&req, *body);
+			opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(
+			    &req, *body);
 		else
 			ret = -ENOMEM;
 	}

@@ -21,10 +21,10 @@
 
 /* Retries start after RETRY_FIRST_MS and double up to RETRY_MAX_MS, within
  * the export timeout (OTEL_EXPORTER_OTLP_TIMEOUT) counted from the first try. */
-#define RETRY_FIRST_MS 100
-#define RETRY_MAX_MS 5000
+#define RETRY_FIRST_MS	100
+#define RETRY_MAX_MS	5000
 #define SHUTDOWN_MAX_MS 5000
-#define MAX_ORIGINS 65535
+#define MAX_ORIGINS	65535
 
 struct origin {
 	uint16_t config;  /* index in stats */
@@ -55,7 +55,7 @@ struct elx_span_export {
 	int retry_pending; /* the timer runs for a retry, not for the batch delay */
 	int failing;	   /* the last export failed: said once, until one works */
 	char description[512];
-	int stopping;	   /* shutdown: every span goes now, no retry */
+	int stopping; /* shutdown: every span goes now, no retry */
 	struct elx_otlp_client *client;
 	uv_timer_t timer;
 	int timer_open;
@@ -83,7 +83,8 @@ int elx_span_export_new(uv_loop_t *loop, struct elx_span_export **out)
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < x->cfg.nresource; i++)
-		x->resource[i] = (struct elx_span_kv){ x->cfg.resource[i].key, x->cfg.resource[i].value };
+		x->resource[i] =
+		    (struct elx_span_kv){ x->cfg.resource[i].key, x->cfg.resource[i].value };
 	elx_span_ids_seed(&x->ids);
 	uv_timer_init(loop, &x->timer);
 	x->timer.data = x;
@@ -197,7 +198,8 @@ void elx_span_export_add(struct elx_span_export *x, uint16_t origin, const struc
 	if (x->cfg.mode == ELX_OTEL_NONE || origin >= x->norigins)
 		return;
 	for (uint32_t i = 0; i < n; i++) {
-		struct elx_queued_span *s = elx_queued_span_new(&spans[i], origin, offset, mono, &x->ids);
+		struct elx_queued_span *s =
+		    elx_queued_span_new(&spans[i], origin, offset, mono, &x->ids);
 		struct elx_queued_span *oldest;
 
 		if (!s) {
@@ -289,7 +291,8 @@ static void on_answer(void *ctx, const struct elx_otlp_result *r)
 		rejected = elx_otlp_rejected(r->body, r->len, &message);
 		if (rejected > 0)
 			log_warn("span export to %s: the receiver rejected %lld of %u spans: %s",
-				 x->cfg.url, (long long)rejected, x->nbatch, message ? message : "");
+				 x->cfg.url, (long long)rejected, x->nbatch,
+				 message ? message : "");
 		if (x->failing)
 			log_info("span export to %s works again", x->cfg.url);
 		x->failing = 0;
@@ -370,8 +373,7 @@ static void on_timer(uv_timer_t *handle)
  * one after the other; an OTLP batch waits for the one under way. */
 static void kick(struct elx_span_export *x)
 {
-	while (!busy(x) && x->queue.len > 0 &&
-	       (x->queue.len >= x->cfg.max_batch || x->stopping)) {
+	while (!busy(x) && x->queue.len > 0 && (x->queue.len >= x->cfg.max_batch || x->stopping)) {
 		start_batch(x);
 		if (x->cfg.mode != ELX_OTEL_CONSOLE)
 			return;

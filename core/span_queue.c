@@ -48,9 +48,11 @@ static void random_id(struct elx_span_ids *ids, uint8_t *p, size_t n)
 /* The length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
 static size_t utf8_sequence(const unsigned char *s, size_t n)
 {
-	size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
-					 : s[0] >= 0xf0 && s[0] <= 0xf4	  ? 4
-									  : 0;
+	size_t len = s[0] < 0x80		    ? 1
+		     : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+		     : (s[0] & 0xf0) == 0xe0	    ? 3
+		     : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
+						    : 0;
 
 	if (len == 0 || len > n)
 		return 0;
@@ -94,7 +96,8 @@ struct elx_queued_span *elx_queued_span_new(const struct elx_span *s, uint16_t o
 					    int64_t realtime_offset_ns, uint64_t monotonic_now_ns,
 					    struct elx_span_ids *ids)
 {
-	size_t bytes = 3 * (size_t)s->name_len + 1, n = s->nattributes > UINT16_MAX ? UINT16_MAX : s->nattributes;
+	size_t bytes = 3 * (size_t)s->name_len + 1,
+	       n = s->nattributes > UINT16_MAX ? UINT16_MAX : s->nattributes;
 	struct elx_queued_span *q;
 	uint64_t start = s->flags & ELX_SPAN_HAS_TIMESTAMP ? s->monotonic_ns : monotonic_now_ns;
 	char *p;
@@ -163,8 +166,8 @@ uint32_t elx_span_queue_take(struct elx_span_queue *q, struct elx_queued_span **
 	return taken;
 }
 
-void elx_span_queue_clear(struct elx_span_queue *q, void (*each)(void *ctx, struct elx_queued_span *),
-			  void *ctx)
+void elx_span_queue_clear(struct elx_span_queue *q,
+			  void (*each)(void *ctx, struct elx_queued_span *), void *ctx)
 {
 	struct elx_queued_span *s;
 

@@ -62,8 +62,8 @@ struct elx_queued_span *elx_span_queue_push(struct elx_span_queue *q, struct elx
 uint32_t elx_span_queue_take(struct elx_span_queue *q, struct elx_queued_span **out, uint32_t n);
 
 /* Frees every span still queued, after `each` (may be NULL) saw it. */
-void elx_span_queue_clear(struct elx_span_queue *q, void (*each)(void *ctx, struct elx_queued_span *),
-			  void *ctx);
+void elx_span_queue_clear(struct elx_span_queue *q,
+			  void (*each)(void *ctx, struct elx_queued_span *), void *ctx);
 
 void elx_span_queue_free(struct elx_span_queue *q);
 

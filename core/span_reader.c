@@ -18,7 +18,8 @@
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct elx_span_reader *r = ctx;
-	size_t need = r->len + size;
+	/* Records start 8-aligned, as in the ring: Lua reads u64 fields in place. */
+	size_t at = (r->len + 7) & ~(size_t)7, need = at + size;
 
 	if (need > r->cap) {
 		size_t cap = r->cap ? r->cap : 65536;
@@ -34,8 +35,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		r->data = grown;
 		r->cap = cap;
 	}
-	memcpy(r->data + r->len, data, size);
-	r->records[r->n].offset = (uint32_t)r->len;
+	memcpy(r->data + at, data, size);
+	r->records[r->n].offset = (uint32_t)at;
 	r->records[r->n].size = (uint32_t)size;
 	r->len = need;
 	r->n++;

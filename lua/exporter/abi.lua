@@ -168,8 +168,8 @@ struct elx_span_stats {
 struct elx_span_export_stats {
 	const struct elx_span_stats *configs;
 	uint32_t nconfigs;
-	uint32_t enabled;	  /* 1 when spans are exported (OTEL_TRACES_EXPORTER) */
-	uint64_t queue_length;	  /* spans waiting, and in the export under way */
+	uint32_t enabled;      /* 1 when spans are exported (OTEL_TRACES_EXPORTER) */
+	uint64_t queue_length; /* spans waiting, and in the export under way */
 	uint64_t queue_capacity;
 };
 
