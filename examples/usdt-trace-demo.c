@@ -1,7 +1,8 @@
-/* usdt-trace-demo [COUNT]: a user-space span with kernel spans under it
+/* usdt-trace-demo [COUNT [INTERVAL_US]]: a user-space span with kernel spans under it
  * (examples/usdt-trace.bpf.c). It makes a trace id and a span id, hands
  * them to the kernel through the USDT probe ebpf_exporter:set_parent_span,
- * writes COUNT times to /dev/null (i + 1 bytes at the i-th write), then
+ * writes COUNT times to /dev/null (i + 1 bytes at the i-th write, INTERVAL_US
+ * microseconds apart), then
  * fires clear_parent_span. It prints one JSON line: its ids in hex and, per
  * write, the bytes and the wall-clock time (ns) just before it, so that a
  * test can check each kernel span against it.
@@ -41,6 +42,7 @@ int main(int argc, char **argv)
 	uint8_t trace_id[16], span_id[8];
 	uint64_t hi, lo, span;
 	int n = argc > 1 ? atoi(argv[1]) : 3, fd = open("/dev/null", O_WRONLY);
+	long interval_us = argc > 2 ? atol(argv[2]) : 0;
 
 	if (n < 0 || n > MAX_WRITES || fd < 0 ||
 	    getrandom(trace_id, sizeof(trace_id), 0) != sizeof(trace_id) ||
@@ -56,6 +58,8 @@ int main(int argc, char **argv)
 	memcpy(&span, span_id, 8);
 	DTRACE_PROBE3(ebpf_exporter, set_parent_span, hi, lo, span);
 	for (int i = 0; i < n; i++) {
+		if (i && interval_us > 0)
+			usleep((useconds_t)interval_us);
 		when[i] = wall_ns();
 		if (write(fd, buf, (size_t)i + 1) != i + 1)
 			return 1;

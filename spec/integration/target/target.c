@@ -10,6 +10,7 @@
  *   elx-test-target futex-fail <count>              futex() with an unknown operation
  *                                                   count times: fails with ENOSYS
  *   elx-test-target exit <count>                    count children that each exit_group()
+ *   elx-test-target now                             prints the wall-clock time in ns
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The uprobe target. noinline and the empty asm keep one real call per hit. */
@@ -59,7 +61,7 @@ static int exit_children(uint64_t n)
 static void usage(void)
 {
 	fprintf(stderr, "usage: elx-test-target [--cpu N] hit <count> [value] | values <v>... | "
-			"fail <count> | futex-fail <count> | exit <count>\n");
+			"fail <count> | futex-fail <count> | exit <count> | now\n");
 	exit(2);
 }
 
@@ -107,6 +109,11 @@ int main(int argc, char **argv)
 		/* 0x7f is no futex operation: the kernel answers ENOSYS. */
 		for (uint64_t k = 0; k < n; k++)
 			syscall(SYS_futex, &word, 0x7f, 0, NULL, NULL, 0);
+	} else if (strcmp(argv[i], "now") == 0 && argc - i == 1) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		printf("%" PRIu64 "\n", (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
 	} else if (strcmp(argv[i], "exit") == 0 && argc - i == 2) {
 		return exit_children(parse_u64(argv[i + 1]));
 	} else {
