@@ -14,6 +14,12 @@
 
 /* Batches drained per wake-up: the loop gets its turn between bursts. */
 #define BATCHES_PER_WAKEUP 64
+/* After a drain the reader waits this long before it listens again: under
+ * a steady stream each wake-up then takes many records instead of a few
+ * (the kernel wakes a reader that has caught up at the next record), and
+ * the process is woken at most 1000 / PAUSE_MS times a second. A ring
+ * buffer should hold what programs send in that time. */
+#define PAUSE_MS 10
 
 static int on_record(void *ctx, void *data, size_t size)
 {
@@ -72,9 +78,22 @@ void elx_span_reader_drain(struct elx_span_reader *r)
 		;
 }
 
+static void on_readable(uv_poll_t *handle, int status, int events);
+
+static void on_pause_end(uv_timer_t *handle)
+{
+	struct elx_span_reader *r = handle->data;
+
+	uv_poll_start(&r->poll, UV_READABLE, on_readable);
+}
+
 static void on_readable(uv_poll_t *handle, int status, int events)
 {
-	drain_some(handle->data, BATCHES_PER_WAKEUP);
+	struct elx_span_reader *r = handle->data;
+
+	drain_some(r, BATCHES_PER_WAKEUP);
+	uv_poll_stop(&r->poll);
+	uv_timer_start(&r->pause, on_pause_end, PAUSE_MS, 0);
 }
 
 struct elx_span_reader *elx_span_reader_new(uv_loop_t *loop, int fd, const char *map, int *ret)
@@ -93,9 +112,10 @@ struct elx_span_reader *elx_span_reader_new(uv_loop_t *loop, int fd, const char 
 		return NULL;
 	}
 	uv_poll_init(loop, &r->poll, ring_buffer__epoll_fd(r->rb));
-	r->poll.data = r;
+	uv_timer_init(loop, &r->pause);
+	r->poll.data = r->pause.data = r;
+	r->open_handles = 2;
 	uv_poll_start(&r->poll, UV_READABLE, on_readable);
-	r->polling = 1;
 	*ret = 0;
 	return r;
 }
@@ -110,6 +130,8 @@ static void on_closed(uv_handle_t *handle)
 {
 	struct elx_span_reader *r = handle->data;
 
+	if (--r->open_handles > 0)
+		return;
 	free(r->data);
 	free(r);
 }
@@ -126,4 +148,5 @@ void elx_span_reader_destroy(struct elx_span_reader *r)
 	ring_buffer__free(r->rb);
 	r->rb = NULL;
 	uv_close((uv_handle_t *)&r->poll, on_closed);
+	uv_close((uv_handle_t *)&r->pause, on_closed);
 }

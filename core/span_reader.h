@@ -26,8 +26,8 @@ struct elx_span_reader {
 	const char *map; /* must outlive the reader */
 	struct ring_buffer *rb;
 	uv_poll_t poll;
-	int polling;
-	int free_on_close;
+	uv_timer_t pause; /* between a drain and the next wait for records */
+	int open_handles;
 	uint8_t *data;
 	size_t len;
 	size_t cap;
