@@ -109,8 +109,9 @@ describe("tracing", function()
       assert.equal(shell, s.parent_span_id)
       assert.equal(children[1].trace_id, s.trace_id)
       assert.equal("exec-trace", s.resource["service.name"])
-      -- exec happens before main() reads the clock, a few ms at most.
-      assert.is_true(walls[i] >= s.start and walls[i] - s.start < 5e6, ("%d ns"):format(walls[i] - s.start))
+      -- exec happens before main() reads the clock; in between, the dynamic
+      -- loader (and AddressSanitizer's start-up, in that build): some ms.
+      assert.is_true(walls[i] >= s.start and walls[i] - s.start < 25e6, ("%d ns"):format(walls[i] - s.start))
       assert.is_true(s.end_ > walls[i])
     end
   end)
