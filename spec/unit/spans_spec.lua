@@ -221,3 +221,39 @@ tracing:
     assert.same({ 'config test, span fallback, label trace_id: trace_id "2" is not 32 lowercase hex digits' }, st.lines)
   end)
 end)
+
+describe("span metrics", function()
+  local span_metrics = require("exporter.span_metrics")
+  local buffer = require("string.buffer")
+
+  it("write spans_total for each config with spans, and the queue", function()
+    local counts = ffi.new("struct elx_span_stats[2]")
+    counts[0].config, counts[0].exported, counts[0].dropped, counts[0].failed = "b", 10, 2, 1
+    counts[1].config = "gone" -- a config of an earlier reload: not written
+    local scrape = ffi.new("struct elx_scrape")
+    scrape.spans.configs, scrape.spans.nconfigs = counts, 2
+    scrape.spans.queue_length, scrape.spans.queue_capacity = 3, 2048
+    local buf = buffer.new()
+    span_metrics.write(buf, scrape, { { name = "b", span_plans = { {} } }, { name = "a", span_plans = { {} } },
+      { name = "metrics_only", span_plans = {} } })
+    assert.equal([[
+# HELP ebpf_exporter_span_queue_capacity Spans the export queue holds before it drops its oldest (OTEL_BSP_MAX_QUEUE_SIZE)
+# TYPE ebpf_exporter_span_queue_capacity gauge
+ebpf_exporter_span_queue_capacity 2048
+# HELP ebpf_exporter_span_queue_length Spans waiting for export, the batch under way included
+# TYPE ebpf_exporter_span_queue_length gauge
+ebpf_exporter_span_queue_length 3
+# HELP ebpf_exporter_spans_total Spans made from ring-buffer records, by what became of them: exported, dropped (the queue was full or the exporter stopped first) or failed (the receiver refused them or kept failing)
+# TYPE ebpf_exporter_spans_total counter
+ebpf_exporter_spans_total{config="a",result="dropped"} 0
+ebpf_exporter_spans_total{config="a",result="exported"} 0
+ebpf_exporter_spans_total{config="a",result="failed"} 0
+ebpf_exporter_spans_total{config="b",result="dropped"} 2
+ebpf_exporter_spans_total{config="b",result="exported"} 10
+ebpf_exporter_spans_total{config="b",result="failed"} 1
+]], buf:tostring())
+    buf:reset()
+    span_metrics.write(buf, scrape, { { name = "metrics_only", span_plans = {} } })
+    assert.equal("", buf:tostring())
+  end)
+end)
