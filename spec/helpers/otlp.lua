@@ -69,6 +69,15 @@ function Receiver:wait(n, pred, seconds)
   return found
 end
 
+--- The last request's headers, names in lower case: name -> value.
+function Receiver:headers()
+  local headers = {}
+  for name, value in files.sh("curl -s " .. self.url .. "/headers"):gmatch("([^:\n]+): ([^\n]*)") do
+    headers[name] = value
+  end
+  return headers
+end
+
 function Receiver:log()
   return files.try_read(self.dir .. "/log") or ""
 end

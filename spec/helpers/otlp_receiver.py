@@ -8,7 +8,7 @@ encoder. A field of a known number with another wire type fails the request
 
 --status answers every request with CODE (and decodes nothing); --discard
 answers 200 without decoding (for the benchmark). GET /stats answers
-"requests spans bytes". It stops by itself after --lifetime seconds (600).
+"requests spans bytes", GET /headers the last request's headers. It stops by itself after --lifetime seconds (600).
 """
 import argparse
 import gzip
@@ -151,6 +151,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         s = self.server
+        if self.path == "/headers":
+            return self.answer(200, "".join("%s: %s\n" % (k.lower(), v) for k, v in s.headers).encode())
         self.answer(200, ("%d %d %d\n" % (s.requests, s.spans, s.bytes)).encode())
 
     def do_POST(self):
@@ -159,6 +161,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with s.lock:
             s.requests += 1
             s.bytes += len(body)
+            s.headers = list(self.headers.items())
         if s.status:
             return self.answer(s.status)
         if s.discard:
@@ -194,6 +197,7 @@ def main():
     server = Server(("127.0.0.1", 0), Handler)
     server.out, server.status, server.discard = a.out, a.status, a.discard
     server.requests = server.spans = server.bytes = 0
+    server.headers = []
     server.lock = threading.Lock()
     threading.Timer(a.lifetime, server.shutdown).start()
     with open(a.port_file + ".tmp", "w") as f:

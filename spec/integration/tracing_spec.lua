@@ -163,22 +163,30 @@ describe("tracing", function()
     end
   end)
 
-  it("sends what is queued when it stops (SIGTERM), gzipped when asked", function()
+  it("sends what is queued when it stops (SIGTERM), gzipped and with the headers asked for", function()
     local r = otlp.start()
     local e = helper.start({ dir = EXAMPLES, names = "usdt-trace",
-      env = ("OTEL_EXPORTER_OTLP_ENDPOINT=%s OTEL_BSP_SCHEDULE_DELAY=600000 OTEL_EXPORTER_OTLP_COMPRESSION=gzip")
-        :format(r.url) })
+      env = ("OTEL_EXPORTER_OTLP_ENDPOINT=%s OTEL_BSP_SCHEDULE_DELAY=600000 OTEL_EXPORTER_OTLP_COMPRESSION=gzip "
+        .. "OTEL_EXPORTER_OTLP_HEADERS='X-Elx-Test=a%%20b,authorization=token' "
+        .. "OTEL_RESOURCE_ATTRIBUTES=host.name=elx-test"):format(r.url) })
     local demo = run_demo(7)
     helper.sleep(0.3) -- read and queued; the batch would wait ten minutes
     local queued = e:samples()["ebpf_exporter_span_queue_length"]
     local requests_before = r:stats()
     local code = e:stop()
     local spans = r:wait(7, of_trace(demo.trace_id), 2)
+    local headers = r:headers()
     r:stop()
     assert.equal(0, code)
     assert.equal(7, queued)
     assert.equal(0, requests_before)
     assert.equal(7, #spans)
+    assert.same({ ["service.name"] = "usdt-trace", ["host.name"] = "elx-test" }, spans[1].resource)
+    assert.equal("a b", headers["x-elx-test"])
+    assert.equal("token", headers["authorization"])
+    assert.equal("gzip", headers["content-encoding"])
+    assert.equal("application/x-protobuf", headers["content-type"])
+    assert.equal("ebpf-lua-exporter/0.1.0", headers["user-agent"])
   end)
 
   it("counts spans a receiver answers 503 as failed, after retrying, and keeps serving", function()
