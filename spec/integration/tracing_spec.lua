@@ -78,6 +78,17 @@ describe("tracing", function()
     assert.same({ exported = 20, dropped = 0, failed = 0, queued = 0, decoder_errors = 0 }, totals)
   end)
 
+  it("refuses an OTEL_* mistake when a config has spans, naming the variable, and ignores it otherwise", function()
+    local env = "OTEL_EXPORTER_OTLP_PROTOCOL=grpc"
+    local out, code = helper.run("--log.no-timestamps --config.check --config.dir=" .. EXAMPLES
+      .. " --config.names=usdt-trace", env)
+    assert.equal(1, code)
+    assert.truthy(out:find("error: tracing: OTEL_EXPORTER_OTLP_PROTOCOL=grpc: only http/protobuf is supported "
+      .. "(OTLP over HTTP, port 4318)\n", 1, true), out)
+    out, code = helper.run("--log.no-timestamps --config.check --config.dir=" .. EXAMPLES .. " --config.names=timers", env)
+    assert.equal(0, code, out)
+  end)
+
   it("exec-trace: a span per process, the commands of a shell under the shell's span", function()
     local r = otlp.start()
     local e = helper.start({ dir = EXAMPLES, names = "exec-trace", env = r:env() })
