@@ -263,4 +263,36 @@ describe("tracing", function()
     end
     assert.same({ exported = 300, dropped = 0, failed = 0, queued = 0, decoder_errors = 0 }, t)
   end)
+
+  it("reads out the ring buffer of an object a reload replaces: every span once", function()
+    local r = otlp.start()
+    local dir = helper.tmpdir()
+    helper.sh(("cp %s/usdt-trace.bpf.o %s/usdt-trace.yaml %s/"):format(EXAMPLES, EXAMPLES, dir))
+    local e = helper.start({ dir = dir, names = "usdt-trace", env = r:env() })
+    -- Stopped, the exporter reads nothing: the 30 records wait in the ring
+    -- while another .bpf.o (a byte more at its end) replaces the object. At
+    -- SIGCONT the reload and the ring's readiness are both pending, in either
+    -- order: the old object's records are read before it closes, or by it.
+    os.execute("kill -STOP " .. e.pid)
+    local first = run_demo(30)
+    helper.sh("printf x >> " .. dir .. "/usdt-trace.bpf.o")
+    os.execute("kill -HUP " .. e.pid .. "; kill -CONT " .. e.pid)
+    local second
+    for _ = 1, 50 do
+      if (helper.read_file(e.log) or ""):find("1 objects loaded anew", 1, true) then
+        second = run_demo(20)
+        break
+      end
+      helper.sleep(0.1)
+    end
+    local a = r:wait(30, of_trace(first.trace_id))
+    local b = r:wait(20, of_trace(second and second.trace_id or "none"))
+    local t = settled(e, "usdt-trace", 50)
+    assert.equal(0, (e:stop()))
+    r:stop()
+    os.execute("rm -rf " .. dir)
+    assert.equal(30, #a)
+    assert.equal(20, #b)
+    assert.same({ exported = 50, dropped = 0, failed = 0, queued = 0, decoder_errors = 0 }, t)
+  end)
 end)
