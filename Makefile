@@ -60,8 +60,9 @@ deb: deps
 image: deb
 	@sh tools/build-image.sh $(DEB) $(IMAGE)
 
-C_SOURCES = core/*.c core/*.h core/tests/*.c bench/*.c bpf/*.h examples/*.bpf.c \
-	spec/integration/target/*.c spec/integration/bpf/*.bpf.c spec/integration/bpf/*.bpf.h
+C_SOURCES = core/*.c core/*.h core/tests/*.c bench/*.c bpf/*.h examples/*.c \
+	spec/integration/target/*.c spec/integration/bpf/*.bpf.c spec/integration/bpf/*.bpf.h \
+	spec/integration/upstream/*.bpf.c
 
 lint:
 	@luacheck -q lua decoders spec tools bench

@@ -7,6 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int copy_streams(const struct elx_configure *call, struct elx_config_reply *reply)
+{
+	reply->streams = calloc(call->nspan_streams + 1, sizeof(*reply->streams));
+	if (!reply->streams)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < call->nspan_streams; i++) {
+		const struct elx_span_stream *s = &call->span_streams[i];
+
+		reply->streams[i].map = strdup(s->map);
+		reply->streams[i].service = s->service ? strdup(s->service) : NULL;
+		reply->nstreams++;
+		if (!reply->streams[i].map || (s->service && !reply->streams[i].service))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int copy_answer(const struct elx_configure *call, struct elx_config_reply *reply)
 {
 	reply->maps = calloc(call->nmetric_maps + 1, sizeof(*reply->maps));
@@ -26,7 +43,7 @@ static int copy_answer(const struct elx_configure *call, struct elx_config_reply
 			return -ENOMEM;
 		reply->nkaddrs++;
 	}
-	return 0;
+	return copy_streams(call, reply);
 }
 
 int elx_config_reply_ask(struct elx_lua *lua, const char *name, const struct elx_map_info *infos,
@@ -55,5 +72,10 @@ void elx_config_reply_free(struct elx_config_reply *reply)
 	for (size_t i = 0; i < reply->nkaddrs; i++)
 		free(reply->kaddrs[i]);
 	free(reply->kaddrs);
+	for (size_t i = 0; i < reply->nstreams; i++) {
+		free((char *)reply->streams[i].map);
+		free((char *)reply->streams[i].service);
+	}
+	free(reply->streams);
 	memset(reply, 0, sizeof(*reply));
 }

@@ -1,5 +1,6 @@
 /* Lua's answer to ELX_ENTRY_CONFIGURE for one config, copied out of the Lua
- * state: the metric maps to read at each scrape and the kaddrs to set. */
+ * state: the metric maps to read at each scrape, the kaddrs to set and the
+ * ring buffers read as spans. */
 #ifndef ELX_CONFIG_REPLY_H
 #define ELX_CONFIG_REPLY_H
 
@@ -13,6 +14,8 @@ struct elx_config_reply {
 	size_t nmaps;
 	char **kaddrs;
 	size_t nkaddrs;
+	struct elx_span_stream *streams; /* map and service malloc'd (service may be NULL) */
+	size_t nstreams;
 };
 
 /* Asks Lua to parse and bind config `name` against the maps of its opened

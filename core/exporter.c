@@ -25,6 +25,7 @@
 #include "process_stats.h"
 #include "revision.h"
 #include "routes.h"
+#include "span_export.h"
 #include "systemd.h"
 
 /* --config.watch waits for changes to settle: editors and cp write in steps. */
@@ -73,6 +74,23 @@ static int open_listener(struct elx_exporter *e)
 	return 0;
 }
 
+/* Spans of a generation about to serve: configs with tracing need a valid
+ * OTEL_* environment; --config.check reads no ring buffer. */
+static int start_spans(struct elx_exporter *e, struct elx_generation *gen)
+{
+	size_t streams = elx_generation_span_streams(gen);
+	const char *err = elx_span_export_error(e->spans);
+
+	if (streams && err) {
+		log_error("tracing: %s", err);
+		return -EINVAL;
+	}
+	if (streams)
+		log_info("tracing: %zu span streams, %s", streams,
+			 elx_span_export_describe(e->spans));
+	return e->flags->config_check ? 0 : elx_generation_activate(gen, e->spans);
+}
+
 int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_loop_t *loop)
 {
 	char *err = NULL;
@@ -99,7 +117,11 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 		log_error("cannot register our SEC() forms with libbpf: %s", strerror(-ret));
 		return ret;
 	}
-	ret = elx_generation_build(NULL, flags, loop, &e->gen);
+	ret = elx_span_export_new(loop, &e->spans);
+	if (!ret)
+		ret = elx_generation_build(NULL, flags, loop, &e->gen);
+	if (!ret)
+		ret = start_spans(e, e->gen);
 	if (ret)
 		return ret;
 	ret = elx_cgroup_id_map_start(e->gen, loop, &e->cgroup_watch);
@@ -128,6 +150,11 @@ int elx_exporter_reload(struct elx_exporter *e, const char *why, char **reasons)
 	log_info("reloading the configuration (%s)", why);
 	elx_log_capture_start();
 	ret = elx_generation_build(old, e->flags, e->loop, &next);
+	if (!ret && elx_generation_span_streams(next) && elx_span_export_error(e->spans)) {
+		log_error("tracing: %s", elx_span_export_error(e->spans));
+		elx_generation_retire(next, old);
+		ret = -EINVAL;
+	}
 	errors = elx_log_capture_stop();
 	if (ret) {
 		e->last_reload_ok = 0;
@@ -145,6 +172,10 @@ int elx_exporter_reload(struct elx_exporter *e, const char *why, char **reasons)
 	elx_cgroup_id_map_stop(e->cgroup_watch);
 	e->cgroup_watch = NULL;
 	e->gen = next;
+	/* Span streams go to the new Lua state before the old one goes: the
+	 * records of objects that close are read out by the old one. */
+	if (elx_generation_activate(next, e->spans) != 0)
+		log_error("reload: span streams could not start");
 	elx_generation_retire(old, next);
 	/* The old Lua state's memory goes back to the system, not only to
 	 * malloc's free lists: RSS stays flat over any number of reloads. */
@@ -185,6 +216,7 @@ int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_h
 	scrape.reloads_failure = e->reloads_failed;
 	scrape.about = &e->about;
 	elx_process_stats_read(&scrape.process);
+	elx_span_export_stats(e->spans, &scrape.spans);
 	/* The landing page shows programs and maps, not what the maps hold. */
 	elx_generation_read(e->gen, &scrape, page != ELX_PAGE_LANDING);
 	ret = elx_lua_call(e->gen->lua, ELX_ENTRY_RENDER, &scrape, &err);
@@ -347,6 +379,12 @@ void elx_exporter_free(struct elx_exporter *e)
 	/* Event counters close their own handles when their objects close. */
 	elx_generation_retire(e->gen, NULL);
 	e->gen = NULL;
+	/* The spans of the ring buffers just read out, and any queued. */
+	if (e->spans) {
+		elx_span_export_shutdown(e->spans, elx_span_export_shutdown_bound(e->spans));
+		elx_span_export_free(e->spans);
+		e->spans = NULL;
+	}
 	if (e->loop) {
 		uv_walk(e->loop, close_walk, NULL);
 		uv_run(e->loop, UV_RUN_DEFAULT);

@@ -12,6 +12,7 @@
 #include "http.h"
 
 struct elx_cgroup_watch;
+struct elx_span_export;
 
 /* Directories --config.watch follows: the config dir, its decoders/, and
  * every --decoders.path. */
@@ -28,7 +29,8 @@ struct elx_exporter {
 	int stats_fd;  /* /proc/sys/kernel/bpf_stats_enabled, kept open */
 	int listen_fd; /* the listening socket until the HTTP server takes it, or -1 */
 	struct elx_cgroup_watch *cgroup_watch;
-	struct elx_about about; /* what the landing page and build_info say */
+	struct elx_span_export *spans; /* OpenTelemetry spans of every config */
+	struct elx_about about;	       /* what the landing page and build_info say */
 	char libbpf_version[16];
 	/* Reloads, for the built-in metrics. */
 	int last_reload_ok;

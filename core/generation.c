@@ -14,6 +14,8 @@
 #include "config_names.h"
 #include "config_reply.h"
 #include "log.h"
+#include "span_export.h"
+#include "span_target.h"
 
 /* An empty function that programs may probe with
  * SEC("uprobe//proc/self/exe:post_attach_mark") to run once their object is
@@ -68,6 +70,8 @@ static void prune_sources(struct elx_generation *gen)
 	for (size_t i = 0; i < gen->nviews; i++) {
 		for (size_t j = 0; j < gen->views[i].nsources; j++)
 			gen->views[i].sources[j]->marked = 1;
+		for (size_t j = 0; j < gen->views[i].nspan_streams; j++)
+			gen->views[i].span_sources[j]->marked = 1;
 	}
 	for (size_t i = 0; i < gen->nviews; i++)
 		elx_object_prune_sources(gen->views[i].obj);
@@ -86,6 +90,11 @@ static void free_generation(struct elx_generation *gen)
 	for (size_t i = 0; gen && i < gen->nviews; i++) {
 		free(gen->views[i].sources);
 		free(gen->views[i].batches);
+		for (size_t j = 0; gen->views[i].span_targets && j < gen->views[i].nspan_streams;
+		     j++)
+			free(gen->views[i].span_targets[j].service);
+		free(gen->views[i].span_sources);
+		free(gen->views[i].span_targets);
 	}
 	if (gen) {
 		elx_lua_free(gen->lua);
@@ -220,6 +229,34 @@ static int load_new_objects(struct build *b)
 	return 0;
 }
 
+/* Each span stream gets its ring buffer's source; where its batches go is
+ * set when the generation starts serving (elx_generation_activate). */
+static int bind_span_streams(struct build *b, struct elx_view *v, const struct elx_config_reply *r)
+{
+	int ret = -ENOMEM;
+
+	v->span_sources = calloc(r->nstreams + 1, sizeof(*v->span_sources));
+	v->span_targets = calloc(r->nstreams + 1, sizeof(*v->span_targets));
+	if (!v->span_sources || !v->span_targets)
+		return ret;
+	for (size_t j = 0; j < r->nstreams; j++) {
+		struct elx_span_target *t = &v->span_targets[j];
+
+		v->span_sources[j] =
+		    elx_object_span_source(v->obj, r->streams[j].map, b->loop, &ret);
+		if (!v->span_sources[j])
+			return ret;
+		*t = (struct elx_span_target){ .lua = b->gen->lua,
+					       .config = v->obj->name,
+					       .stream = (uint32_t)j,
+					       .counters = &v->counters };
+		v->nspan_streams++;
+		if (r->streams[j].service && !(t->service = strdup(r->streams[j].service)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* Phase 4: each config's metric maps get their sources, in Lua's order. */
 static int bind_sources(struct build *b)
 {
@@ -238,8 +275,13 @@ static int bind_sources(struct build *b)
 				return ret;
 			v->nsources++;
 		}
-		log_info("config %s: %zu of %zu programs attached, %zu metric maps%s", v->obj->name,
-			 v->obj->nattached, v->obj->nprograms, v->nsources,
+		ret = bind_span_streams(b, v, r);
+		if (ret)
+			return ret;
+		log_info("config %s: %zu of %zu programs attached, %zu metric maps, %zu span "
+			 "streams%s",
+			 v->obj->name, v->obj->nattached, v->obj->nprograms, v->nsources,
+			 v->nspan_streams,
 			 is_shared(b->prev, v->obj) ? " (object unchanged: kept loaded)" : "");
 	}
 	return 0;
@@ -387,6 +429,36 @@ void elx_generation_read(struct elx_generation *gen, struct elx_scrape *scrape, 
 	}
 	scrape->nconfigs = (uint32_t)gen->nviews;
 	scrape->configs = gen->scrapes;
+}
+
+int elx_generation_activate(struct elx_generation *gen, struct elx_span_export *export)
+{
+	for (size_t i = 0; i < gen->nviews; i++) {
+		struct elx_view *v = &gen->views[i];
+
+		for (size_t j = 0; j < v->nspan_streams; j++) {
+			struct elx_span_target *t = &v->span_targets[j];
+			int origin =
+			    export ? elx_span_export_origin(export, t->config, t->service) : 0;
+
+			if (origin < 0)
+				return origin;
+			t->export = export;
+			t->origin = (uint16_t)origin;
+			elx_span_reader_target(v->span_sources[j]->spans,
+					       export ? elx_span_target_deliver : NULL, t);
+		}
+	}
+	return 0;
+}
+
+size_t elx_generation_span_streams(const struct elx_generation *gen)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; gen && i < gen->nviews; i++)
+		n += gen->views[i].nspan_streams;
+	return n;
 }
 
 size_t elx_generation_attached(const struct elx_generation *gen, size_t *total)

@@ -19,9 +19,16 @@ struct elx_view {
 	struct elx_batch *batches; /* contiguous for Lua */
 	size_t nsources;
 	struct elx_config_counters counters; /* carried to the next generation */
+	/* Span streams, in tracing.spans order: each ring buffer's source and
+	 * where its batches go while this generation serves the config. */
+	struct elx_source **span_sources;
+	struct elx_span_target *span_targets;
+	size_t nspan_streams;
 };
 
 struct elx_lua;
+struct elx_span_export;
+struct elx_span_target;
 
 struct elx_generation {
 	struct elx_lua *lua;
@@ -45,6 +52,14 @@ void elx_generation_retire(struct elx_generation *old, struct elx_generation *cu
 /* Fills scrape->configs: programs and counters, and with `read_maps` every
  * source read now (else the batches are those of the last read). */
 void elx_generation_read(struct elx_generation *gen, struct elx_scrape *scrape, int read_maps);
+
+/* Points the span streams of every config at this generation's Lua state
+ * and at the export (NULL: their records are dropped): call it when the
+ * generation starts serving. Returns 0 or -errno. */
+int elx_generation_activate(struct elx_generation *gen, struct elx_span_export *export);
+
+/* How many span streams (tracing.spans) its configs read. */
+size_t elx_generation_span_streams(const struct elx_generation *gen);
 
 /* Programs attached, and their total. */
 size_t elx_generation_attached(const struct elx_generation *gen, size_t *total);

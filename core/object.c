@@ -262,7 +262,7 @@ static struct elx_source *find_source(struct elx_object *o, const struct elx_met
 	for (size_t i = 0; i < o->nsources; i++) {
 		struct elx_source *s = o->sources[i];
 
-		if (strcmp(s->map, m->name) == 0 &&
+		if (!s->spans && strcmp(s->map, m->name) == 0 &&
 		    (s->record_size == 0) == (m->record_size == 0) &&
 		    (!m->record_size || s->record_size == m->record_size))
 			return s;
@@ -272,6 +272,7 @@ static struct elx_source *find_source(struct elx_object *o, const struct elx_met
 
 static void free_source(struct elx_source *s)
 {
+	elx_span_reader_destroy(s->spans);
 	elx_event_counter_destroy(s->events);
 	elx_map_reader_free(&s->reader);
 	free(s->map);
@@ -319,6 +320,50 @@ struct elx_source *elx_object_source(struct elx_object *o, const struct elx_metr
 		return NULL;
 	}
 	o->sources[o->nsources++] = s;
+	return s;
+}
+
+/* A new source in o->sources for `map`, with nothing to read it yet. */
+static struct elx_source *add_source(struct elx_object *o, const char *map)
+{
+	struct elx_source **grown = realloc(o->sources, (o->nsources + 1) * sizeof(*o->sources));
+	struct elx_source *s = calloc(1, sizeof(*s));
+
+	if (grown)
+		o->sources = grown;
+	if (!grown || !s || !(s->map = strdup(map))) {
+		free(s);
+		return NULL;
+	}
+	o->sources[o->nsources++] = s;
+	return s;
+}
+
+struct elx_source *elx_object_span_source(struct elx_object *o, const char *map, uv_loop_t *loop,
+					  int *ret)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(o->obj, map);
+	struct elx_source *s;
+
+	for (size_t i = 0; i < o->nsources; i++) {
+		if (o->sources[i]->spans && strcmp(o->sources[i]->map, map) == 0)
+			return o->sources[i];
+	}
+	*ret = m ? 0 : -ENOENT;
+	s = m ? add_source(o, map) : NULL;
+	if (m && !s)
+		*ret = -ENOMEM;
+	if (s)
+		s->spans = elx_span_reader_new(loop, bpf_map__fd(m), bpf_map__name(m), ret);
+	if (s && !s->spans) {
+		o->nsources--;
+		free(s->map);
+		free(s);
+		s = NULL;
+	}
+	if (!s)
+		log_error("config %s: ring buffer %s: cannot read its spans: %s", o->name, map,
+			  strerror(-*ret));
 	return s;
 }
 

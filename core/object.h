@@ -10,6 +10,7 @@
 #include "abi.h"
 #include "event_counter.h"
 #include "map_reader.h"
+#include "span_reader.h"
 
 struct bpf_object;
 struct bpf_link;
@@ -27,8 +28,9 @@ struct elx_source {
 	uint32_t record_size; /* 0 for a reader */
 	struct elx_map_reader reader;
 	struct elx_event_counter *events;
-	uint64_t read_errors; /* failed reads, handed to Lua in each batch */
-	int marked;	      /* used by the generation being pruned for */
+	struct elx_span_reader *spans; /* a span stream's: not read at scrapes */
+	uint64_t read_errors;	       /* failed reads, handed to Lua in each batch */
+	int marked;		       /* used by the generation being pruned for */
 };
 
 /* A config's object as loaded in the kernel. Generations share it while its
@@ -87,6 +89,12 @@ int elx_object_attach(struct elx_object *o, int strict);
  * (event counters start counting on `loop` at once). NULL with *ret set. */
 struct elx_source *elx_object_source(struct elx_object *o, const struct elx_metric_map *m,
 				     uv_loop_t *loop, int *ret);
+
+/* The source that reads ring buffer `map` as a span stream: the object's
+ * own if it has one, else a new one, reading on `loop` at once (its
+ * batches dropped until a target is set). NULL with *ret set. */
+struct elx_source *elx_object_span_source(struct elx_object *o, const char *map, uv_loop_t *loop,
+					  int *ret);
 
 /* Frees the sources not marked, and clears the marks. */
 void elx_object_prune_sources(struct elx_object *o);

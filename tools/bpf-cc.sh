@@ -1,7 +1,7 @@
 #!/bin/sh
 # Compiles BPF programs for ebpf-lua-exporter: each <name>.bpf.c into
 # <name>.bpf.o next to it (or into -o DIR), against this kernel's vmlinux.h
-# and the exporter's headers (maps.bpf.h, bits.bpf.h).
+# and the exporter's headers (maps.bpf.h, bits.bpf.h, tracing.bpf.h).
 #
 #   bpf-cc.sh [-o DIR] [--btf FILE] DIR|FILE.bpf.c...
 #

@@ -14,6 +14,7 @@ build-essential cmake pkg-config help2man
 clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 luajit libluajit-5.1-dev lua-yaml
 libuv1-dev libhttp-parser-dev libpcre2-dev libcap-dev libsystemd-dev
+protobuf-c-compiler libprotobuf-c-dev libcurl4-openssl-dev systemtap-sdt-dev
 linux-libc-dev hwdata netbase
 "
 # The tests: specs, lint, JSON (Prometheus's API, the dashboards), a real

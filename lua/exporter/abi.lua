@@ -5,7 +5,7 @@ local ffi = require("ffi")
 
 local M = {}
 
-M.VERSION = 8
+M.VERSION = 9
 
 M.CDEF = [[
 /* The Lua entry points. The core calls one by filling elx_call and running
@@ -15,6 +15,7 @@ enum elx_entry {
 	ELX_ENTRY_CONFIGURE = 2,   /* arg: struct elx_configure * */
 	ELX_ENTRY_RENDER = 3,	   /* arg: struct elx_scrape * */
 	ELX_ENTRY_CGROUP_SYNC = 4, /* arg: struct elx_cgroup_sync * */
+	ELX_ENTRY_SPANS = 5,	   /* arg: struct elx_span_call * */
 };
 
 /* The call in progress from the core into Lua. Lua sets `error` (a string
@@ -56,6 +57,12 @@ struct elx_metric_map {
 	uint64_t flush_ms; /* event counters: how often their counts start afresh */
 };
 
+/* A ring buffer whose records become spans (a config's tracing.spans[i]). */
+struct elx_span_stream {
+	const char *map;
+	const char *service; /* its service.name, or NULL for the default */
+};
+
 /* ELX_ENTRY_CONFIGURE: the core names a config and the maps of its opened
  * object; Lua parses <name>.yaml, binds it and answers in the out fields.
  * The answer's memory is the Lua state's, valid until its next call. */
@@ -70,7 +77,9 @@ struct elx_configure {
 	/* out: kernel symbols whose addresses go into kaddr_<symbol> */
 	const char *const *kaddrs;
 	uint32_t nkaddrs;
-	uint32_t reserved;
+	/* out: ring buffers read as spans, in tracing.spans order */
+	uint32_t nspan_streams;
+	const struct elx_span_stream *span_streams;
 };
 
 /* The whole content of one metric map, read at one scrape; for an event
@@ -147,6 +156,23 @@ struct elx_about {
 	int32_t reserved;
 };
 
+/* What became of one config's spans, for spans_total; across reloads. */
+struct elx_span_stats {
+	const char *config;
+	uint64_t exported;
+	uint64_t dropped; /* the queue was full, or the exporter stopped first */
+	uint64_t failed;  /* the receiver refused them, or kept failing */
+};
+
+/* The span export, for the built-in metrics of a scrape. */
+struct elx_span_export_stats {
+	const struct elx_span_stats *configs;
+	uint32_t nconfigs;
+	uint32_t enabled;      /* 1 when spans are exported (OTEL_TRACES_EXPORTER) */
+	uint64_t queue_length; /* spans waiting, and in the export under way */
+	uint64_t queue_capacity;
+};
+
 /* ELX_ENTRY_RENDER: everything one scrape hands to Lua, and the body Lua
  * hands back through elx_scrape_set_body(). */
 struct elx_scrape {
@@ -165,6 +191,7 @@ struct elx_scrape {
 	uint64_t reloads_failure;
 	const struct elx_about *about;
 	struct elx_process process;
+	struct elx_span_export_stats spans;
 };
 
 /* One update of a cgroup_id_map. */
@@ -187,6 +214,59 @@ struct elx_cgroup_sync {
 	uint32_t nops;	  /* out */
 	uint32_t reserved;
 	const struct elx_cgroup_op *ops; /* out */
+};
+
+/* One ring-buffer record of a span stream: `size` bytes at `offset` of the
+ * call's data. */
+struct elx_span_record {
+	uint32_t offset;
+	uint32_t size;
+};
+
+/* An attribute of a span: a label's name and its decoded value. */
+struct elx_span_attr {
+	const char *key;
+	const char *value;
+	uint32_t key_len;
+	uint32_t value_len;
+};
+
+/* Bits of elx_span.flags. */
+enum elx_span_flag {
+	ELX_SPAN_HAS_TIMESTAMP = 1, /* monotonic_ns is the record's; else: when decoded */
+};
+
+/* A span decoded from one record; ids as the OTLP bytes (all zeros: none,
+ * for the parent; generate one, for the trace and the span). */
+struct elx_span {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t parent_span_id[8];
+	uint64_t monotonic_ns; /* start, on CLOCK_MONOTONIC */
+	uint64_t duration_ns;
+	const char *name;
+	uint32_t name_len;
+	uint32_t nattributes;
+	const struct elx_span_attr *attributes;
+	uint32_t flags; /* enum elx_span_flag */
+	uint32_t reserved;
+};
+
+/* ELX_ENTRY_SPANS: records of one span stream of a config, drained from its
+ * ring buffer; Lua decodes each into spans[nspans++] (room for nrecords),
+ * or drops it (a decoder skipped it, or failed: counted in counters). The
+ * records' memory is the core's, valid during the call; the spans' strings
+ * are the Lua state's, valid until its next call. */
+struct elx_span_call {
+	const char *config;
+	uint32_t stream; /* index in the config's span_streams */
+	uint32_t nrecords;
+	const uint8_t *data;
+	const struct elx_span_record *records;
+	struct elx_config_counters *counters;
+	struct elx_span *spans;
+	uint32_t nspans; /* out */
+	uint32_t reserved;
 };
 
 /* The kernel symbol index (core/ksym_index.c): kallsyms read by the core

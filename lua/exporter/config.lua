@@ -6,6 +6,7 @@ local lyaml = require("lyaml")
 local checker = require("exporter.checker")
 local exposition = require("exporter.exposition")
 local kinds = require("exporter.kinds")
+local tracing_config = require("exporter.tracing_config")
 
 local M = {}
 
@@ -51,8 +52,11 @@ end
 
 local LABEL_KEYS = { name = true, size = true, padding = true, decoders = true }
 
-local function check_label_name(c, name, lpath, reserved, seen)
-  if not name:match(exposition.LABEL_NAME) or name:sub(1, 2) == "__" then
+-- Span labels become OpenTelemetry attributes, whose names may hold dots
+-- (ebpf_exporter's sched-trace has "cpu.orig"): only metrics' labels must be
+-- Prometheus label names.
+local function check_label_name(c, name, lpath, reserved, seen, attributes)
+  if not attributes and (not name:match(exposition.LABEL_NAME) or name:sub(1, 2) == "__") then
     c:fail(lpath .. ".name", "%q is not a valid Prometheus label name", name)
   elseif reserved[name] then
     c:fail(lpath .. ".name", "%q is reserved", name)
@@ -62,7 +66,7 @@ local function check_label_name(c, name, lpath, reserved, seen)
   seen[name] = true
 end
 
-local function check_labels(c, node, path, ctx, reserved)
+local function check_labels(c, node, path, ctx, reserved, attributes)
   local list = node.labels
   local labels = {}
   if not present(list) then
@@ -82,7 +86,7 @@ local function check_labels(c, node, path, ctx, reserved)
       local label = {}
       label.name = c:required_string(l, "name", lpath)
       if label.name then
-        check_label_name(c, label.name, lpath, reserved, seen)
+        check_label_name(c, label.name, lpath, reserved, seen, attributes)
       end
       if not present(l.size) then
         c:fail(lpath .. ".size", "missing")
@@ -213,7 +217,7 @@ end
 local TOP_KEYS = { metrics = true, kaddrs = true, tracing = true, cgroup_id_map = true }
 
 local function check_config(c, doc, ctx)
-  local cfg = { name = ctx.config, file = c.file, metrics = {}, kaddrs = {} }
+  local cfg = { name = ctx.config, file = c.file, metrics = {}, kaddrs = {}, spans = {} }
   if not present(doc) then
     return cfg
   end
@@ -222,8 +226,8 @@ local function check_config(c, doc, ctx)
     return cfg
   end
   c:known_keys(doc, "", TOP_KEYS)
-  if doc.tracing ~= nil then
-    c:lenient("tracing", "OpenTelemetry spans are not supported yet: the config's metrics load without them")
+  if present(doc.tracing) then
+    cfg.spans = tracing_config.check(c, doc.tracing, ctx, check_labels)
   end
   if present(doc.cgroup_id_map) then
     cfg.cgroup_id_map = check_cgroup_id_map(c, doc.cgroup_id_map, ctx)

@@ -17,6 +17,8 @@ local exposition = require("exporter.exposition")
 local landing = require("exporter.landing")
 local log = require("exporter.log")
 local metric = require("exporter.metric")
+local span_metrics = require("exporter.span_metrics")
+local spans = require("exporter.spans")
 
 local M = {}
 
@@ -59,6 +61,7 @@ function M.init(opts)
     },
     registry = registry,
     configs = {},
+    by_name = {},
     family_owner = {},
     cgroup_id_maps = {},
     buf = buffer.new(65536),
@@ -81,10 +84,15 @@ local function map_infos(call)
   return infos
 end
 
--- Binds the config's metrics, each family owned by one config.
+-- Binds the config's metrics, each family owned by one config, and its spans.
 local function bind(cfg, infos)
   local plans, errors = metric.bind(cfg, infos, state.opts)
-  if not plans then
+  local span_plans, span_errors = spans.bind(cfg, infos)
+  if not plans or not span_plans then
+    errors = errors or {}
+    for _, e in ipairs(span_errors or {}) do
+      errors[#errors + 1] = e
+    end
     return nil, errors
   end
   errors = {}
@@ -97,10 +105,10 @@ local function bind(cfg, infos)
   if #errors > 0 then
     return nil, errors
   end
-  return plans
+  return plans, span_plans
 end
 
-local function register(name, cfg, plans)
+local function register(name, cfg, plans, span_plans)
   local read_errors, lost, states = {}, {}, {}
   for i, plan in ipairs(plans) do
     states[i] = collect.new_state(plan)
@@ -112,22 +120,33 @@ local function register(name, cfg, plans)
     local m = cfg.cgroup_id_map
     state.cgroup_id_maps[#state.cgroup_id_maps + 1] = { config = name, map = m.name, type = m.type, match = m.match }
   end
+  local span_states = {}
+  for i in ipairs(span_plans) do
+    span_states[i] = spans.new_state()
+  end
   state.configs[#state.configs + 1] = {
     name = name,
     plans = plans,
     states = states, -- per plan: its caches and series, changed by every scrape
+    span_plans = span_plans,
+    span_states = span_states,
     stats = {
       decoder_errors = 0, read_errors = read_errors, lost = lost, duration = 0,
       logged = {}, nlogged = 0, log = log.warn,
     },
   }
+  state.by_name[name] = state.configs[#state.configs]
 end
 
 -- The answer goes into the call's out fields, in memory this state keeps
 -- until its next call (the core copies it at once).
-local function answer(call, plans, kaddrs)
+local function answer(call, plans, kaddrs, span_plans)
   local maps = ffi.new("struct elx_metric_map[?]", #plans + 1)
   local syms = ffi.new("const char *[?]", #kaddrs + 1)
+  local streams = ffi.new("struct elx_span_stream[?]", #span_plans + 1)
+  for i, plan in ipairs(span_plans) do
+    streams[i - 1].map, streams[i - 1].service = plan.ringbuf, plan.service
+  end
   for i, plan in ipairs(plans) do
     local m = maps[i - 1]
     m.name, m.record_size, m.flush_ms = plan.read.map, plan.read.record_size, plan.read.flush_ms
@@ -135,9 +154,10 @@ local function answer(call, plans, kaddrs)
   for i, sym in ipairs(kaddrs) do
     syms[i - 1] = sym
   end
-  state.answer = { maps, syms, plans, kaddrs }
+  state.answer = { maps, syms, plans, kaddrs, streams, span_plans }
   call.metric_maps, call.nmetric_maps = maps, #plans
   call.kaddrs, call.nkaddrs = syms, #kaddrs
+  call.span_streams, call.nspan_streams = streams, #span_plans
 end
 
 --- ELX_ENTRY_CONFIGURE, with a struct elx_configure *: parses
@@ -154,18 +174,18 @@ function M.configure(call)
     end
     return nil, table.concat(errors, "\n")
   end
-  local infos, plans = map_infos(call), {}
+  local infos, plans, span_plans = map_infos(call), {}, {}
   if infos then
-    plans, errors = bind(cfg, infos)
+    plans, span_plans = bind(cfg, infos)
     if not plans then
-      return nil, table.concat(errors, "\n")
+      return nil, table.concat(span_plans, "\n")
     end
-    register(name, cfg, plans)
+    register(name, cfg, plans, span_plans)
   end
   for _, warning in ipairs(cfg.warnings or {}) do
     log.warn(warning)
   end
-  answer(call, plans, cfg.kaddrs)
+  answer(call, plans, cfg.kaddrs, span_plans)
   return true
 end
 
@@ -224,6 +244,7 @@ function M.metrics_text(scrape)
     end
   end
   builtin.write(buf, scrape, state.configs)
+  span_metrics.write(buf, scrape, state.configs)
   return buf
 end
 
@@ -292,11 +313,24 @@ function M.cgroup_sync(call)
   return true
 end
 
+--- ELX_ENTRY_SPANS, with a struct elx_span_call *: one batch of a span
+-- stream's records into spans.
+function M.spans(call)
+  local cfg = state.by_name[ffi.string(call.config)]
+  local plan = cfg and cfg.span_plans[call.stream + 1]
+  if not plan then
+    return nil, ("no span stream %d in config %s"):format(call.stream, ffi.string(call.config))
+  end
+  spans.decode(plan, cfg.span_states[call.stream + 1], call, cfg.stats)
+  return true
+end
+
 local ENTRIES = {
   [C.ELX_ENTRY_INIT] = { fn = M.init, ctype = ffi.typeof("struct elx_init *") },
   [C.ELX_ENTRY_CONFIGURE] = { fn = M.configure, ctype = ffi.typeof("struct elx_configure *") },
   [C.ELX_ENTRY_RENDER] = { fn = M.render, ctype = ffi.typeof("struct elx_scrape *") },
   [C.ELX_ENTRY_CGROUP_SYNC] = { fn = M.cgroup_sync, ctype = ffi.typeof("struct elx_cgroup_sync *") },
+  [C.ELX_ENTRY_SPANS] = { fn = M.spans, ctype = ffi.typeof("struct elx_span_call *") },
 }
 
 -- Kept until the next call, so that elx_call.error may point into it.

@@ -117,7 +117,7 @@ typo: 1
     assert.is_nil(cfg)
     assert.same({
       "test.yaml: typo: unknown key",
-      "test.yaml: tracing: OpenTelemetry spans are not supported yet: the config's metrics load without them",
+      "test.yaml: tracing.spans: missing: a list of spans, each read from a ring buffer",
       "test.yaml: metrics.gauges: unknown key",
       'test.yaml: metrics.counters[0].name: "9bad" is not a valid Prometheus metric name',
       "test.yaml: metrics.counters[0].help: missing",
@@ -201,14 +201,13 @@ metric: {}
     local IGNORED = " (ignored; --config.strict refuses it)"
     assert.same({
       "test.yaml: metric: unknown key; did you mean metrics?" .. IGNORED,
-      "test.yaml: tracing: OpenTelemetry spans are not supported yet: the config's metrics load without them" .. IGNORED,
       "test.yaml: metrics.counters[0].description: unknown key" .. IGNORED,
       "test.yaml: metrics.counters[0].helpp: unknown key; did you mean help?" .. IGNORED,
       "test.yaml: metrics.histograms[0].bucket_keys: only applies to fixed buckets" .. IGNORED,
       "test.yaml: metrics.histograms[1].bucket_max: does not apply to fixed buckets (use bucket_keys)" .. IGNORED,
     }, cfg.warnings)
     local _, errors = parse(yaml, true)
-    assert.equal(6, #errors)
+    assert.equal(5, #errors)
     assert.equal("test.yaml: metric: unknown key; did you mean metrics?", errors[1])
   end)
 

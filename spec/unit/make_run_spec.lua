@@ -22,7 +22,7 @@ describe("make run", function()
   end)
 
   it("builds the binary and the examples only, and serves them where LISTEN and EXAMPLES say", function()
-    local out = sh("make -n run BUILD=/tmp/elx-make-run-spec LISTEN=127.0.0.1:1234 EXAMPLES=timers")
+    local out = sh("make --no-print-directory -n run BUILD=/tmp/elx-make-run-spec LISTEN=127.0.0.1:1234 EXAMPLES=timers")
     local lines = {}
     for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
     assert.equal("sh tools/install-deps.sh run", lines[1])

@@ -17,6 +17,7 @@
  *                                    futex() with an unknown operation count
  *                                    times: fails with ENOSYS
  *   elx-test-target exit <count>     count children that each exit_group()
+ *   elx-test-target now              prints the wall-clock time in ns
  *
  * Each call of elx_test_hit(value) is made once per owner ID, as
  * elx_test_hit(value, ID): a test object counts only the calls whose ID is
@@ -69,7 +70,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: elx-test-target [--cpu N] [--owner ID[,ID...]] hit <count> [value] | "
 		"values <v>... | range <first> <count> | fail <count> | spin <ms> | "
-		"futex-fail <count> | exit <count>\n");
+		"futex-fail <count> | exit <count> | now\n");
 	exit(2);
 }
 
@@ -147,6 +148,15 @@ static void futex_fail(uint64_t n)
 		syscall(SYS_futex, &word, 0x7f, 0, NULL, NULL, 0);
 }
 
+/* The wall-clock time in ns, for specs that compare span start times. */
+static void print_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	printf("%" PRIu64 "\n", (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+}
+
 static void run(int argc, char **argv)
 {
 	const char *cmd = argv[0];
@@ -177,6 +187,8 @@ static void run(int argc, char **argv)
 		futex_fail(parse_u64(argv[1]));
 	} else if (strcmp(cmd, "exit") == 0 && argc == 2) {
 		exit_children(parse_u64(argv[1]));
+	} else if (strcmp(cmd, "now") == 0 && argc == 1) {
+		print_now();
 	} else {
 		usage();
 	}
