@@ -1,11 +1,12 @@
 -- The C/Lua contract as the FFI sees it. The cdef text below is the block
 -- between the CDEF markers of core/abi.h, verbatim: spec/unit/abi_spec.lua
 -- fails when they drift, and checks sizes and offsets against the C compiler's.
+-- The collector's part (core/abi_bpf.h) is exporter.abi_bpf's.
 local ffi = require("ffi")
 
 local M = {}
 
-M.VERSION = 8
+M.VERSION = 9
 
 M.CDEF = [[
 /* The Lua entry points. The core calls one by filling elx_call and running
@@ -147,6 +148,11 @@ struct elx_about {
 	int32_t reserved;
 };
 
+/* The collector of the BPF subsystem (--collector.bpf) and the program
+ * stats mode: their structs are in core/abi_bpf.h. */
+struct elx_bpf_scrape;
+struct elx_prog_stats;
+
 /* ELX_ENTRY_RENDER: everything one scrape hands to Lua, and the body Lua
  * hands back through elx_scrape_set_body(). */
 struct elx_scrape {
@@ -154,7 +160,7 @@ struct elx_scrape {
 	uint32_t page; /* enum elx_page */
 	struct elx_config_scrape *configs;
 	uint32_t nconfigs;
-	int32_t stats_enabled; /* kernel.bpf_stats_enabled at this scrape */
+	int32_t stats_enabled; /* runs are counted: the sysctl, or --prog-stats-mode */
 	char *body;	       /* malloc'd by elx_scrape_set_body; the core frees it */
 	uint64_t body_len;
 	const char *content_type;   /* out: a string the Lua state keeps alive */
@@ -165,6 +171,8 @@ struct elx_scrape {
 	uint64_t reloads_failure;
 	const struct elx_about *about;
 	struct elx_process process;
+	const struct elx_bpf_scrape *bpf;	 /* --collector.bpf, or NULL */
+	const struct elx_prog_stats *prog_stats; /* NULL: disabled */
 };
 
 /* One update of a cgroup_id_map. */
@@ -236,6 +244,8 @@ void elx_log(int level, const char *msg); /* level: 0 debug, 1 info, 2 warn, 3 e
 ]]
 
 ffi.cdef(M.CDEF)
+-- The structs that struct elx_scrape's bpf and prog_stats point to.
+require("exporter.abi_bpf")
 
 -- The core's functions resolve only inside the exporter binary; specs run
 -- without it.
