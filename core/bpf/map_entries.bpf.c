@@ -10,7 +10,7 @@
  * types it reads 0, and the core does not use the value. */
 extern s64 bpf_map_sum_elem_count(const struct bpf_map *map) __ksym;
 
-/* What one map adds to the stream: core/map_entries.c reads the same. */
+/* What one map adds to the stream: struct map_count of core/map_entries.c. */
 struct map_count {
 	u32 id;
 	u32 type;
@@ -18,7 +18,7 @@ struct map_count {
 };
 
 SEC("iter/bpf_map")
-int elx_map_entries(struct bpf_iter__bpf_map *ctx)
+int elx_map_count(struct bpf_iter__bpf_map *ctx)
 {
 	struct bpf_map *map = ctx->map;
 	struct map_count rec;
