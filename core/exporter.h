@@ -29,8 +29,6 @@ struct elx_exporter {
 	int stats_fd;  /* /proc/sys/kernel/bpf_stats_enabled, kept open */
 	int listen_fd; /* the listening socket until the HTTP server takes it, or -1 */
 	struct elx_cgroup_watch *cgroup_watch;
-	struct elx_bpf_collector *bpf_collector; /* --collector.bpf, or NULL */
-	struct elx_prog_stats_control *prog_stats;	 /* --prog-stats-mode, or NULL */
 	struct elx_about about; /* what the landing page and build_info say */
 	char libbpf_version[16];
 	/* Reloads, for the built-in metrics. */
@@ -41,6 +39,10 @@ struct elx_exporter {
 	uv_fs_event_t *watches[ELX_MAX_WATCHES];
 	size_t nwatches;
 	uv_timer_t *debounce;
+
+	/* --collector.bpf and --prog-stats-mode, or NULL. */
+	struct elx_bpf_collector *bpf_collector;
+	struct elx_prog_stats_control *prog_stats;
 };
 
 /* Loads every config (the first generation) and drops capabilities. Every
