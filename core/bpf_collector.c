@@ -38,6 +38,8 @@ struct elx_bpf_collector {
 	struct elx_bpf_owners owners;
 	int fdinfo_dir; /* /proc/self/fdinfo: memlock of the fds the walk opens */
 	uint64_t errors[ELX_BPF_NPARTS];
+	void (*walk_hook)(enum elx_bpf_part part, uint32_t id, void *arg);
+	void *walk_hook_arg;
 };
 
 /* One part of the walk: the kernel's calls for its kind of object, and the
@@ -205,9 +207,12 @@ static int walk_kernel(struct elx_bpf_collector *c, enum elx_bpf_part part)
 	int err;
 
 	while ((err = p->next_id(id, &id)) == 0) {
-		int fd = p->fd_by_id(id);
 		void *slot;
+		int fd;
 
+		if (c->walk_hook)
+			c->walk_hook(part, id, c->walk_hook_arg);
+		fd = p->fd_by_id(id);
 		if (fd < 0) {
 			/* ENOENT: it went away since its id was handed out. */
 			c->errors[part] += fd != -ENOENT;
@@ -359,6 +364,14 @@ int elx_bpf_collector_new(const struct elx_flags *flags, struct elx_bpf_collecto
 struct elx_map_entries *elx_bpf_collector_entries(struct elx_bpf_collector *c)
 {
 	return c->entries;
+}
+
+void elx_bpf_collector_set_walk_hook(struct elx_bpf_collector *c,
+				     void (*hook)(enum elx_bpf_part part, uint32_t id, void *arg),
+				     void *arg)
+{
+	c->walk_hook = hook;
+	c->walk_hook_arg = arg;
 }
 
 void elx_bpf_collector_free(struct elx_bpf_collector *c)

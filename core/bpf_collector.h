@@ -25,4 +25,10 @@ void elx_bpf_collector_free(struct elx_bpf_collector *c);
 /* The entry counter, for tests that count without the kernel's counts. */
 struct elx_map_entries *elx_bpf_collector_entries(struct elx_bpf_collector *c);
 
+/* Test hook: called in the walk of the kernel's objects between getting an
+ * id and opening it, so that a test can make the object go away there. */
+void elx_bpf_collector_set_walk_hook(struct elx_bpf_collector *c,
+				     void (*hook)(enum elx_bpf_part part, uint32_t id, void *arg),
+				     void *arg);
+
 #endif
