@@ -3,7 +3,6 @@
 #define _GNU_SOURCE
 #include "flags.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -224,8 +223,8 @@ static int duration_ns(const char *text, uint64_t *out)
 		double v = strtod(p, &end);
 		size_t i = 0;
 
-		if (end == p || !(isdigit((unsigned char)*p) || *p == '.') ||
-		    isalpha((unsigned char)end[-1]))
+		/* strtod takes more than Go does: "1e3", "0x10", "inf". */
+		if (end == p || strspn(p, "0123456789.") != (size_t)(end - p))
 			return -EINVAL;
 		while (i < nunits && strncmp(end, units[i].unit, strlen(units[i].unit)) != 0)
 			i++;
@@ -403,12 +402,13 @@ static enum elx_flags_result check_collector(struct elx_flags *f)
 			*parts[i].value = parts[i].dflt;
 	}
 	for (size_t i = 0; i < n; i++) {
+		const char *needs = parts[i].needs == &f->collector_bpf_maps
+					? "collector.bpf.maps"
+					: "collector.bpf.programs";
+
 		if (*parts[i].value && parts[i].needs && !*parts[i].needs)
-			return flag_error(
-			    "--%s needs the part it counts in, which --no-%s turns off",
-			    parts[i].name,
-			    parts[i].needs == &f->collector_bpf_maps ? "collector.bpf.maps"
-								     : "collector.bpf.programs");
+			return flag_error("--%s needs --%s, which --no-%s turns off", parts[i].name,
+					  needs, needs);
 	}
 	if (f->collector_bpf && !f->collector_bpf_programs && !f->collector_bpf_maps &&
 	    !f->collector_bpf_links && !f->collector_bpf_btf)
@@ -450,6 +450,10 @@ static enum elx_flags_result check_flags(struct elx_flags *f, const char *names)
 {
 	char *msg = NULL;
 
+	/* A part of the collector named without it: --collector.bpf forgotten,
+	 * which is also why no config may be named. */
+	if (check_collector(f) != ELX_FLAGS_OK)
+		return ELX_FLAGS_ERROR;
 	/* --collector.bpf runs without configs; with either flag both are needed. */
 	if (!f->config_dir && (names || !f->collector_bpf))
 		return flag_error("required flag --config.dir not provided");
@@ -474,8 +478,6 @@ static enum elx_flags_result check_flags(struct elx_flags *f, const char *names)
 		return flag_error("--web.telemetry-path: %s must start with /", f->telemetry_path);
 	if (f->config_cache_size < 1)
 		return flag_error("--config.cache-size must be at least 1");
-	if (check_collector(f) != ELX_FLAGS_OK)
-		return ELX_FLAGS_ERROR;
 	return check_stats_mode(f);
 }
 

@@ -437,3 +437,55 @@ describe("--prog-stats-mode", function()
     assert.equal(1, after.ebpf_exporter_prog_stats_enabled)
   end)
 end)
+
+describe("the flags of --collector.bpf and --prog-stats-mode", function()
+  it("print one clear line and exit 1 when they are wrong", function()
+    local E = "ebpf-lua-exporter: error: "
+    local cases = {
+      { "--collector.bpf.maps", "--collector.bpf.maps needs --collector.bpf" },
+      { "--config.dir=/tmp --config.names=a --no-collector.bpf.btf", "--collector.bpf.btf needs --collector.bpf" },
+      { "--collector.bpf --no-collector.bpf.programs --no-collector.bpf.maps --no-collector.bpf.links "
+        .. "--no-collector.bpf.btf", "--collector.bpf: programs, maps, links and BTF are all turned off" },
+      { "--collector.bpf --no-collector.bpf.maps --collector.bpf.map-entries",
+        "--collector.bpf.map-entries needs --collector.bpf.maps, which --no-collector.bpf.maps turns off" },
+      { "--collector.bpf --no-collector.bpf.programs --collector.bpf.program-owners",
+        "--collector.bpf.program-owners needs --collector.bpf.programs, which --no-collector.bpf.programs turns off" },
+      { "--collector.bpf --config.names=a", "required flag --config.dir not provided" },
+      { "--collector.bpf --config.watch", "--config.watch needs --config.dir" },
+      { "--collector.bpf --prog-stats-mode=sometimes",
+        '--prog-stats-mode: "sometimes" is not a mode (disabled, sample or enabled)' },
+      { "--collector.bpf --prog-stats-mode=sample --prog-stats-sample-interval=10s",
+        "--prog-stats-mode=sample needs --prog-stats-sample-duration" },
+      { "--collector.bpf --prog-stats-mode=sample --prog-stats-sample-duration=10s",
+        "--prog-stats-mode=sample needs --prog-stats-sample-interval" },
+      { "--collector.bpf --prog-stats-mode=sample --prog-stats-sample-interval=1s --prog-stats-sample-duration=1000ms",
+        "--prog-stats-sample-duration must be shorter than --prog-stats-sample-interval "
+          .. "(or use --prog-stats-mode=enabled)" },
+      { "--collector.bpf --prog-stats-sample-interval=1s", "--prog-stats-sample-interval needs --prog-stats-mode=sample" },
+      { "--collector.bpf --prog-stats-mode=enabled --prog-stats-sample-duration=1s",
+        "--prog-stats-sample-duration needs --prog-stats-mode=sample" },
+      { "--collector.bpf --prog-stats-mode=sample --prog-stats-sample-interval=1e3s",
+        "--prog-stats-sample-interval: 1e3s is not a duration (such as 500ms, 10s or 1m30s)" },
+      { "--collector.bpf --prog-stats-mode=sample --prog-stats-sample-interval=10 --prog-stats-sample-duration=1s",
+        "--prog-stats-sample-interval: 10 is not a duration (such as 500ms, 10s or 1m30s)" },
+      { "--collector.bpf --prog-stats-mode=sample --prog-stats-sample-interval=1s --prog-stats-sample-duration=500us",
+        "--prog-stats-sample-duration: 500us is shorter than 1ms" },
+    }
+    for _, c in ipairs(cases) do
+      local out, code = helper.run(c[1])
+      assert.equal(1, code, c[1])
+      assert.equal(E .. c[2] .. ", try --help\n", out, c[1])
+    end
+  end)
+
+  it("take Go's durations, and run without any config", function()
+    local out, code = helper.run("--log.no-timestamps --config.check --collector.bpf --prog-stats-mode=sample "
+      .. "--prog-stats-sample-interval=1m30s --prog-stats-sample-duration=1.5s")
+    assert.equal(0, code)
+    assert.equal(table.concat({
+      "info: --prog-stats-mode=sample: program run stats on for 1.500 s every 90.000 s",
+      "info: capabilities: keeping all of them (--capabilities.keep=all)",
+      "info: config check passed: 0 configs loaded, 0 of 0 programs attached",
+      "" }, "\n"), out)
+  end)
+end)
