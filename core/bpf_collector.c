@@ -37,6 +37,9 @@ struct elx_bpf_collector {
 	int owners_on;
 	struct elx_bpf_owners owners;
 	int fdinfo_dir; /* /proc/self/fdinfo: memlock of the fds the walk opens */
+	/* The walk closes each fd before it opens the next, so they share a
+	 * number: one fdinfo file, read again, serves a whole part. */
+	struct elx_fdinfo_reader fdinfo;
 	uint64_t errors[ELX_BPF_NPARTS];
 	void (*walk_hook)(enum elx_bpf_part part, uint32_t id, void *arg);
 	void *walk_hook_arg;
@@ -75,13 +78,12 @@ static uint64_t clock_ns(clockid_t clock)
 }
 
 /* The memlock line of the fdinfo of one of this process's fds. */
-static uint64_t memlock_of(const struct elx_bpf_collector *c, int fd)
+static uint64_t memlock_of(struct elx_bpf_collector *c, int fd)
 {
-	char name[16], text[1024];
+	char text[1024];
 	uint64_t bytes = 0;
 
-	snprintf(name, sizeof(name), "%d", fd);
-	if (c->fdinfo_dir >= 0 && elx_fdinfo_read(c->fdinfo_dir, name, text, sizeof(text)) > 0)
+	if (elx_fdinfo_reader_read(&c->fdinfo, fd, text, sizeof(text)) > 0)
 		elx_fdinfo_u64(text, "memlock", &bytes);
 	return bytes;
 }
@@ -300,6 +302,7 @@ static void collect_part(struct elx_bpf_collector *c, enum elx_bpf_part part)
 				 "process's BPF objects: only the exporter's own are exported");
 		walk_own(c, part);
 	}
+	elx_fdinfo_reader_close(&c->fdinfo);
 	mark_own(c, part);
 	c->out.duration_ns[part] = clock_ns(CLOCK_MONOTONIC) - start;
 }
@@ -349,6 +352,7 @@ int elx_bpf_collector_new(const struct elx_flags *flags, struct elx_bpf_collecto
 	for (int part = 0; part < ELX_BPF_NPARTS; part++)
 		c->slots[part].size = PARTS[part].size;
 	c->fdinfo_dir = open("/proc/self/fdinfo", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	elx_fdinfo_reader_init(&c->fdinfo, c->fdinfo_dir);
 	c->owners_on = flags->collector_bpf_program_owners;
 	if (flags->collector_bpf_map_entries && elx_map_entries_new(&c->entries) != 0) {
 		elx_bpf_collector_free(c);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,4 +63,40 @@ int elx_fdinfo_u64(const char *text, const char *key, uint64_t *out)
 		}
 	}
 	return -ENOENT;
+}
+
+void elx_fdinfo_reader_init(struct elx_fdinfo_reader *r, int fdinfo_dir)
+{
+	r->dir = fdinfo_dir;
+	r->file = -1;
+	r->num = -1;
+}
+
+int elx_fdinfo_reader_read(struct elx_fdinfo_reader *r, int fd, char *buf, size_t size)
+{
+	ssize_t n;
+
+	if (r->file < 0 || r->num != fd) {
+		char name[16];
+
+		elx_fdinfo_reader_close(r);
+		snprintf(name, sizeof(name), "%d", fd);
+		r->file = openat(r->dir, name, O_RDONLY | O_CLOEXEC);
+		if (r->file < 0)
+			return -errno;
+		r->num = fd;
+	}
+	n = pread(r->file, buf, size - 1, 0);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+void elx_fdinfo_reader_close(struct elx_fdinfo_reader *r)
+{
+	if (r->file >= 0)
+		close(r->file);
+	r->file = -1;
+	r->num = -1;
 }
