@@ -317,11 +317,14 @@ describe("--collector.bpf without CAP_SYS_ADMIN", function()
     netns_up()
     local e = helper.start({ names = "bpf_collector_test",
       args = "--collector.bpf --capabilities.keep=cap_bpf,cap_perfmon" })
-    e:scrape()
-    local f = parse(e:scrape())
+    local ok, f = pcall(function()
+      e:scrape()
+      return parse(e:scrape())
+    end)
     local held = held_by(e.pid)
     local _, log = e:stop()
     netns_down()
+    assert(ok, f)
     local programs, maps = by(f, "ebpf_program_info", "prog_id"), by(f, "ebpf_map_info", "map_id")
     assert.equal(count(held["bpf-prog"]), count(programs))
     for id in pairs(held["bpf-prog"]) do
@@ -335,10 +338,19 @@ describe("--collector.bpf without CAP_SYS_ADMIN", function()
 end)
 
 describe("--collector.bpf with 1,000 maps loaded", function()
+  local b, pid, work
+  setup(function()
+    b = helper.start({ args = "--collector.bpf" })
+    work = helper.tmpdir()
+    pid = tonumber((helper.sh(("%s 1000 0 > %s/ids 2>&1 & echo $!"):format(OBJECTS, work))))
+  end)
+  teardown(function()
+    os.execute("kill " .. pid)
+    os.execute("rm -rf " .. work)
+    assert.equal(0, (b:stop()))
+  end)
+
   it("scrapes every one of them, in output that promtool accepts", function()
-    local b = helper.start({ args = "--collector.bpf" })
-    local work = helper.tmpdir()
-    local pid = tonumber((helper.sh(("%s 1000 0 > %s/ids 2>&1 & echo $!"):format(OBJECTS, work))))
     local ids
     for _ = 1, 100 do
       ids = helper.read_file(work .. "/ids") or ""
@@ -348,7 +360,6 @@ describe("--collector.bpf with 1,000 maps loaded", function()
       helper.sleep(0.1)
     end
     local text = b:scrape()
-    os.execute("kill " .. pid)
     local info = by(parse(text), "ebpf_map_info", "map_id")
     local n = 0
     for id in ids:match("maps ([%d ]+)"):gmatch("%d+") do
@@ -374,8 +385,6 @@ describe("--collector.bpf with 1,000 maps loaded", function()
       assert.equal("", out)
       assert.equal(0, code)
     end
-    os.execute("rm -rf " .. work)
-    assert.equal(0, (b:stop()))
   end)
 end)
 
@@ -439,10 +448,11 @@ describe("--prog-stats-mode", function()
   it("enabled: counts every run, with a duty cycle of 1", function()
     local e = helper.start({ names = "bpf_collector_test",
       args = "--collector.bpf --no-collector.bpf.btf --prog-stats-mode=enabled" })
-    local before = e:samples()
+    local ok, before = pcall(e.samples, e)
     helper.sh(TARGET .. " hit 5")
-    local after = e:samples()
+    local after = ok and e:samples()
     assert.equal(0, (e:stop()))
+    assert(ok, before)
     local series = 'ebpf_program_run_count{prog_id="' .. uprobe_id(after) .. '"}'
     assert.equal(5, after[series] - before[series])
     assert.equal(1, after.ebpf_exporter_prog_stats_duty_cycle)
