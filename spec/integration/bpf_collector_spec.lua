@@ -148,8 +148,8 @@ describe("--collector.bpf", function()
     if a then
       a:stop()
     end
-    assert.equal(0, (b:stop()))
     netns_down()
+    assert.equal(0, (b:stop()))
   end)
 
   it("shows each program of the test object, and only those, with its exact type, name and tag", function()
