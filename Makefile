@@ -60,7 +60,7 @@ deb: deps
 image: deb
 	@sh tools/build-image.sh $(DEB) $(IMAGE)
 
-C_SOURCES = core/*.c core/*.h core/tests/*.c bench/*.c bpf/*.h examples/*.c \
+C_SOURCES = core/*.c core/*.h core/bpf/*.c core/tests/*.c bench/*.c bpf/*.h examples/*.c \
 	spec/integration/target/*.c spec/integration/bpf/*.bpf.c spec/integration/bpf/*.bpf.h \
 	spec/integration/upstream/*.bpf.c
 

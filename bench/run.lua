@@ -4,8 +4,9 @@
 -- scrape cost of a 100,000-series map over real HTTP, next to two baselines
 -- measured in the same run on the same map by a C program: the floor (one
 -- batch lookup + sprintf per line) and a key-by-key walk (get_next_key +
--- lookup, the way ebpf_exporter reads maps); reloads; and spans exported
--- to an OTLP receiver on localhost.
+-- lookup, the way ebpf_exporter reads maps); reloads; spans exported to an
+-- OTLP receiver on localhost; and --collector.bpf with 1,000 maps and 1,000
+-- programs loaded.
 -- Usage: luajit bench/run.lua <build dir>
 package.path = "bench/?.lua;spec/?.lua;lua/?.lua;" .. (arg[1] or "build") .. "/gen/?.lua;" .. package.path
 local common = require("common")
@@ -45,6 +46,7 @@ require("ksym")(build)
 require("indexes")(build)
 require("big_table")(build)
 require("spans")(build)
+require("bpf_collector")(build)
 
 with_exporter({ dir = build .. "/bench", names = "bench" }, function(e)
   local rss_idle = rss_kib(e.pid)

@@ -1,7 +1,8 @@
 /* The C/Lua contract: every struct and function Lua sees through the FFI.
  *
  * lua/exporter/abi.lua carries the block between the CDEF markers verbatim as
- * its ffi.cdef text; spec/unit/abi_spec.lua fails when the two drift, and
+ * its ffi.cdef text (and lua/exporter/abi_bpf.lua that of core/abi_bpf.h,
+ * the collector's part); spec/unit/abi_spec.lua fails when they drift, and
  * core/tests/test_abi_layout.c prints the sizes and offsets that the same spec
  * compares with ffi.sizeof/ffi.offsetof. Bump ELX_ABI_VERSION on any change,
  * then run `luajit tools/sync-abi.lua`.
@@ -11,7 +12,7 @@
 
 #include <stdint.h>
 
-#define ELX_ABI_VERSION 9
+#define ELX_ABI_VERSION 10
 
 /* Functions called from Lua must be visible to the FFI (-rdynamic). */
 #define ELX_EXPORT __attribute__((visibility("default")))
@@ -181,6 +182,10 @@ struct elx_span_export_stats {
 	uint64_t queue_length; /* spans waiting, and in the export under way */
 	uint64_t queue_capacity;
 };
+/* The collector of the BPF subsystem (--collector.bpf) and the program
+ * stats mode: their structs are in core/abi_bpf.h. */
+struct elx_bpf_scrape;
+struct elx_prog_stats;
 
 /* ELX_ENTRY_RENDER: everything one scrape hands to Lua, and the body Lua
  * hands back through elx_scrape_set_body(). */
@@ -189,7 +194,7 @@ struct elx_scrape {
 	uint32_t page; /* enum elx_page */
 	struct elx_config_scrape *configs;
 	uint32_t nconfigs;
-	int32_t stats_enabled; /* kernel.bpf_stats_enabled at this scrape */
+	int32_t stats_enabled; /* runs are counted: the sysctl, or --prog-stats-mode */
 	char *body;	       /* malloc'd by elx_scrape_set_body; the core frees it */
 	uint64_t body_len;
 	const char *content_type;   /* out: a string the Lua state keeps alive */
@@ -201,6 +206,8 @@ struct elx_scrape {
 	const struct elx_about *about;
 	struct elx_process process;
 	struct elx_span_export_stats spans;
+	const struct elx_bpf_scrape *bpf;	 /* --collector.bpf, or NULL */
+	const struct elx_prog_stats *prog_stats; /* NULL: disabled */
 };
 
 /* One update of a cgroup_id_map. */
@@ -323,5 +330,7 @@ uint32_t elx_abi_version(void);
 int elx_scrape_set_body(struct elx_scrape *scrape, const char *text, uint64_t len);
 void elx_log(int level, const char *msg); /* level: 0 debug, 1 info, 2 warn, 3 error */
 /* END CDEF */
+
+#include "abi_bpf.h"
 
 #endif

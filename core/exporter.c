@@ -16,6 +16,7 @@
 #include <luajit.h>
 
 #include "attach.h"
+#include "bpf_collector.h"
 #include "build_config.h"
 #include "caps.h"
 #include "cgroup_id_map.h"
@@ -23,6 +24,7 @@
 #include "log.h"
 #include "lua_host.h"
 #include "process_stats.h"
+#include "prog_stats_mode.h"
 #include "revision.h"
 #include "routes.h"
 #include "span_export.h"
@@ -127,6 +129,12 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 	ret = elx_cgroup_id_map_start(e->gen, loop, &e->cgroup_watch);
 	if (ret)
 		return ret;
+	/* Both may need capabilities that are dropped next. */
+	ret = elx_bpf_collector_new(flags, &e->bpf_collector);
+	if (!ret)
+		ret = elx_prog_stats_mode_start(loop, flags, &e->prog_stats);
+	if (ret)
+		return ret;
 	ret = elx_caps_keep(flags->capabilities_keep, &err);
 	if (ret) {
 		log_error("--capabilities.keep: %s", err ? err : strerror(-ret));
@@ -209,7 +217,10 @@ int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_h
 	char *err = NULL;
 	int ret;
 
-	scrape.stats_enabled = stats_enabled(e);
+	scrape.prog_stats = elx_prog_stats_mode_read(e->prog_stats);
+	scrape.stats_enabled = stats_enabled(e) || scrape.prog_stats;
+	if (page == ELX_PAGE_METRICS && e->bpf_collector)
+		scrape.bpf = elx_bpf_collector_collect(e->bpf_collector);
 	scrape.reload_successful = (uint32_t)e->last_reload_ok;
 	scrape.reload_success_time_ms = e->last_success_ms;
 	scrape.reloads_success = e->reloads_ok;
@@ -368,6 +379,8 @@ void elx_exporter_free(struct elx_exporter *e)
 	}
 	elx_cgroup_id_map_stop(e->cgroup_watch);
 	e->cgroup_watch = NULL;
+	elx_prog_stats_mode_stop(e->prog_stats);
+	elx_bpf_collector_free(e->bpf_collector);
 	for (size_t i = 0; i < e->nwatches; i++) {
 		e->watches[i]->data = e->watches[i];
 		uv_close((uv_handle_t *)e->watches[i], free_handle_owner);

@@ -13,6 +13,8 @@
 
 struct elx_cgroup_watch;
 struct elx_span_export;
+struct elx_bpf_collector;
+struct elx_prog_stats_control;
 
 /* Directories --config.watch follows: the config dir, its decoders/, and
  * every --decoders.path. */
@@ -40,6 +42,10 @@ struct elx_exporter {
 	uv_fs_event_t *watches[ELX_MAX_WATCHES];
 	size_t nwatches;
 	uv_timer_t *debounce;
+
+	/* --collector.bpf and --prog-stats-mode, or NULL. */
+	struct elx_bpf_collector *bpf_collector;
+	struct elx_prog_stats_control *prog_stats;
 };
 
 /* Loads every config (the first generation) and drops capabilities. Every

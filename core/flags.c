@@ -12,10 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "build_config.h"
 #include "caps.h"
 
-enum flag_kind { FLAG_BOOL, FLAG_STRING, FLAG_COUNT, FLAG_LIST, FLAG_ACTION };
+enum flag_kind { FLAG_BOOL, FLAG_STRING, FLAG_COUNT, FLAG_LIST, FLAG_DURATION, FLAG_ACTION };
 
 struct flag_def {
 	const char *name;
@@ -62,6 +63,29 @@ static const struct flag_def flag_defs[] = {
 	  "Path of the metrics page (default /metrics)." },
 	{ "web.enable-lifecycle", FLAG_BOOL, FIELD(web_enable_lifecycle), NULL,
 	  "Reload with POST /-/reload (SIGHUP always reloads)." },
+	{ "collector.bpf", FLAG_BOOL, FIELD(collector_bpf), NULL,
+	  "Export every BPF program, map, link and BTF object in the kernel (the ebpf_* families), "
+	  "with or without configs." },
+	{ "collector.bpf.programs", FLAG_BOOL, FIELD(collector_bpf_programs), NULL,
+	  "With --collector.bpf: programs (default on)." },
+	{ "collector.bpf.maps", FLAG_BOOL, FIELD(collector_bpf_maps), NULL,
+	  "With --collector.bpf: maps (default on)." },
+	{ "collector.bpf.links", FLAG_BOOL, FIELD(collector_bpf_links), NULL,
+	  "With --collector.bpf: links (default on)." },
+	{ "collector.bpf.btf", FLAG_BOOL, FIELD(collector_bpf_btf), NULL,
+	  "With --collector.bpf: BTF objects (default on)." },
+	{ "collector.bpf.map-entries", FLAG_BOOL, FIELD(collector_bpf_map_entries), NULL,
+	  "With --collector.bpf: count the entries of every map (default off)." },
+	{ "collector.bpf.program-owners", FLAG_BOOL, FIELD(collector_bpf_program_owners), NULL,
+	  "With --collector.bpf: the processes holding each program, from /proc (default off)." },
+	{ "prog-stats-mode", FLAG_STRING, 0, "MODE",
+	  "Have the kernel count the runs and run time of every program: disabled (default), "
+	  "sample (for --prog-stats-sample-duration every --prog-stats-sample-interval) or "
+	  "enabled." },
+	{ "prog-stats-sample-interval", FLAG_DURATION, FIELD(prog_stats_sample_interval_ns),
+	  "DURATION", "How often a sampling window opens, as 10s or 1m30s." },
+	{ "prog-stats-sample-duration", FLAG_DURATION, FIELD(prog_stats_sample_duration_ns),
+	  "DURATION", "How long a sampling window stays open." },
 	{ "version", FLAG_ACTION, 0, NULL, "Print the version and exit." },
 	{ "help", FLAG_ACTION, 0, NULL, "Print this help and exit." },
 };
@@ -69,7 +93,8 @@ static const struct flag_def flag_defs[] = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: ebpf-lua-exporter --config.dir=DIR --config.names=NAMES [flags]\n\n"
+		"usage: ebpf-lua-exporter --config.dir=DIR --config.names=NAMES [flags]\n"
+		"       ebpf-lua-exporter --collector.bpf [flags]\n\n"
 		"A Prometheus exporter for custom eBPF metrics, compatible with ebpf_exporter's\n"
 		"configs. Serves /metrics after loading and attaching every config.\n\nFlags:\n");
 	for (size_t i = 0; i < sizeof(flag_defs) / sizeof(flag_defs[0]); i++) {
@@ -175,6 +200,73 @@ static enum elx_flags_result parse_count(const char *name, const char *value, lo
 	return ELX_FLAGS_OK;
 }
 
+/* Go's time.ParseDuration forms, as the Go exporters' flags take them:
+ * "1m30s", "1.5s", "500ms"; every number has its unit. */
+static int duration_ns(const char *text, uint64_t *out)
+{
+	/* "ms" before "m": the first unit that matches is taken. */
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = { { "ns", 1 },  { "us", 1e3 }, { "\xc2\xb5s", 1e3 }, { "ms", 1e6 },
+		      { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 } };
+	const size_t nunits = sizeof(units) / sizeof(units[0]);
+	const char *p = text;
+	double total = 0;
+
+	if (strcmp(text, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	while (*p) {
+		char *end;
+		double v = strtod(p, &end);
+		size_t i = 0;
+
+		/* strtod takes more than Go does: "1e3", "0x10", "inf". */
+		if (end == p || strspn(p, "0123456789.") != (size_t)(end - p))
+			return -EINVAL;
+		while (i < nunits && strncmp(end, units[i].unit, strlen(units[i].unit)) != 0)
+			i++;
+		if (i == nunits)
+			return -EINVAL;
+		total += v * units[i].ns;
+		p = end + strlen(units[i].unit);
+	}
+	if (total >= 1.8e19)
+		return -ERANGE;
+	*out = (uint64_t)(total + 0.5);
+	return 0;
+}
+
+static enum elx_flags_result parse_duration(const char *name, const char *value, uint64_t *out)
+{
+	if (duration_ns(value, out) != 0)
+		return flag_error("--%s: %s is not a duration (such as 500ms, 10s or 1m30s)", name,
+				  value);
+	if (*out < 1000000)
+		return flag_error("--%s: %s is shorter than 1ms", name, value);
+	return ELX_FLAGS_OK;
+}
+
+static enum elx_flags_result parse_stats_mode(const char *value, int *out)
+{
+	static const char *const modes[] = {
+		[ELX_PROG_STATS_DISABLED] = "disabled",
+		[ELX_PROG_STATS_SAMPLE] = "sample",
+		[ELX_PROG_STATS_ENABLED] = "enabled",
+	};
+
+	for (int i = 0; i < 3; i++) {
+		if (strcmp(value, modes[i]) == 0) {
+			*out = i;
+			return ELX_FLAGS_OK;
+		}
+	}
+	return flag_error("--prog-stats-mode: \"%s\" is not a mode (disabled, sample or enabled)",
+			  value);
+}
+
 static enum elx_flags_result check_dir(const char *name, const char *path)
 {
 	struct stat st;
@@ -195,6 +287,13 @@ static void set_defaults(struct elx_flags *f)
 	f->config_cache_size = 1048576;
 	f->config_skip_cache_size = 65536;
 	f->capabilities_keep = "all";
+	f->collector_bpf_programs = -1;
+	f->collector_bpf_maps = -1;
+	f->collector_bpf_links = -1;
+	f->collector_bpf_btf = -1;
+	f->collector_bpf_map_entries = -1;
+	f->collector_bpf_program_owners = -1;
+	f->prog_stats_mode = ELX_PROG_STATS_DISABLED;
 }
 
 /* Reads argv[*i]: which flag, and its value, from "=value" or from the next
@@ -252,6 +351,8 @@ static enum elx_flags_result apply_flag(struct elx_flags *f, const struct flag_d
 		f->log_timestamps = negated;
 		return ELX_FLAGS_OK;
 	}
+	if (strcmp(d->name, "prog-stats-mode") == 0)
+		return parse_stats_mode(value, &f->prog_stats_mode);
 	switch (d->kind) {
 	case FLAG_BOOL:
 		*(int *)field = !negated;
@@ -265,9 +366,81 @@ static enum elx_flags_result apply_flag(struct elx_flags *f, const struct flag_d
 		if (append_list(&f->decoder_dirs, &f->ndecoder_dirs, value) != 0)
 			return flag_error("out of memory");
 		break;
+	case FLAG_DURATION:
+		return parse_duration(d->name, value, (uint64_t *)field);
 	case FLAG_ACTION:
 		break;
 	}
+	return ELX_FLAGS_OK;
+}
+
+/* The parts of --collector.bpf: each needs it, and they default to on
+ * (programs, maps, links, BTF) or off (map entries, program owners). */
+static enum elx_flags_result check_collector(struct elx_flags *f)
+{
+	const struct {
+		const char *name;
+		int *value;
+		int dflt;
+		int *needs; /* another part this one adds to */
+	} parts[] = {
+		{ "collector.bpf.programs", &f->collector_bpf_programs, 1, NULL },
+		{ "collector.bpf.maps", &f->collector_bpf_maps, 1, NULL },
+		{ "collector.bpf.links", &f->collector_bpf_links, 1, NULL },
+		{ "collector.bpf.btf", &f->collector_bpf_btf, 1, NULL },
+		{ "collector.bpf.map-entries", &f->collector_bpf_map_entries, 0,
+		  &f->collector_bpf_maps },
+		{ "collector.bpf.program-owners", &f->collector_bpf_program_owners, 0,
+		  &f->collector_bpf_programs },
+	};
+	size_t n = sizeof(parts) / sizeof(parts[0]);
+
+	for (size_t i = 0; i < n; i++) {
+		if (*parts[i].value != -1 && !f->collector_bpf)
+			return flag_error("--%s needs --collector.bpf", parts[i].name);
+		if (*parts[i].value == -1)
+			*parts[i].value = parts[i].dflt;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *needs = parts[i].needs == &f->collector_bpf_maps
+					? "collector.bpf.maps"
+					: "collector.bpf.programs";
+
+		if (*parts[i].value && parts[i].needs && !*parts[i].needs)
+			return flag_error("--%s needs --%s, which --no-%s turns off", parts[i].name,
+					  needs, needs);
+	}
+	if (f->collector_bpf && !f->collector_bpf_programs && !f->collector_bpf_maps &&
+	    !f->collector_bpf_links && !f->collector_bpf_btf)
+		return flag_error(
+		    "--collector.bpf: programs, maps, links and BTF are all turned off");
+	return ELX_FLAGS_OK;
+}
+
+/* Sampling needs both of its durations, a window shorter than its interval,
+ * and neither duration makes sense in another mode. */
+static enum elx_flags_result check_stats_mode(const struct elx_flags *f)
+{
+	uint64_t interval = f->prog_stats_sample_interval_ns;
+	uint64_t duration = f->prog_stats_sample_duration_ns;
+
+	if (f->prog_stats_mode != ELX_PROG_STATS_SAMPLE) {
+		if (interval)
+			return flag_error("--prog-stats-sample-interval needs "
+					  "--prog-stats-mode=sample");
+		if (duration)
+			return flag_error("--prog-stats-sample-duration needs "
+					  "--prog-stats-mode=sample");
+		return ELX_FLAGS_OK;
+	}
+	if (!interval)
+		return flag_error("--prog-stats-mode=sample needs --prog-stats-sample-interval");
+	if (!duration)
+		return flag_error("--prog-stats-mode=sample needs --prog-stats-sample-duration");
+	if (duration >= interval)
+		return flag_error(
+		    "--prog-stats-sample-duration must be shorter than "
+		    "--prog-stats-sample-interval (or use --prog-stats-mode=enabled)");
 	return ELX_FLAGS_OK;
 }
 
@@ -277,12 +450,19 @@ static enum elx_flags_result check_flags(struct elx_flags *f, const char *names)
 {
 	char *msg = NULL;
 
-	if (!f->config_dir)
-		return flag_error("required flag --config.dir not provided");
-	if (!names)
-		return flag_error("required flag --config.names not provided");
-	if (check_dir("config.dir", f->config_dir) != ELX_FLAGS_OK)
+	/* A part of the collector named without it: --collector.bpf forgotten,
+	 * which is also why no config may be named. */
+	if (check_collector(f) != ELX_FLAGS_OK)
 		return ELX_FLAGS_ERROR;
+	/* --collector.bpf runs without configs; with either flag both are needed. */
+	if (!f->config_dir && (names || !f->collector_bpf))
+		return flag_error("required flag --config.dir not provided");
+	if (!names && (f->config_dir || !f->collector_bpf))
+		return flag_error("required flag --config.names not provided");
+	if (f->config_dir && check_dir("config.dir", f->config_dir) != ELX_FLAGS_OK)
+		return ELX_FLAGS_ERROR;
+	if (f->config_watch && !f->config_dir)
+		return flag_error("--config.watch needs --config.dir");
 	for (size_t i = 0; i < f->ndecoder_dirs; i++) {
 		if (check_dir("decoders.path", f->decoder_dirs[i]) != ELX_FLAGS_OK)
 			return ELX_FLAGS_ERROR;
@@ -298,7 +478,7 @@ static enum elx_flags_result check_flags(struct elx_flags *f, const char *names)
 		return flag_error("--web.telemetry-path: %s must start with /", f->telemetry_path);
 	if (f->config_cache_size < 1)
 		return flag_error("--config.cache-size must be at least 1");
-	return ELX_FLAGS_OK;
+	return check_stats_mode(f);
 }
 
 /* --config.names: plain names (no paths), none listed twice, or "all". */
@@ -343,8 +523,11 @@ enum elx_flags_result elx_flags_parse(struct elx_flags *f, int argc, char **argv
 			return r;
 	}
 	r = check_flags(f, names);
-	if (r == ELX_FLAGS_OK)
+	if (r == ELX_FLAGS_OK && names)
 		r = set_config_names(f, names);
+	/* Without configs: an empty list, as --config.names of none would be. */
+	if (r == ELX_FLAGS_OK && !names && !(f->config_names = calloc(1, sizeof(char *))))
+		r = flag_error("out of memory");
 	return r;
 }
 

@@ -3,10 +3,11 @@
 #define ELX_FLAGS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct elx_flags {
-	const char *config_dir;
-	char **config_names; /* NULL-terminated, split from --config.names */
+	const char *config_dir; /* NULL: no configs (--collector.bpf alone) */
+	char **config_names;	/* NULL-terminated, split from --config.names */
 	size_t nconfig_names;
 	int config_names_all; /* --config.names=all: every <name>.yaml with its .bpf.o */
 	int config_check;
@@ -23,6 +24,18 @@ struct elx_flags {
 	const char *capabilities_keep;
 	char **decoder_dirs; /* NULL-terminated, from repeated --decoders.path */
 	size_t ndecoder_dirs;
+	/* --collector.bpf and its parts; the parts are -1 until a flag sets them,
+	 * then resolved to 0 or 1. */
+	int collector_bpf;
+	int collector_bpf_programs;
+	int collector_bpf_maps;
+	int collector_bpf_links;
+	int collector_bpf_btf;
+	int collector_bpf_map_entries;
+	int collector_bpf_program_owners;
+	int prog_stats_mode; /* enum elx_prog_stats_mode */
+	uint64_t prog_stats_sample_interval_ns;
+	uint64_t prog_stats_sample_duration_ns;
 };
 
 enum elx_flags_result { ELX_FLAGS_OK, ELX_FLAGS_EXIT_OK, ELX_FLAGS_ERROR };

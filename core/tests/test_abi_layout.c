@@ -1,6 +1,6 @@
-/* Prints the C compiler's sizes and offsets of every struct in abi.h as a Lua
- * table (spec/unit/abi_spec.lua compares them with the FFI's), and checks the
- * exported version. */
+/* Prints the C compiler's sizes and offsets of every struct in abi.h and
+ * abi_bpf.h as a Lua table (spec/unit/abi_spec.lua compares them with the
+ * FFI's), and checks the exported version. */
 #include <stddef.h>
 #include <stdio.h>
 
@@ -9,6 +9,80 @@
 #define FIELD(s, f)                                                                                \
 	fprintf(out, "  { %s, %s, %zu, %zu },\n", "\"" #s "\"", "\"" #f "\"",                      \
 		offsetof(struct s, f), sizeof(struct s))
+
+/* The collector's part of the contract, core/abi_bpf.h. */
+static void print_bpf(FILE *out)
+{
+	FIELD(elx_bpf_program, id);
+	FIELD(elx_bpf_program, type);
+	FIELD(elx_bpf_program, name);
+	FIELD(elx_bpf_program, tag);
+	FIELD(elx_bpf_program, jited_bytes);
+	FIELD(elx_bpf_program, xlated_bytes);
+	FIELD(elx_bpf_program, verified_insns);
+	FIELD(elx_bpf_program, own);
+	FIELD(elx_bpf_program, load_time_ns);
+	FIELD(elx_bpf_program, run_time_ns);
+	FIELD(elx_bpf_program, run_count);
+	FIELD(elx_bpf_program, recursion_misses);
+	FIELD(elx_bpf_program, memlock);
+	FIELD(elx_bpf_map, id);
+	FIELD(elx_bpf_map, type);
+	FIELD(elx_bpf_map, name);
+	FIELD(elx_bpf_map, key_size);
+	FIELD(elx_bpf_map, value_size);
+	FIELD(elx_bpf_map, max_entries);
+	FIELD(elx_bpf_map, flags);
+	FIELD(elx_bpf_map, own);
+	FIELD(elx_bpf_map, entries_error);
+	FIELD(elx_bpf_map, memlock);
+	FIELD(elx_bpf_map, entries);
+	FIELD(elx_bpf_link, type);
+	FIELD(elx_bpf_link, id);
+	FIELD(elx_bpf_link, prog_id);
+	FIELD(elx_bpf_link, own);
+	FIELD(elx_bpf_link, info);
+	FIELD(elx_bpf_btf, id);
+	FIELD(elx_bpf_btf, kernel);
+	FIELD(elx_bpf_btf, size);
+	FIELD(elx_bpf_btf, own);
+	FIELD(elx_bpf_btf, name);
+	FIELD(elx_bpf_owner, prog_id);
+	FIELD(elx_bpf_owner, pid);
+	FIELD(elx_bpf_owner, comm);
+	FIELD(elx_bpf_own, map_memlock);
+	FIELD(elx_bpf_own, program_memlock);
+	FIELD(elx_bpf_own, run_time_ns);
+	FIELD(elx_bpf_own, run_count);
+	FIELD(elx_bpf_own, nmaps);
+	FIELD(elx_bpf_own, nprograms);
+	FIELD(elx_bpf_scrape, parts);
+	FIELD(elx_bpf_scrape, visible_only);
+	FIELD(elx_bpf_scrape, counted_entries);
+	FIELD(elx_bpf_scrape, looked_for_owners);
+	FIELD(elx_bpf_scrape, nprograms);
+	FIELD(elx_bpf_scrape, nmaps);
+	FIELD(elx_bpf_scrape, nlinks);
+	FIELD(elx_bpf_scrape, nbtfs);
+	FIELD(elx_bpf_scrape, nowners);
+	FIELD(elx_bpf_scrape, reserved);
+	FIELD(elx_bpf_scrape, programs);
+	FIELD(elx_bpf_scrape, maps);
+	FIELD(elx_bpf_scrape, links);
+	FIELD(elx_bpf_scrape, btfs);
+	FIELD(elx_bpf_scrape, owners);
+	FIELD(elx_bpf_scrape, boot_time_ns);
+	FIELD(elx_bpf_scrape, errors);
+	FIELD(elx_bpf_scrape, duration_ns);
+	FIELD(elx_bpf_scrape, own);
+	FIELD(elx_prog_stats, mode);
+	FIELD(elx_prog_stats, on);
+	FIELD(elx_prog_stats, interval_ns);
+	FIELD(elx_prog_stats, duration_ns);
+	FIELD(elx_prog_stats, windows);
+	FIELD(elx_prog_stats, on_ns);
+	FIELD(elx_prog_stats, errors);
+}
 
 int main(void)
 {
@@ -118,6 +192,8 @@ int main(void)
 	FIELD(elx_span_export_stats, enabled);
 	FIELD(elx_span_export_stats, queue_length);
 	FIELD(elx_span_export_stats, queue_capacity);
+	FIELD(elx_scrape, bpf);
+	FIELD(elx_scrape, prog_stats);
 	FIELD(elx_cgroup_op, config);
 	FIELD(elx_cgroup_op, map);
 	FIELD(elx_cgroup_op, path);
@@ -160,6 +236,7 @@ int main(void)
 	FIELD(elx_span_call, spans);
 	FIELD(elx_span_call, nspans);
 	FIELD(elx_span_call, reserved);
+	print_bpf(out);
 	fprintf(out, "}\n");
 	return 0;
 }

@@ -5,7 +5,7 @@ local ffi = require("ffi")
 
 local M = {}
 
-M.VERSION = 9
+M.VERSION = 10
 
 M.CDEF = [[
 /* The Lua entry points. The core calls one by filling elx_call and running
@@ -172,6 +172,10 @@ struct elx_span_export_stats {
 	uint64_t queue_length; /* spans waiting, and in the export under way */
 	uint64_t queue_capacity;
 };
+/* The collector of the BPF subsystem (--collector.bpf) and the program
+ * stats mode: their structs are in core/abi_bpf.h. */
+struct elx_bpf_scrape;
+struct elx_prog_stats;
 
 /* ELX_ENTRY_RENDER: everything one scrape hands to Lua, and the body Lua
  * hands back through elx_scrape_set_body(). */
@@ -180,7 +184,7 @@ struct elx_scrape {
 	uint32_t page; /* enum elx_page */
 	struct elx_config_scrape *configs;
 	uint32_t nconfigs;
-	int32_t stats_enabled; /* kernel.bpf_stats_enabled at this scrape */
+	int32_t stats_enabled; /* runs are counted: the sysctl, or --prog-stats-mode */
 	char *body;	       /* malloc'd by elx_scrape_set_body; the core frees it */
 	uint64_t body_len;
 	const char *content_type;   /* out: a string the Lua state keeps alive */
@@ -192,6 +196,8 @@ struct elx_scrape {
 	const struct elx_about *about;
 	struct elx_process process;
 	struct elx_span_export_stats spans;
+	const struct elx_bpf_scrape *bpf;	 /* --collector.bpf, or NULL */
+	const struct elx_prog_stats *prog_stats; /* NULL: disabled */
 };
 
 /* One update of a cgroup_id_map. */

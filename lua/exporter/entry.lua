@@ -5,6 +5,7 @@
 local ffi = require("ffi")
 local buffer = require("string.buffer")
 local abi = require("exporter.abi")
+local bpf_collector = require("exporter.bpf_collector")
 local builtin = require("exporter.builtin")
 local cgroup_id_map = require("exporter.cgroup_id_map")
 local cgroup_index = require("exporter.cgroup_index")
@@ -19,6 +20,7 @@ local log = require("exporter.log")
 local metric = require("exporter.metric")
 local span_metrics = require("exporter.span_metrics")
 local spans = require("exporter.spans")
+local prog_stats = require("exporter.prog_stats")
 
 local M = {}
 
@@ -40,9 +42,10 @@ function M.init(opts)
   if not ok then
     return nil, err
   end
-  local config_dir = ffi.string(opts.config_dir)
+  -- No config dir: --collector.bpf alone, without configs.
+  local config_dir = opts.config_dir ~= nil and ffi.string(opts.config_dir) or nil
   local dirs = { decoders.builtin_dir() }
-  if is_dir(config_dir .. "/decoders") then
+  if config_dir and is_dir(config_dir .. "/decoders") then
     dirs[#dirs + 1] = config_dir .. "/decoders"
   end
   for i = 0, opts.ndecoder_dirs - 1 do
@@ -245,6 +248,8 @@ function M.metrics_text(scrape)
   end
   builtin.write(buf, scrape, state.configs)
   span_metrics.write(buf, scrape, state.configs)
+  prog_stats.write(buf, scrape)
+  bpf_collector.write(buf, scrape)
   return buf
 end
 

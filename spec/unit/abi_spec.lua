@@ -3,14 +3,19 @@ local ffi = require("ffi")
 local abi = require("exporter.abi")
 
 describe("abi", function()
-  it("declares exactly the CDEF block of core/abi.h", function()
-    local f = assert(io.open("core/abi.h"))
-    local header = f:read("*a")
-    f:close()
-    local block = header:match("/%* BEGIN CDEF %*/\n(.-)/%* END CDEF %*/")
-    assert.is_not_nil(block)
-    assert.equal(block, abi.CDEF)
-  end)
+  for _, part in ipairs({
+    { header = "core/abi.h", module = abi },
+    { header = "core/abi_bpf.h", module = require("exporter.abi_bpf") },
+  }) do
+    it("declares exactly the CDEF block of " .. part.header, function()
+      local f = assert(io.open(part.header))
+      local header = f:read("*a")
+      f:close()
+      local block = header:match("/%* BEGIN CDEF %*/\n(.-)/%* END CDEF %*/")
+      assert.is_not_nil(block)
+      assert.equal(block, part.module.CDEF)
+    end)
+  end
 
   it("has the version of core/abi.h", function()
     local f = assert(io.open("core/abi.h"))
