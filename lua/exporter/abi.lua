@@ -1,6 +1,7 @@
 -- The C/Lua contract as the FFI sees it. The cdef text below is the block
 -- between the CDEF markers of core/abi.h, verbatim: spec/unit/abi_spec.lua
 -- fails when they drift, and checks sizes and offsets against the C compiler's.
+-- The collector's part (core/abi_bpf.h) is exporter.abi_bpf's.
 local ffi = require("ffi")
 
 local M = {}
@@ -322,6 +323,8 @@ void elx_log(int level, const char *msg); /* level: 0 debug, 1 info, 2 warn, 3 e
 ]]
 
 ffi.cdef(M.CDEF)
+-- The structs that struct elx_scrape's bpf and prog_stats point to.
+require("exporter.abi_bpf")
 
 -- The core's functions resolve only inside the exporter binary; specs run
 -- without it.
