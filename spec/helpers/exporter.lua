@@ -153,6 +153,16 @@ function Exporter:wait()
   error("the exporter did not exit within 10 s of SIGTERM")
 end
 
+--- The git revision the binary was built from, as the build recorded it;
+-- it must name a commit of this repository.
+function M.revision()
+  local text = assert(M.read_file(M.build .. "/gen/revision.h"), "no revision.h: run make build")
+  local rev = assert(text:match('#define ELX_REVISION "(%x+)"'), text)
+  local _, code = sh("git cat-file -e " .. rev .. "^{commit}")
+  assert(code == 0, rev .. " is no commit of this repository")
+  return rev
+end
+
 --- The spec objects' directory as an absolute path (as SEC() names hold it).
 function M.abs_spec_dir()
   return (sh("realpath " .. M.spec_dir):gsub("%s+$", ""))

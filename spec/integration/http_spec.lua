@@ -99,7 +99,7 @@ describe("what the exporter says of itself", function()
   end)
 
   local function revision()
-    return (helper.sh("git rev-parse --short=12 HEAD"):gsub("%s+$", ""))
+    return helper.revision()
   end
 
   it("has a landing page with the version, each config's programs and maps, and why one did not attach", function()

@@ -48,7 +48,7 @@ describe("flags", function()
     local _, code, version = helper.run("--log.no-timestamps --config.check --config.dir=" .. helper.spec_dir
       .. " --config.names=uprobe_test")
     assert.equal(0, code)
-    local revision = helper.sh("git rev-parse --short=12 HEAD"):gsub("%s+$", "")
+    local revision = helper.revision()
     local libbpf = helper.sh("pkg-config --modversion libbpf"):match("^(%d+%.%d+)")
     assert.equal(("info: ebpf-lua-exporter 0.1.0 (revision %s), libbpf v%s, %s"):format(revision, libbpf, jit.version),
       version)
