@@ -62,6 +62,9 @@ static const struct flag_def flag_defs[] = {
 	  "Path of the metrics page (default /metrics)." },
 	{ "web.enable-lifecycle", FLAG_BOOL, FIELD(web_enable_lifecycle), NULL,
 	  "Reload with POST /-/reload (SIGHUP always reloads)." },
+	{ "web.max-connections", FLAG_COUNT, FIELD(web_max_connections), "N",
+	  "HTTP connections served at once; beyond, a new one takes the place of an idle or "
+	  "slow one (default 1024)." },
 	{ "version", FLAG_ACTION, 0, NULL, "Print the version and exit." },
 	{ "help", FLAG_ACTION, 0, NULL, "Print this help and exit." },
 };
@@ -195,6 +198,7 @@ static void set_defaults(struct elx_flags *f)
 	f->config_cache_size = 1048576;
 	f->config_skip_cache_size = 65536;
 	f->capabilities_keep = "all";
+	f->web_max_connections = 1024;
 }
 
 /* Reads argv[*i]: which flag, and its value, from "=value" or from the next
@@ -298,6 +302,8 @@ static enum elx_flags_result check_flags(struct elx_flags *f, const char *names)
 		return flag_error("--web.telemetry-path: %s must start with /", f->telemetry_path);
 	if (f->config_cache_size < 1)
 		return flag_error("--config.cache-size must be at least 1");
+	if (f->web_max_connections < 1 || f->web_max_connections > 1000000)
+		return flag_error("--web.max-connections must be from 1 to 1000000");
 	return ELX_FLAGS_OK;
 }
 
