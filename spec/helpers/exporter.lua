@@ -48,12 +48,14 @@ local Exporter = {}
 Exporter.__index = Exporter
 
 --- Starts the exporter on a free loopback port and waits until it serves.
--- opts: { dir = <config dir>, names = "a,b", args = "<more flags>", env = "VAR=value ..." }
+-- opts: { dir = <config dir>, names = "a,b", args = "<more flags>", env = "VAR=value ...",
+-- wrap = "<a command that runs the exporter, such as prlimit ...>" }
 function M.start(opts)
   local work = tmpdir()
   local self = setmetatable({ work = work, log = work .. "/log", rc = work .. "/rc" }, Exporter)
-  local cmd = ("%s %s --config.dir=%s --config.names=%s --web.listen-address=127.0.0.1:0 %s"):format(
-    opts.env and ("env " .. opts.env) or "", M.binary, opts.dir or M.spec_dir, opts.names, opts.args or "")
+  local cmd = ("%s %s %s --config.dir=%s --config.names=%s --web.listen-address=127.0.0.1:0 %s"):format(
+    opts.env and ("env " .. opts.env) or "", opts.wrap or "", M.binary, opts.dir or M.spec_dir, opts.names,
+    opts.args or "")
   -- The subshell records the exit code, which the spec checks at stop().
   local out = sh(("(%s >%s 2>&1; echo $? >%s) </dev/null >/dev/null 2>&1 & echo $!"):format(
     cmd, self.log, self.rc))
