@@ -43,6 +43,7 @@ require("footprint")(build)
 require("ksym")(build)
 require("indexes")(build)
 require("big_table")(build)
+require("stalled_clients")(build)
 
 with_exporter({ dir = build .. "/bench", names = "bench" }, function(e)
   local rss_idle = rss_kib(e.pid)

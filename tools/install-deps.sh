@@ -9,6 +9,7 @@ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 luajit libluajit-5.1-dev lua-yaml lua-busted lua-check luarocks
 libuv1-dev libhttp-parser-dev libpcre2-dev libcap-dev libsystemd-dev
 linux-libc-dev prometheus curl iproute2 python3.11 hwdata netbase
+libclang-rt-dev
 "
 
 missing=""

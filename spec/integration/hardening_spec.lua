@@ -92,63 +92,23 @@ for version in ["9.9", "1.2", "2.0", "1.1"]:
 end)
 
 describe("a corrupt .bpf.o", function()
-  local FLIPS = 500
-  -- perf_event_test: its programs attach and detach in microseconds, where
-  -- a uprobe's detach waits ~100 ms for the kernel, so 500 reloads are quick.
-  local OBJECT = "perf_event_test"
-
-  --- The object with 1 to 4 of its bytes changed, by LuaJIT's seeded
-  -- generator: the same 500 objects at every run.
-  local function flipped(bytes)
-    local out = { bytes }
-    for _ = 1, math.random(4) do
-      local at = math.random(#out[1])
-      local s = out[1]
-      out[1] = s:sub(1, at - 1) .. string.char(bit.bxor(s:byte(at), math.random(255))) .. s:sub(at + 1)
-    end
-    return out[1]
-  end
+  local bpf_flip = require("fuzz.bpf_flip")
 
   -- libbpf 1.1 segfaults inside bpf_object__open_file, or bpf_object__load,
-  -- on some of these (~1 in 130): that took the exporter and every config
-  -- down, where a failed reload must leave the running configuration alone.
+  -- on some byte-flipped objects (~1 in 200): that took the exporter and every
+  -- config down, where a failed reload must leave the running configuration
+  -- alone. perf_event_test: its programs attach and detach in microseconds,
+  -- where a uprobe's detach waits ~100 ms for the kernel, so 500 reloads are
+  -- quick; seed 9 meets two objects that crash libbpf.
   it("fails the reload and the start that meet it, never the process", function()
-    local dir = helper.config_dir(OBJECT, "flip", files.read(helper.spec_dir .. "/" .. OBJECT .. ".yaml"))
-    local original = files.read(helper.spec_dir .. "/" .. OBJECT .. ".bpf.o")
-    local e = helper.start({ dir = dir, names = "flip", args = "--web.enable-lifecycle" })
-    local ids = helper.program_ids(e:scrape())
-    local outcomes, crashing = { ok = 0, failed = 0, crashed = 0 }, nil
-    math.randomseed(9)
-    for i = 1, FLIPS do
-      local bytes = flipped(original)
-      files.write(dir .. "/flip.bpf.o", bytes)
-      local body, status = e:get("/-/reload", "-X POST")
-      assert(status == 200 or status == 500, ("flip %d: reload answered %s: %s"):format(i, tostring(status), body))
-      local text, scrape_status = e:get("/metrics")
-      assert.equal(200, scrape_status)
-      if status == 200 then
-        outcomes.ok = outcomes.ok + 1
-        ids = helper.program_ids(text)
-      else
-        outcomes.failed = outcomes.failed + 1
-        -- The running configuration stays: the same programs.
-        assert.same(ids, helper.program_ids(text))
-        if body:find("libbpf crashed", 1, true) then
-          outcomes.crashed = outcomes.crashed + 1
-          crashing = crashing or bytes
-          local reason = body:match("\n([^\n]+)\n$")
-          assert.is_truthy(reason:match("^libbpf crashed [a-z]+ " .. dir:gsub("%p", "%%%0")
-            .. "/flip%.bpf%.o %(signal %d+%): the file is corrupt$"), reason)
-        end
-      end
-    end
+    local o, crashing = bpf_flip.run("perf_event_test", 500, 0, 9)
     print(("\n  %d flipped objects: %d reloaded, %d refused, %d of those crashed libbpf in a child"):format(
-      FLIPS, outcomes.ok, outcomes.failed, outcomes.crashed))
-    assert.is_true(outcomes.crashed >= 1) -- the run met what used to kill the exporter
-    local rc, log = e:stop()
-    assert.equal(0, rc, log)
+      o.runs, o.reloaded, o.refused, o.crashed))
+    assert.equal(500, o.runs)
+    assert.is_true(o.crashed >= 1) -- the run met what used to kill the exporter
 
     -- At start, one such object is a clear error and exit 1.
+    local dir = helper.config_dir("perf_event_test", "flip", "metrics: {}\n")
     files.write(dir .. "/flip.bpf.o", crashing)
     local out, code = helper.run(("--config.dir=%s --config.names=flip --web.listen-address=127.0.0.1:0"):format(dir))
     assert.equal(1, code)
@@ -345,21 +305,6 @@ end)
 
 describe("clients that never read", function()
   local N = 100000
-  -- argv: port, clients, ready file, seconds. Each asks for /metrics with a
-  -- tiny receive window and reads nothing.
-  local STALLED = [[
-import socket, sys, time
-port, n, ready, seconds = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
-socks = []
-for i in range(n):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.connect(("127.0.0.1", port))
-    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-    socks.append(s)
-open(ready, "w").write("ready\n")
-time.sleep(seconds)
-]]
 
   it("hold one rendered body between them on a 100,000-series map", function()
     local e = helper.start({ dir = helper.build .. "/bench", names = "bench" })
@@ -369,7 +314,7 @@ time.sleep(seconds)
     e:scrape() -- decoded once
     local before = process_status(e.pid, "VmRSS")
     local ready = e.work .. "/ready"
-    local _, done = client_background(e, STALLED, ("250 %s 6"):format(ready))
+    local _, done = client_background(e, files.read("spec/helpers/stalled_clients.py"), ("250 %s 6"):format(ready))
     wait_for_file(ready, 30)
     helper.sleep(2)
     local stalled = process_status(e.pid, "VmRSS")
