@@ -71,18 +71,22 @@ static void say(int fd, const char *text)
 }
 
 /* The child: libbpf's crashes must kill it with their signal (ASan's
- * handlers would turn them into exit codes), and dump no core. */
-static void __attribute__((noreturn))
-child_main(int fd, const void *image, size_t len, const char *path, const char *btf_path)
+ * handlers would turn them into exit codes), and dump no core; a signal
+ * meant for the exporter's process group ends it rather than reach the
+ * exporter's loop through libuv's handlers, which the child inherited. */
+static void __attribute__((noreturn)) child_main(int fd, const sigset_t *mask, const void *image,
+						 size_t len, const char *path, const char *btf_path)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = path, .btf_custom_path = btf_path);
-	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP };
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
+				     SIGTRAP, SIGHUP, SIGINT, SIGTERM };
 	struct rlimit no_core = { 0, 0 };
 	char line[REPORT_MAX];
 	struct bpf_object *obj;
 
 	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
 		signal(fatal[i], SIG_DFL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
 	setrlimit(RLIMIT_CORE, &no_core);
 	alarm(ELX_OBJECT_CHECK_TIMEOUT_MS / 1000 + 1);
 	elx_libbpf_log_silence();
@@ -182,22 +186,28 @@ int elx_object_check(const void *image, size_t len, uint64_t hash, const char *p
 {
 	char report[REPORT_MAX] = "";
 	int fds[2], status = 0, ret, timed_out;
+	sigset_t all, mask;
 	pid_t pid;
 
 	if (is_checked(hash))
 		return 0;
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return elx_errorf(err, -errno, "%s: cannot check it: %s", path, strerror(errno));
+	/* Signals wait until the child has its own handlers. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &mask);
 	pid = fork();
+	ret = -errno;
+	if (pid != 0)
+		sigprocmask(SIG_SETMASK, &mask, NULL);
 	if (pid < 0) {
-		ret = -errno;
 		close(fds[0]);
 		close(fds[1]);
 		return elx_errorf(err, ret, "%s: cannot check it: %s", path, strerror(-ret));
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child_main(fds[1], image, len, path, btf_path);
+		child_main(fds[1], &mask, image, len, path, btf_path);
 	}
 	close(fds[1]);
 	timed_out = read_report(fds[0], report, sizeof(report)) == -ETIMEDOUT;
