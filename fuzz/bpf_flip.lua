@@ -30,35 +30,37 @@ function M.run(object, runs, seconds, seed)
   local dir = helper.config_dir(object, "flip", files.read(helper.spec_dir .. "/" .. object .. ".yaml"))
   local original = files.read(helper.spec_dir .. "/" .. object .. ".bpf.o")
   local e = helper.start({ dir = dir, names = "flip", args = "--web.enable-lifecycle" })
-  local ids = helper.program_ids(e:scrape())
   local outcomes, crashing = { runs = 0, reloaded = 0, refused = 0, crashed = 0 }, nil
   local opts, started = { runs = runs, seconds = seconds }, os.time()
   math.randomseed(seed)
-  while drive.more(opts, outcomes.runs, started) do
-    local bytes = M.flipped(original)
-    files.write(dir .. "/flip.bpf.o", bytes)
-    local ok, status, body, now = pcall(drive.reload_and_scrape, e, ids)
-    if not ok then
-      drive.fail(e, object .. ".bpf.o", bytes, status)
-    end
-    outcomes.runs = outcomes.runs + 1
-    if status == 200 then
-      outcomes.reloaded = outcomes.reloaded + 1
-      ids = now
-    else
-      outcomes.refused = outcomes.refused + 1
-      if body:find("libbpf crashed", 1, true) then
+  drive.guard(e, function()
+    local ids = helper.program_ids(e:scrape())
+    while drive.more(opts, outcomes.runs, started) do
+      local bytes = M.flipped(original)
+      files.write(dir .. "/flip.bpf.o", bytes)
+      local ok, status, body, now = pcall(drive.reload_and_scrape, e, ids)
+      if not ok then
+        drive.fail(object .. ".bpf.o", bytes, status)
+      end
+      outcomes.runs = outcomes.runs + 1
+      if status == 200 then
+        outcomes.reloaded = outcomes.reloaded + 1
+        ids = now
+      elseif body:find("libbpf crashed", 1, true) then
+        outcomes.refused = outcomes.refused + 1
         outcomes.crashed = outcomes.crashed + 1
         crashing = crashing or bytes
+      else
+        outcomes.refused = outcomes.refused + 1
       end
     end
-  end
+  end)
   local rc, log = e:stop()
   if rc ~= 0 then
     error(("the exporter exited %d after %d flips of %s:\n%s"):format(rc, outcomes.runs, object, log), 0)
   end
   os.execute("rm -rf " .. dir)
-  return outcomes, crashing, dir
+  return outcomes, crashing
 end
 
 if arg and arg[0] and arg[0]:match("bpf_flip%.lua$") then

@@ -94,25 +94,27 @@ function M.run(runs, seconds, seed)
   end
   local dir = helper.config_dir("uprobe_test", "fuzz", files.read(helper.spec_dir .. "/uprobe_test.yaml"))
   local e = helper.start({ dir = dir, names = "fuzz", args = "--web.enable-lifecycle" })
-  local ids = helper.program_ids(e:scrape())
   local outcomes = { runs = 0, reloaded = 0, refused = 0 }
   local opts, started = { runs = runs, seconds = seconds }, os.time()
   math.randomseed(seed)
-  while drive.more(opts, outcomes.runs, started) do
-    local yaml = M.mutate(seeds[math.random(#seeds)])
-    files.write(dir .. "/fuzz.yaml", yaml)
-    local ok, status, _, now = pcall(drive.reload_and_scrape, e, ids)
-    if not ok then
-      drive.fail(e, "fuzz.yaml", yaml, status)
+  drive.guard(e, function()
+    local ids = helper.program_ids(e:scrape())
+    while drive.more(opts, outcomes.runs, started) do
+      local yaml = M.mutate(seeds[math.random(#seeds)])
+      files.write(dir .. "/fuzz.yaml", yaml)
+      local ok, status, _, now = pcall(drive.reload_and_scrape, e, ids)
+      if not ok then
+        drive.fail("fuzz.yaml", yaml, status)
+      end
+      outcomes.runs = outcomes.runs + 1
+      if status == 200 then
+        outcomes.reloaded = outcomes.reloaded + 1
+        ids = now
+      else
+        outcomes.refused = outcomes.refused + 1
+      end
     end
-    outcomes.runs = outcomes.runs + 1
-    if status == 200 then
-      outcomes.reloaded = outcomes.reloaded + 1
-      ids = now
-    else
-      outcomes.refused = outcomes.refused + 1
-    end
-  end
+  end)
   local rc, log = e:stop()
   if rc ~= 0 then
     error(("the exporter exited %d after %d configs:\n%s"):format(rc, outcomes.runs, log), 0)

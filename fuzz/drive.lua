@@ -51,14 +51,23 @@ function M.more(opts, done, started)
   return opts.seconds <= 0 or os.time() - started < opts.seconds
 end
 
---- Keeps what made a run fail in a directory of its own, stops the
--- exporter (whatever state it is in) and raises the error.
-function M.fail(e, name, bytes, err)
+--- Keeps what made a run fail in a directory of its own and raises the
+-- error.
+function M.fail(name, bytes, err)
   local path = ("%s/finding-%s"):format(files.tmpdir(), name)
   files.write(path, bytes)
   io.stderr:write(("FINDING: %s\n  input kept as %s\n"):format(err, path))
-  pcall(e.stop, e)
   error(err .. " (input kept as " .. path .. ")", 0)
+end
+
+--- Runs fn(); on an error, stops `e` (whatever state it is in) and raises
+-- the error again.
+function M.guard(e, fn)
+  local ok, err = pcall(fn)
+  if not ok then
+    pcall(e.stop, e)
+    error(err, 0)
+  end
 end
 
 return M

@@ -3,6 +3,28 @@
 local helper = require("helpers.exporter")
 local files = require("helpers.files")
 
+-- Exporters a spec started and has not stopped: a failing spec leaves none
+-- running (their uprobes would slow down every later spec's target).
+local running = {}
+
+local function start(opts)
+  local e = start(opts)
+  running[e] = true
+  return e
+end
+
+--- Stops `e`; returns its exit code and log.
+local function stop(e)
+  running[e] = nil
+  return e:stop()
+end
+
+after_each(function()
+  for e in pairs(running) do
+    pcall(stop, e)
+  end
+end)
+
 --- Runs a Python client script (argv[1] is the port) and returns its output.
 local function client(e, script)
   local path = files.tmpdir() .. "/client.py"
@@ -24,11 +46,11 @@ for path in ["/", "/metrics"] * 10:
 ]]
 
   it("costs that connection, never the process", function()
-    local e = helper.start({ names = "uprobe_test" })
+    local e = start({ names = "uprobe_test" })
     client(e, CLOSER)
     local _, status = e:get("/")
     assert.equal(200, status)
-    assert.equal(0, (e:stop()))
+    assert.equal(0, (stop(e)))
   end)
 end)
 
@@ -84,10 +106,10 @@ for version in ["9.9", "1.2", "2.0", "1.1"]:
 ]]
 
   it("other than 1.0 and 1.1 get 505", function()
-    local e = helper.start({ names = "uprobe_test" })
+    local e = start({ names = "uprobe_test" })
     assert.equal("9.9 HTTP/1.1 505 HTTP Version Not Supported\n1.2 HTTP/1.1 505 HTTP Version Not Supported\n"
       .. "2.0 HTTP/1.1 505 HTTP Version Not Supported\n1.1 HTTP/1.1 200 OK\n", client(e, VERSIONS))
-    assert.equal(0, (e:stop()))
+    assert.equal(0, (stop(e)))
   end)
 end)
 
@@ -168,7 +190,7 @@ for kind, times in sorted(kinds.items()):
 
   it("cannot keep a normal client from being served, and are cut off after 10 s", function()
     -- A soft limit of 1024 open files: the exporter raises it for its 1024 connections.
-    local e = helper.start({ names = "uprobe_test", wrap = "prlimit --nofile=1024:20000" })
+    local e = start({ names = "uprobe_test", wrap = "prlimit --nofile=1024:20000" })
     local ready = e.work .. "/ready"
     local out, done = client_background(e, SLOW, ("1000 %s 16"):format(ready))
     wait_for_file(ready, 30)
@@ -190,11 +212,11 @@ for kind, times in sorted(kinds.items()):
     assert.is_truthy(count, summary)
     assert.equal(1000, tonumber(count))
     assert.is_true(tonumber(from) >= 9.5 and tonumber(to) <= 12, summary)
-    assert.equal(0, (e:stop()))
+    assert.equal(0, (stop(e)))
   end)
 
   it("give way to a new connection at --web.max-connections, slowest first", function()
-    local e = helper.start({ names = "uprobe_test", args = "--web.max-connections=100" })
+    local e = start({ names = "uprobe_test", args = "--web.max-connections=100" })
     local ready = e.work .. "/ready"
     local out, done = client_background(e, SLOW, ("300 %s 3"):format(ready))
     wait_for_file(ready, 30)
@@ -209,7 +231,7 @@ for kind, times in sorted(kinds.items()):
     wait_for_file(done, 30)
     local closed = helper.read_file(out):match("closed: (%d+),")
     assert.is_true(tonumber(closed) >= 200, helper.read_file(out))
-    assert.equal(0, (e:stop()))
+    assert.equal(0, (stop(e)))
   end)
 end)
 
@@ -246,7 +268,7 @@ print(sent)
 ]]
 
   it("leave scrapes their latency: reloads are coalesced and paced", function()
-    local e = helper.start({ dir = three_configs(), names = "c1,c2,c3" })
+    local e = start({ dir = three_configs(), names = "c1,c2,c3" })
     local out, done = client_background(e, HUPS, e.pid .. " 6")
     local scrapes, worst = 0, 0
     repeat
@@ -264,7 +286,7 @@ print(sent)
     assert.is_true(scrapes >= 30, scrapes .. " scrapes")
     assert.is_true(reloads >= 1 and reloads < signals / 2)
     assert.equal(1, s["ebpf_exporter_config_last_reload_successful"])
-    assert.equal(0, (e:stop()))
+    assert.equal(0, (stop(e)))
   end)
 
   --- POSTs `n` reloads at once; returns their statuses, sorted, as one string.
@@ -286,7 +308,7 @@ print(sent)
 
   it("answer each POST /-/reload with the outcome of a reload that began after it", function()
     local dir = three_configs()
-    local e = helper.start({ dir = dir, names = "c1,c2,c3", args = "--web.enable-lifecycle" })
+    local e = start({ dir = dir, names = "c1,c2,c3", args = "--web.enable-lifecycle" })
     helper.sh(TARGET .. " hit 3 1")
     assert.equal(string.rep("200,", 49) .. "200", parallel_reloads(e, 50))
     local reloads = e:samples()['ebpf_exporter_config_reloads_total{result="success"}']
@@ -299,7 +321,7 @@ print(sent)
     local s = e:samples()
     assert.equal(3, s['ebpf_exporter_test_hits_by_value_total{value="1"}'])
     assert.equal(0, s["ebpf_exporter_config_last_reload_successful"])
-    assert.equal(0, (e:stop()))
+    assert.equal(0, (stop(e)))
   end)
 end)
 
@@ -307,7 +329,7 @@ describe("clients that never read", function()
   local N = 100000
 
   it("hold one rendered body between them on a 100,000-series map", function()
-    local e = helper.start({ dir = helper.build .. "/bench", names = "bench" })
+    local e = start({ dir = helper.build .. "/bench", names = "bench" })
     local out, code = helper.sh(("ELX_MAP_OWNER=%d %s/elx-bench-baseline fill bench_values %d"):format(
       e.pid, helper.build, N))
     assert.equal(0, code, out)
@@ -326,6 +348,6 @@ describe("clients that never read", function()
       before / 1024, stalled / 1024))
     assert.is_true(stalled - before < 64 * 1024, ("RSS grew by %d KiB"):format(stalled - before))
     wait_for_file(done, 30)
-    assert.equal(0, (e:stop()))
+    assert.equal(0, (stop(e)))
   end)
 end)
