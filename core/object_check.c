@@ -36,6 +36,9 @@
 static uint64_t checked[CHECKED_MAX];
 static size_t nchecked;
 
+unsigned elx_object_check_timeout_ms = 30000;
+void (*elx_object_check_hook)(const char *phase);
+
 void elx_object_leave_out_unsupported(struct bpf_object *obj, char **why)
 {
 	struct bpf_program *prog;
@@ -88,9 +91,11 @@ static void __attribute__((noreturn)) child_main(int fd, const sigset_t *mask, c
 		signal(fatal[i], SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	setrlimit(RLIMIT_CORE, &no_core);
-	alarm(ELX_OBJECT_CHECK_TIMEOUT_MS / 1000 + 1);
+	alarm(elx_object_check_timeout_ms / 1000 + 1);
 	elx_libbpf_log_silence();
 	elx_libbpf_reason_clear();
+	if (elx_object_check_hook)
+		elx_object_check_hook("opening");
 	obj = bpf_object__open_mem(image, len, &opts);
 	if (!obj) {
 		int ret = -errno;
@@ -100,6 +105,8 @@ static void __attribute__((noreturn)) child_main(int fd, const sigset_t *mask, c
 		_exit(0);
 	}
 	say(fd, "opened\n");
+	if (elx_object_check_hook)
+		elx_object_check_hook("loading");
 	elx_object_leave_out_unsupported(obj, NULL);
 	bpf_object__load(obj);
 	say(fd, "done\n");
@@ -124,7 +131,7 @@ static int read_report(int fd, char *buf, size_t cap)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int64_t left = ELX_OBJECT_CHECK_TIMEOUT_MS - ms_since(&t0);
+		int64_t left = (int64_t)elx_object_check_timeout_ms - ms_since(&t0);
 		ssize_t n;
 
 		if (left <= 0)
@@ -160,8 +167,8 @@ static int judge(const char *report, int status, int timed_out, const char *path
 	}
 	if (timed_out)
 		return elx_errorf(err, -ETIMEDOUT,
-				  "libbpf did not finish %s %s in %d s: the file is corrupt", phase,
-				  path, ELX_OBJECT_CHECK_TIMEOUT_MS / 1000);
+				  "libbpf did not finish %s %s in %.1f s: the file is corrupt",
+				  phase, path, elx_object_check_timeout_ms / 1000.0);
 	if (WIFSIGNALED(status))
 		return elx_errorf(err, -EINVAL,
 				  "libbpf crashed %s %s (signal %d): the file is corrupt", phase,

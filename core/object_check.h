@@ -8,8 +8,13 @@
 #include <stdint.h>
 
 /* How long a child may take before its object counts as one that hangs
- * libbpf. Loading includes the verifier, slow on big programs. */
-#define ELX_OBJECT_CHECK_TIMEOUT_MS 30000
+ * libbpf (ms). Loading includes the verifier, slow on big programs. */
+extern unsigned elx_object_check_timeout_ms;
+
+/* Test hook: called in the child before it opens the object ("opening")
+ * and before it loads it ("loading"), to stand in for a libbpf that
+ * crashes or hangs there. */
+extern void (*elx_object_check_hook)(const char *phase);
 
 struct bpf_object;
 

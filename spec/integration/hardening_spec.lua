@@ -8,7 +8,7 @@ local files = require("helpers.files")
 local running = {}
 
 local function start(opts)
-  local e = start(opts)
+  local e = helper.start(opts)
   running[e] = true
   return e
 end
