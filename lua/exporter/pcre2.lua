@@ -98,6 +98,16 @@ end
 
 local message_buf = ffi.new("uint8_t[256]")
 
+-- A finalizer of `lib`'s, as a closure over it: the library cannot be
+-- unloaded (its namespace collected) before every object it made is freed.
+-- With the bare function pointer, a GC cycle that found the module, the
+-- library and a compiled pattern garbage at once (a host that drops its
+-- modules, as busted does between spec files) could unload the library
+-- first and then call into the unmapped code.
+local function freed_by(name)
+  return function(p) lib[name](p) end
+end
+
 --- PCRE2's text for an error code (negative codes from compile or match).
 -- @tparam number code
 -- @treturn string
@@ -134,7 +144,7 @@ local function get_compile_context()
     local ctx = lib.pcre2_compile_context_create_8(nil)
     if ctx == nil then return nil end
     lib.pcre2_set_newline_8(ctx, NEWLINE_LF)
-    compile_context = ffi.gc(ctx, lib.pcre2_compile_context_free_8)
+    compile_context = ffi.gc(ctx, freed_by("pcre2_compile_context_free_8"))
   end
   return compile_context
 end
@@ -165,7 +175,7 @@ function M.compile(pattern, options, opts)
   if code == nil then
     return nil, M.error_message(errorcode[0]), tonumber(erroroffset[0])
   end
-  code = ffi.gc(code, lib.pcre2_code_free_8)
+  code = ffi.gc(code, freed_by("pcre2_code_free_8"))
   lib.pcre2_pattern_info_8(code, INFO_CAPTURECOUNT, capturecount)
   local jit = false
   if opts and opts.jit and M.jit_available() then
@@ -175,7 +185,7 @@ function M.compile(pattern, options, opts)
   end
   local md = lib.pcre2_match_data_create_from_pattern_8(code, nil)
   if md == nil then return nil, M.error_message(-48), 0 end
-  md = ffi.gc(md, lib.pcre2_match_data_free_8)
+  md = ffi.gc(md, freed_by("pcre2_match_data_free_8"))
   return setmetatable({
     pattern = pattern,
     captures = tonumber(capturecount[0]),
