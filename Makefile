@@ -6,6 +6,9 @@ EXAMPLES ?= timers,softirqs,syscalls,biolatency
 BUSTED = luajit /usr/bin/busted
 
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+# make fuzz: seconds each fuzzer runs.
+FUZZ_SECONDS ?= 60
 
 # make install: where to, and a staging root (DESTDIR) for packagers.
 PREFIX ?= /usr/local
@@ -14,7 +17,7 @@ VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
 DEB = $(BUILD)/deb/ebpf-lua-exporter_$(VERSION)_$(shell dpkg --print-architecture).deb
 IMAGE ?= ebpf-lua-exporter:$(VERSION)
 
-.PHONY: all deps deps-run build bpf run test test-c test-lua test-integration test-asan test-concurrent bench lint clean \
+.PHONY: all deps deps-run build bpf run test test-c test-lua test-integration test-asan test-concurrent asan-build fuzz fuzz-build fuzz-short bench lint clean \
 	install deb image test-install test-deb test-manifests test-container
 
 all: build
@@ -43,7 +46,7 @@ run: deps-run $(BUILD)/CMakeCache.txt
 test: build
 	@sh tools/kernel-fs.sh
 	@$(MAKE) --no-print-directory lint test-c test-lua test-integration test-asan \
-		test-install test-manifests test-deb
+		test-install test-manifests test-deb fuzz-short
 
 # The binary, Lua modules, examples, BPF headers, units, man page and docs
 # under PREFIX (the build is configured for it: the units name the binary).
@@ -62,10 +65,10 @@ image: deb
 
 C_SOURCES = core/*.c core/*.h core/bpf/*.c core/tests/*.c bench/*.c bpf/*.h examples/*.c \
 	spec/integration/target/*.c spec/integration/bpf/*.bpf.c spec/integration/bpf/*.bpf.h \
-	spec/integration/upstream/*.bpf.c
+	spec/integration/upstream/*.bpf.c fuzz/*.c
 
 lint:
-	@luacheck -q lua decoders spec tools bench
+	@luacheck -q lua decoders spec tools bench fuzz
 	@clang-format --dry-run --Werror $(C_SOURCES)
 	@! grep -rnE '#only|describe\.only|it\.only' spec || (echo "focus tags in spec/" && false)
 
@@ -80,11 +83,29 @@ test-integration:
 
 # The C tests and the integration specs again, with the core built with
 # AddressSanitizer and UBSan: a leak or a memory error fails the run.
-test-asan: deps
+asan-build: deps
 	@cmake -S . -B $(ASAN_BUILD) -DELX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS) -- --no-print-directory >/dev/null
+
+test-asan: asan-build
 	@cd $(ASAN_BUILD) && ctest --output-on-failure
 	@ELX_BUILD=$(ASAN_BUILD) $(BUSTED) --run=integration
+
+# The fuzzers of fuzz/: libFuzzer targets (clang -fsanitize=fuzzer, ASan,
+# UBSan) for the HTTP server and --web.listen-address, and runs of the real
+# binary over byte-flipped objects and mutated configs. `make fuzz` runs each
+# for FUZZ_SECONDS against the ASan build; `make test` runs each a fixed
+# number of times (fuzz-short).
+fuzz-build: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DELX_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) -- --no-print-directory >/dev/null
+
+fuzz: fuzz-build asan-build
+	@sh tools/kernel-fs.sh
+	@sh tools/fuzz.sh $(FUZZ_BUILD) $(ASAN_BUILD) $(FUZZ_SECONDS)
+
+fuzz-short: fuzz-build asan-build
+	@sh tools/fuzz.sh $(FUZZ_BUILD) $(ASAN_BUILD) runs
 
 # Your own programs: every <name>.bpf.c of SRC (a dir or files) into its
 # <name>.bpf.o, against this kernel's vmlinux.h and our headers.
@@ -123,4 +144,4 @@ bench: build
 	@ELX_BUILD=$(BUILD) luajit bench/run.lua $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -5,7 +5,9 @@
  *                                          cgroup id, a distinct IPv6 address and a port
  *   elx-bench-baseline floor <map> <runs>  one batch lookup + sprintf of each line
  *   elx-bench-baseline walk <map> <runs>   get_next_key + lookup per key (ebpf_exporter's way)
- * <map> is a map name as the kernel knows it (at most 15 characters). Each
+ * <map> is a map name as the kernel knows it (at most 15 characters); with
+ * ELX_MAP_OWNER=<pid> in the environment, only a map that process holds (on
+ * a shared machine, another exporter may have a map of that name). Each
  * timing prints the best of <runs> in milliseconds, one number per line. */
 #define _GNU_SOURCE
 #include <bpf/bpf.h>
@@ -25,8 +27,26 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Whether process `pid` holds a descriptor of map `id`: its fdinfo says. */
+static int owns_map(const char *pid, __u32 id)
+{
+	char cmd[128], line[64];
+	FILE *f;
+	int found = 0;
+
+	snprintf(cmd, sizeof(cmd), "grep -h '^map_id:' /proc/%s/fdinfo/* 2>/dev/null", pid);
+	f = popen(cmd, "r");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strtoul(line + strlen("map_id:"), NULL, 10) == id;
+	pclose(f);
+	return found;
+}
+
 static int find_map(const char *name, struct bpf_map_info *info)
 {
+	const char *owner = getenv("ELX_MAP_OWNER");
 	__u32 id = 0;
 
 	while (bpf_map_get_next_id(id, &id) == 0) {
@@ -36,7 +56,8 @@ static int find_map(const char *name, struct bpf_map_info *info)
 		if (fd < 0)
 			continue;
 		memset(info, 0, sizeof(*info));
-		if (bpf_obj_get_info_by_fd(fd, info, &len) == 0 && strcmp(info->name, name) == 0)
+		if (bpf_obj_get_info_by_fd(fd, info, &len) == 0 && strcmp(info->name, name) == 0 &&
+		    (!owner || owns_map(owner, id)))
 			return fd;
 		close(fd);
 	}

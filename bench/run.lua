@@ -47,6 +47,7 @@ require("indexes")(build)
 require("big_table")(build)
 require("spans")(build)
 require("bpf_collector")(build)
+require("stalled_clients")(build)
 
 with_exporter({ dir = build .. "/bench", names = "bench" }, function(e)
   local rss_idle = rss_kib(e.pid)

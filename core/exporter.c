@@ -20,6 +20,7 @@
 #include "build_config.h"
 #include "caps.h"
 #include "cgroup_id_map.h"
+#include "fd_limit.h"
 #include "listen.h"
 #include "log.h"
 #include "lua_host.h"
@@ -32,6 +33,10 @@
 
 /* --config.watch waits for changes to settle: editors and cp write in steps. */
 #define WATCH_DEBOUNCE_MS 300
+/* How old a metrics page still being sent may be for a scrape to get it
+ * too: concurrent scrapes share one body, and none gets values older than
+ * this. */
+#define ELX_SHARE_MS 1000
 
 static uint64_t unix_ms(void)
 {
@@ -175,6 +180,8 @@ int elx_exporter_reload(struct elx_exporter *e, const char *why, char **reasons)
 		return ret;
 	}
 	free(errors);
+	/* A page rendered by the old generation is not the new one's. */
+	elx_http_body_forget(&e->shared_body);
 	/* The swap happens here, between two loop callbacks: scrapes see the
 	 * old generation or the new one, never a mix. */
 	elx_cgroup_id_map_stop(e->cgroup_watch);
@@ -211,7 +218,7 @@ static int stats_enabled(struct elx_exporter *e)
 	return c == '1';
 }
 
-int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_http_response *resp)
+static int render(struct elx_exporter *e, enum elx_page page, struct elx_http_response *resp)
 {
 	struct elx_scrape scrape = { .abi_version = ELX_ABI_VERSION, .page = page };
 	char *err = NULL;
@@ -248,6 +255,35 @@ int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_h
 	return 0;
 }
 
+/* A metrics page rendered at most ELX_SHARE_MS ago and still being sent is
+ * sent again: 250 clients that ask at once and never read hold one body,
+ * not 250. A new page is kept for others while responses send it. */
+int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_http_response *resp)
+{
+	uint64_t now = uv_now(e->loop);
+	int ret;
+
+	if (page == ELX_PAGE_METRICS && e->shared_body && now - e->shared_at <= ELX_SHARE_MS) {
+		resp->status = 200;
+		resp->shared = elx_http_body_ref(e->shared_body);
+		snprintf(resp->content_type_buf, sizeof(resp->content_type_buf), "%s",
+			 e->shared_type);
+		resp->content_type = resp->content_type_buf;
+		return 0;
+	}
+	ret = render(e, page, resp);
+	if (ret || page != ELX_PAGE_METRICS)
+		return ret;
+	resp->shared = elx_http_body_new(resp->body, resp->body_len);
+	resp->body = NULL;
+	if (!resp->shared)
+		return -ENOMEM;
+	elx_http_body_watch(resp->shared, &e->shared_body);
+	e->shared_at = now;
+	snprintf(e->shared_type, sizeof(e->shared_type), "%s", resp->content_type_buf);
+	return 0;
+}
+
 /* ---------------------------------------------------------- signals, watch */
 
 static void on_signal(uv_signal_t *handle, int signum)
@@ -255,7 +291,8 @@ static void on_signal(uv_signal_t *handle, int signum)
 	struct elx_exporter *e = handle->data;
 
 	if (signum == SIGHUP) {
-		elx_exporter_reload(e, "SIGHUP", NULL);
+		if (elx_exporter_request_reload(e, "SIGHUP", NULL, NULL) < 0)
+			log_error("SIGHUP: out of memory asking for a reload");
 		return;
 	}
 	log_info("received %s, shutting down", strsignal(signum));
@@ -266,7 +303,9 @@ static void on_signal(uv_signal_t *handle, int signum)
 
 static void on_settled(uv_timer_t *handle)
 {
-	elx_exporter_reload(handle->data, "a change in a watched directory", NULL);
+	if (elx_exporter_request_reload(handle->data, "a change in a watched directory", NULL,
+					NULL) < 0)
+		log_error("--config.watch: out of memory asking for a reload");
 }
 
 static void on_dir_event(uv_fs_event_t *handle, const char *filename, int events, int status)
@@ -324,12 +363,32 @@ static void start_watching(struct elx_exporter *e)
 		watch_dir(e, e->flags->decoder_dirs[i]);
 }
 
+static int run_reload(void *ctx, const char *why, char **reasons)
+{
+	return elx_exporter_reload(ctx, why, reasons);
+}
+
+int elx_exporter_request_reload(struct elx_exporter *e, const char *why, elx_reload_done_fn done,
+				void *arg)
+{
+	return elx_reloads_request(&e->reloads, why, done, arg);
+}
+
 int elx_exporter_serve(struct elx_exporter *e)
 {
 	struct elx_http_limits limits = ELX_HTTP_LIMITS_DEFAULT;
 	const char *msg = NULL;
 	char status[128];
 	int ret;
+
+	limits.max_connections = elx_fd_limit_fit((unsigned)e->flags->web_max_connections);
+	if (limits.max_connections < e->flags->web_max_connections)
+		log_warn("--web.max-connections=%ld: the limit on open files (ulimit -n) leaves "
+			 "room for %u connections only",
+			 e->flags->web_max_connections, limits.max_connections);
+	ret = elx_reloads_init(&e->reloads, e->loop, run_reload, e);
+	if (ret)
+		return ret;
 
 	if (e->listen_fd < 0) {
 		ret = open_listener(e);
@@ -377,6 +436,10 @@ void elx_exporter_free(struct elx_exporter *e)
 		elx_http_server_close(e->http);
 		e->http = NULL;
 	}
+	/* POST /-/reload requests still waiting are answered; their
+	 * connections are closing, so the answers are dropped. */
+	elx_reloads_close(&e->reloads);
+	elx_http_body_forget(&e->shared_body);
 	elx_cgroup_id_map_stop(e->cgroup_watch);
 	e->cgroup_watch = NULL;
 	elx_prog_stats_mode_stop(e->prog_stats);

@@ -10,6 +10,7 @@
 #include "flags.h"
 #include "generation.h"
 #include "http.h"
+#include "reloads.h"
 
 struct elx_cgroup_watch;
 struct elx_span_export;
@@ -46,6 +47,13 @@ struct elx_exporter {
 	/* --collector.bpf and --prog-stats-mode, or NULL. */
 	struct elx_bpf_collector *bpf_collector;
 	struct elx_prog_stats_control *prog_stats;
+	struct elx_reloads reloads; /* SIGHUP, POST /-/reload and the watch, coalesced */
+	/* The last metrics page while responses still send it: scrapes that
+	 * come meanwhile (up to ELX_SHARE_MS after it was rendered) send it
+	 * too, rather than render and hold one body each. */
+	struct elx_http_body *shared_body;
+	uint64_t shared_at;
+	char shared_type[96];
 };
 
 /* Loads every config (the first generation) and drops capabilities. Every
@@ -57,14 +65,20 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
  * reasons is not NULL) gets the error lines, malloc'd. Returns 0 or -errno. */
 int elx_exporter_reload(struct elx_exporter *e, const char *why, char **reasons);
 
+/* Asks for a reload, coalesced with others (reloads.h); with `done`, it is
+ * told the outcome of the reload that covers this request. 0 or -ENOMEM. */
+int elx_exporter_request_reload(struct elx_exporter *e, const char *why, elx_reload_done_fn done,
+				void *arg);
+
 /* Serves HTTP and handles signals until SIGINT or SIGTERM. */
 int elx_exporter_serve(struct elx_exporter *e);
 
 /* Detaches and closes everything. */
 void elx_exporter_free(struct elx_exporter *e);
 
-/* Reads every map and renders `page` into resp (status, body, content type).
- * Returns 0 or -errno (logged). */
+/* Reads every map and renders `page` into resp (status, body, content type);
+ * the metrics page may be one rendered for a scrape that is still being
+ * answered (resp->shared). Returns 0 or -errno (logged). */
 int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_http_response *resp);
 
 #endif

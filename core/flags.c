@@ -86,6 +86,9 @@ static const struct flag_def flag_defs[] = {
 	  "DURATION", "How often a sampling window opens, as 10s or 1m30s." },
 	{ "prog-stats-sample-duration", FLAG_DURATION, FIELD(prog_stats_sample_duration_ns),
 	  "DURATION", "How long a sampling window stays open." },
+	{ "web.max-connections", FLAG_COUNT, FIELD(web_max_connections), "N",
+	  "HTTP connections served at once; beyond, a new one takes the place of an idle or "
+	  "slow one (default 1024)." },
 	{ "version", FLAG_ACTION, 0, NULL, "Print the version and exit." },
 	{ "help", FLAG_ACTION, 0, NULL, "Print this help and exit." },
 };
@@ -294,6 +297,7 @@ static void set_defaults(struct elx_flags *f)
 	f->collector_bpf_map_entries = -1;
 	f->collector_bpf_program_owners = -1;
 	f->prog_stats_mode = ELX_PROG_STATS_DISABLED;
+	f->web_max_connections = 1024;
 }
 
 /* Reads argv[*i]: which flag, and its value, from "=value" or from the next
@@ -478,6 +482,8 @@ static enum elx_flags_result check_flags(struct elx_flags *f, const char *names)
 		return flag_error("--web.telemetry-path: %s must start with /", f->telemetry_path);
 	if (f->config_cache_size < 1)
 		return flag_error("--config.cache-size must be at least 1");
+	if (f->web_max_connections < 1 || f->web_max_connections > 1000000)
+		return flag_error("--web.max-connections must be from 1 to 1000000");
 	return check_stats_mode(f);
 }
 

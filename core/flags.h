@@ -20,6 +20,7 @@ struct elx_flags {
 	const char *listen_address;
 	const char *telemetry_path;
 	int web_enable_lifecycle;
+	long web_max_connections;
 	const char *btf_path; /* NULL: the kernel's own /sys/kernel/btf/vmlinux */
 	const char *capabilities_keep;
 	char **decoder_dirs; /* NULL-terminated, from repeated --decoders.path */

@@ -1,14 +1,15 @@
 /* The HTTP/1.1 server of the exporter on the libuv loop, on a listening
  * socket made by listen.c: request parsing with http_parser, limits,
- * keep-alive, pipelining and gzip. Bytes enter a connection in conn_on_read
- * (handed to conn_parse) and leave it in conn_send, nowhere else: what
- * transforms a connection's bytes (TLS) belongs at those two points, and
- * everything between them is HTTP. */
+ * timeouts, keep-alive, pipelining, gzip and answers given later. Bytes
+ * enter a connection in conn_on_read (handed to conn_parse) and leave it in
+ * conn_send, nowhere else: what transforms a connection's bytes (TLS)
+ * belongs at those two points, and everything between them is HTTP. */
 #define _GNU_SOURCE
 #include "http.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,18 +19,18 @@
 
 #include <http_parser.h>
 
-#include "gzip.h"
 #include "listen.h"
 #include "log.h"
 
 #define DEFAULT_CONTENT_TYPE "text/plain; charset=utf-8"
-/* Smaller bodies gain nothing from gzip that pays for the header and CPU. */
-#define GZIP_MIN_BYTES 256
 /* Pipelined requests are parsed only while this much response data waits
  * to be sent, so a client that never reads cannot make us buffer without
  * bound; parsing resumes below the low mark. */
 #define WRITE_HIGH_WATER (1024 * 1024)
 #define WRITE_LOW_WATER	 (256 * 1024)
+/* Over max_queued_bytes, a client that has taken no byte for this long is
+ * one that is not reading now: it is dropped to make room. */
+#define STALLED_MS 1000
 /* After the last response, how long we wait for the client's FIN while
  * discarding its input; closing with unread input would send a RST that
  * can destroy the response in flight. */
@@ -50,9 +51,22 @@ struct elx_buf {
 	size_t len, cap;
 };
 
+/* How the answer to a request is written. */
+struct answer_mode {
+	int gzip;	/* the client accepts gzip */
+	int head_only;	/* HEAD: the headers of the GET answer */
+	int keep_alive; /* else Connection: close, and the connection ends */
+	int http10;	/* an HTTP/1.0 client keeping the connection is told so */
+};
+
+struct elx_http_deferred {
+	struct elx_http_conn *conn; /* NULL once the connection is gone */
+	struct answer_mode mode;
+};
+
 struct elx_http_conn {
 	uv_tcp_t tcp;
-	uv_timer_t timer;
+	uv_timer_t timer; /* the soonest deadline that applies: conn_arm */
 	uv_shutdown_t shutdown_req;
 	http_parser parser;
 	struct elx_http_server *srv;
@@ -60,10 +74,10 @@ struct elx_http_conn {
 	int open_handles;
 	enum conn_state state;
 	int reading; /* uv_read_start is in effect */
-	int paused;  /* the parser waits for queued responses to drain */
+	int paused;  /* the parser waits: for queued responses to drain, or an answer */
 	int eof;     /* the client shut down its side */
 
-	/* Input received while paused; parsed once the writes drain. */
+	/* Input received while paused; parsed once the parser may go on. */
 	char *pending;
 	size_t pending_len, pending_off;
 
@@ -77,19 +91,31 @@ struct elx_http_conn {
 	int in_accept_encoding;
 	int accept_gzip;
 	int error_status; /* the answer to a request that broke a limit */
+	struct answer_mode mode;
+	struct elx_http_deferred *deferred; /* its answer comes later */
+
+	/* Deadlines, in loop milliseconds. */
+	int in_request;		/* a request's first byte came, its last not yet */
+	uint64_t request_start; /* when its first byte came */
+	uint64_t idle_since;	/* when the connection last had nothing to do */
+	uint64_t linger_due;
+	size_t write_seen;	/* libuv's write queue size when last looked at */
+	uint64_t write_seen_at; /* when it last changed */
 
 	size_t out_bytes; /* response bytes queued and not yet written */
 	unsigned out_count;
 };
 
-/* One response on its way out: the request that writes it, its body and
- * its head, in one allocation. */
+/* One response on its way out: the request that writes it, a reference to
+ * its body, and its head, in one allocation. */
 struct elx_http_write {
 	uv_write_t req;
 	struct elx_http_conn *conn;
-	char *body; /* NULL for none */
+	struct elx_http_body *body; /* NULL for none */
+	enum elx_http_form form;
+	const char *body_data;
 	size_t body_len;
-	size_t len; /* head and body */
+	size_t head_len;
 	char head[];
 };
 
@@ -100,7 +126,9 @@ struct elx_http_server {
 	elx_http_handler_fn fn;
 	void *ctx;
 	struct elx_http_conn *conns;
-	unsigned conn_count;
+	unsigned conn_count;  /* allocated */
+	unsigned conn_active; /* not closing */
+	size_t queued_bytes;  /* heads, and each body form once however many send it */
 	int listener_open;
 	int closing;
 	int port;
@@ -111,6 +139,12 @@ struct elx_http_server {
 
 static void conn_close(struct elx_http_conn *conn);
 static void conn_resume(struct elx_http_conn *conn);
+static void conn_arm(struct elx_http_conn *conn);
+
+static uint64_t conn_now(const struct elx_http_conn *conn)
+{
+	return uv_now(conn->srv->loop);
+}
 
 static int buf_append(struct elx_buf *b, const char *p, size_t n)
 {
@@ -241,66 +275,126 @@ static const char *reason_phrase(int status)
 	return strcmp(reason, "<unknown>") == 0 ? "Unknown" : reason;
 }
 
+/* A response's body as a shared one, taken from resp: its own body wrapped,
+ * or the shared one it holds. *body is NULL for none. */
+static int take_body(struct elx_http_response *resp, struct elx_http_body **body)
+{
+	*body = resp->shared;
+	resp->shared = NULL;
+	if (resp->body && *body)
+		free(resp->body);
+	else if (resp->body && !(*body = elx_http_body_new(resp->body, resp->body_len)))
+		return -ENOMEM;
+	resp->body = NULL;
+	return 0;
+}
+
+static void drop_response(struct elx_http_response *resp)
+{
+	free(resp->body);
+	resp->body = NULL;
+	elx_http_body_unref(resp->shared);
+	resp->shared = NULL;
+}
+
 /* Formats one response: status line, headers, and the body gzipped for a
- * client that accepts it. Takes resp->body whatever happens; `head_only`
- * answers HEAD: the headers of the GET answer and no body. NULL when out
+ * client that accepts it. Takes resp's body whatever happens. NULL when out
  * of memory. */
-static struct elx_http_write *format_response(struct elx_http_response *resp, int accept_gzip,
-					      int head_only, int keep_alive, int http10)
+static struct elx_http_write *format_response(struct elx_http_response *resp,
+					      const struct answer_mode *mode)
 {
 	const char *content_type = resp->content_type ? resp->content_type : DEFAULT_CONTENT_TYPE;
-	const char *connection = "";
+	const char *connection = "", *data = NULL;
+	enum elx_http_form form = ELX_HTTP_PLAIN;
+	struct elx_http_body *body;
 	struct elx_http_write *w;
-	char *body = resp->body;
-	size_t body_len = body ? resp->body_len : 0;
-	int status = resp->status, gzipped = 0, head_len;
+	size_t body_len = 0;
+	int status = resp->status, head_len;
 
-	resp->body = NULL;
+	if (take_body(resp, &body) < 0)
+		return NULL;
 	if (status < 100 || status > 599) {
 		log_warn("http: handler returned status %d, answering 500", status);
 		status = 500;
 	}
-	if (accept_gzip && body_len >= GZIP_MIN_BYTES) {
-		char *gz;
-		size_t gz_len;
-
-		/* On failure the body goes out uncompressed. */
-		if (elx_gzip(body, body_len, &gz, &gz_len) == 0) {
-			free(body);
-			body = gz;
-			body_len = gz_len;
-			gzipped = 1;
-		}
-	}
-	if (!keep_alive)
+	if (body)
+		form = elx_http_body_form(body, mode->gzip, &data, &body_len);
+	if (!mode->keep_alive)
 		connection = "Connection: close\r\n";
-	else if (http10)
+	else if (mode->http10)
 		connection = "Connection: keep-alive\r\n";
 
 #define HEAD_FORMAT "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s%s%s\r\n"
 #define HEAD_ARGS                                                                                  \
 	status, reason_phrase(status), content_type, body_len,                                     \
-	    gzipped ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "",                  \
+	    form == ELX_HTTP_GZIP ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "",    \
 	    resp->allow ? "Allow: " : "", resp->allow ? resp->allow : "",                          \
 	    resp->allow ? "\r\n" : "", connection
 	head_len = snprintf(NULL, 0, HEAD_FORMAT, HEAD_ARGS);
 	w = malloc(sizeof(*w) + (size_t)head_len + 1);
 	if (!w) {
-		free(body);
+		elx_http_body_unref(body);
 		return NULL;
 	}
 	snprintf(w->head, (size_t)head_len + 1, HEAD_FORMAT, HEAD_ARGS);
 #undef HEAD_FORMAT
 #undef HEAD_ARGS
-	if (head_only || !body_len) {
-		free(body);
+	if (mode->head_only || !body_len) {
+		elx_http_body_unref(body);
 		body = NULL;
 		body_len = 0;
 	}
 	w->body = body;
+	w->form = form;
+	w->body_data = data;
 	w->body_len = body_len;
-	w->len = (size_t)head_len + body_len;
+	w->head_len = (size_t)head_len;
 	return w;
+}
+
+/* What a write adds to the bytes queued for all clients: its head, and its
+ * body's form unless another write already holds that form. */
+static size_t write_charge(struct elx_http_write *w, int queued)
+{
+	size_t bytes = w->head_len;
+	unsigned *n = w->body ? &w->body->queued[w->form] : NULL;
+
+	if (n && (queued ? (*n)++ == 0 : --(*n) == 0))
+		bytes += w->body_len;
+	return bytes;
+}
+
+static void write_free(struct elx_http_write *w)
+{
+	elx_http_body_unref(w->body);
+	free(w);
+}
+
+/* Over max_queued_bytes: the clients that are not reading (nothing taken
+ * for STALLED_MS) are dropped, whatever they hold; `keep` is the one whose
+ * response is being queued. Readers drain by themselves. */
+static void shed_stalled(struct elx_http_server *srv, struct elx_http_conn *keep)
+{
+	uint64_t now = uv_now(srv->loop);
+
+	if (!srv->limits.max_queued_bytes || srv->queued_bytes <= srv->limits.max_queued_bytes)
+		return;
+	for (struct elx_http_conn *c = srv->conns; c; c = c->next) {
+		size_t queue;
+
+		if (c == keep || c->state == CONN_CLOSING || !c->out_count)
+			continue;
+		queue = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+		if (queue != c->write_seen) {
+			c->write_seen = queue;
+			c->write_seen_at = now;
+		} else if (queue && now - c->write_seen_at >= STALLED_MS) {
+			log_debug("http: %zu bytes queued for all clients: dropping one that "
+				  "reads nothing",
+				  srv->queued_bytes);
+			conn_close(c);
+		}
+	}
 }
 
 static void conn_on_write(uv_write_t *req, int status);
@@ -308,49 +402,37 @@ static void conn_on_write(uv_write_t *req, int status);
 /* The one place where bytes leave a connection. Takes `w` whatever happens. */
 static int conn_send(struct elx_http_conn *conn, struct elx_http_write *w)
 {
+	uv_stream_t *stream = (uv_stream_t *)&conn->tcp;
 	uv_buf_t bufs[2];
 	int r;
 
 	w->conn = conn;
-	bufs[0] = uv_buf_init(w->head, (unsigned)(w->len - w->body_len));
-	bufs[1] = uv_buf_init(w->body, (unsigned)w->body_len);
-	r = uv_write(&w->req, (uv_stream_t *)&conn->tcp, bufs, w->body ? 2 : 1, conn_on_write);
+	bufs[0] = uv_buf_init(w->head, (unsigned)w->head_len);
+	bufs[1] = uv_buf_init((char *)w->body_data, (unsigned)w->body_len);
+	r = uv_write(&w->req, stream, bufs, w->body ? 2 : 1, conn_on_write);
 	if (r < 0) {
-		free(w->body);
-		free(w);
+		write_free(w);
 		return r;
 	}
-	conn->out_bytes += w->len;
+	conn->out_bytes += w->head_len + w->body_len;
 	conn->out_count++;
+	conn->srv->queued_bytes += write_charge(w, 1);
+	conn->write_seen = uv_stream_get_write_queue_size(stream);
+	conn->write_seen_at = conn_now(conn);
+	shed_stalled(conn->srv, conn);
 	return 0;
 }
 
-/* Queues one response; takes resp->body whatever happens. */
-static int conn_respond(struct elx_http_conn *conn, struct elx_http_response *resp, int head_only,
-			int keep_alive, int http10)
+/* Queues one response; takes resp's body whatever happens. */
+static int conn_respond(struct elx_http_conn *conn, struct elx_http_response *resp,
+			const struct answer_mode *mode)
 {
-	struct elx_http_write *w =
-	    format_response(resp, conn->accept_gzip, head_only, keep_alive, http10);
+	struct elx_http_write *w = format_response(resp, mode);
 
 	return w ? conn_send(conn, w) : -ENOMEM;
 }
 
 /* ---------------------------------------------------------------- connection life */
-
-static void conn_on_timer(uv_timer_t *timer)
-{
-	struct elx_http_conn *conn = timer->data;
-
-	log_debug("http: closing an idle connection");
-	conn_close(conn);
-}
-
-/* Zero disables the idle timeout. */
-static void conn_timer_start(struct elx_http_conn *conn, unsigned ms)
-{
-	if (ms)
-		uv_timer_start(&conn->timer, conn_on_timer, ms, 0);
-}
 
 static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 static void conn_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
@@ -385,6 +467,9 @@ static void conn_free(struct elx_http_conn *conn)
 	if (conn->next)
 		conn->next->prev = conn->prev;
 	srv->conn_count--;
+	/* Whoever holds the deferred answer learns that nobody waits for it. */
+	if (conn->deferred)
+		conn->deferred->conn = NULL;
 	buf_free(&conn->url);
 	buf_free(&conn->body);
 	buf_free(&conn->accept_encoding);
@@ -407,6 +492,7 @@ static void conn_close(struct elx_http_conn *conn)
 	if (conn->state == CONN_CLOSING)
 		return;
 	conn->state = CONN_CLOSING;
+	conn->srv->conn_active--;
 	/* Writes still queued are cancelled: their callbacks run before ours. */
 	uv_close((uv_handle_t *)&conn->tcp, conn_on_close);
 	uv_close((uv_handle_t *)&conn->timer, conn_on_close);
@@ -433,7 +519,8 @@ static void conn_shutdown(struct elx_http_conn *conn)
 		return;
 	}
 	conn->state = CONN_LINGER;
-	conn_timer_start(conn, idle && idle < LINGER_MS ? idle : LINGER_MS);
+	conn->linger_due = conn_now(conn) + (idle && idle < LINGER_MS ? idle : LINGER_MS);
+	conn_arm(conn);
 }
 
 /* The last response is queued: stop parsing; the rest of the input is read
@@ -442,10 +529,12 @@ static void conn_finish(struct elx_http_conn *conn)
 {
 	conn->state = CONN_DRAINING;
 	conn->paused = 0;
+	conn->in_request = 0;
 	/* A parser in error stops by itself, and may not be paused. */
 	if (HTTP_PARSER_ERRNO(&conn->parser) == HPE_OK)
 		http_parser_pause(&conn->parser, 1);
 	conn_read_start(conn);
+	conn_arm(conn);
 }
 
 static void conn_on_write(uv_write_t *req, int status)
@@ -453,10 +542,10 @@ static void conn_on_write(uv_write_t *req, int status)
 	struct elx_http_write *w = (struct elx_http_write *)req;
 	struct elx_http_conn *conn = w->conn;
 
-	conn->out_bytes -= w->len;
+	conn->out_bytes -= w->head_len + w->body_len;
 	conn->out_count--;
-	free(w->body);
-	free(w);
+	conn->srv->queued_bytes -= write_charge(w, 0);
+	write_free(w);
 	if (conn->state == CONN_CLOSING)
 		return;
 	if (status < 0) {
@@ -464,14 +553,106 @@ static void conn_on_write(uv_write_t *req, int status)
 		conn_close(conn);
 		return;
 	}
-	if (conn->state != CONN_LINGER)
-		conn_timer_start(conn, conn->srv->limits.idle_timeout_ms);
+	conn->write_seen = uv_stream_get_write_queue_size((uv_stream_t *)&conn->tcp);
+	conn->write_seen_at = conn->idle_since = conn_now(conn);
 	if (conn->state == CONN_READING) {
-		if (conn->paused && conn->out_bytes <= WRITE_LOW_WATER)
+		if (conn->paused && !conn->deferred && conn->out_bytes <= WRITE_LOW_WATER)
 			conn_resume(conn);
 	} else if (conn->state == CONN_DRAINING && conn->out_count == 0) {
 		conn_shutdown(conn);
+		return;
 	}
+	conn_arm(conn);
+}
+
+/* ---------------------------------------------------------------- deadlines */
+
+/* Waiting for a request, with nothing to write and no answer to wait for. */
+static int conn_is_idle(const struct elx_http_conn *conn)
+{
+	return conn->state == CONN_READING && !conn->in_request && !conn->out_count &&
+	       !conn->deferred;
+}
+
+static void sooner(uint64_t *due, unsigned timeout, uint64_t since)
+{
+	if (timeout && (!*due || since + timeout < *due))
+		*due = since + timeout;
+}
+
+/* The soonest deadline that applies to the connection now, or 0. */
+static uint64_t conn_deadline(const struct elx_http_conn *conn)
+{
+	const struct elx_http_limits *l = &conn->srv->limits;
+	uint64_t due = 0;
+
+	if (conn->state == CONN_LINGER)
+		return conn->linger_due;
+	if (conn->out_count)
+		sooner(&due, l->write_timeout_ms, conn->write_seen_at);
+	if (conn->in_request)
+		sooner(&due, l->request_timeout_ms, conn->request_start);
+	if (conn_is_idle(conn))
+		sooner(&due, l->idle_timeout_ms, conn->idle_since);
+	return due;
+}
+
+static void conn_on_timer(uv_timer_t *timer);
+
+/* One timer per connection, set again whenever what applies changes. */
+static void conn_arm(struct elx_http_conn *conn)
+{
+	uint64_t due, now;
+
+	if (conn->state == CONN_CLOSING)
+		return;
+	due = conn_deadline(conn);
+	if (!due) {
+		uv_timer_stop(&conn->timer);
+		return;
+	}
+	now = conn_now(conn);
+	uv_timer_start(&conn->timer, conn_on_timer, due > now ? due - now : 0, 0);
+}
+
+static void conn_answer_error(struct elx_http_conn *conn, int status);
+
+static void conn_on_timer(uv_timer_t *timer)
+{
+	struct elx_http_conn *conn = timer->data;
+	const struct elx_http_limits *l = &conn->srv->limits;
+	uint64_t now = conn_now(conn);
+
+	if (conn->state == CONN_LINGER) {
+		conn_close(conn);
+		return;
+	}
+	if (conn->out_count && l->write_timeout_ms) {
+		size_t queue = uv_stream_get_write_queue_size((uv_stream_t *)&conn->tcp);
+
+		if (queue != conn->write_seen) {
+			conn->write_seen = queue;
+			conn->write_seen_at = now;
+		} else if (now - conn->write_seen_at >= l->write_timeout_ms) {
+			log_debug("http: dropping a client that read nothing for %u ms",
+				  l->write_timeout_ms);
+			conn_close(conn);
+			return;
+		}
+	}
+	if (conn->in_request && l->request_timeout_ms &&
+	    now - conn->request_start >= l->request_timeout_ms) {
+		log_debug("http: a request took more than %u ms to arrive", l->request_timeout_ms);
+		conn_answer_error(conn, 408);
+		return;
+	}
+	if (conn_is_idle(conn) && l->idle_timeout_ms &&
+	    now - conn->idle_since >= l->idle_timeout_ms) {
+		log_debug("http: closing an idle connection");
+		conn_close(conn);
+		return;
+	}
+	conn_arm(conn);
 }
 
 /* ---------------------------------------------------------------- parser callbacks */
@@ -513,6 +694,11 @@ static int on_message_begin(http_parser *p)
 	conn->field_len = 0;
 	conn->in_accept_encoding = 0;
 	conn->accept_gzip = 0;
+	/* The whole request must arrive within the request timeout, however
+	 * its bytes trickle in. */
+	conn->in_request = 1;
+	conn->request_start = conn_now(conn);
+	conn_arm(conn);
 	return 0;
 }
 
@@ -582,6 +768,9 @@ static int on_headers_complete(http_parser *p)
 	/* the blank line */
 	if (count_header_bytes(conn, 2))
 		return -1;
+	/* http_parser takes any one-digit version; we speak 1.0 and 1.1. */
+	if (p->http_major != 1 || p->http_minor > 1)
+		return conn_refuse(conn, 505);
 	/* A declared length beyond the limit is refused before its body comes. */
 	if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX &&
 	    p->content_length > conn->srv->limits.max_body_bytes)
@@ -603,15 +792,10 @@ static int on_body(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
-static int on_message_complete(http_parser *p)
+/* The request as the handler sees it; its strings live in the connection. */
+static void fill_request(struct elx_http_conn *conn, http_parser *p, struct elx_http_request *req)
 {
-	struct elx_http_conn *conn = parser_conn(p);
-	struct elx_http_server *srv = conn->srv;
-	struct elx_http_response resp = { .status = 200 };
-	struct elx_http_request req = { 0 };
-	int keep_alive = http_should_keep_alive(p) && !p->upgrade && !srv->closing;
-	int http10 = p->http_major == 1 && p->http_minor == 0;
-	char empty[1] = "";
+	static char empty[1];
 	char *target = conn->url.data ? conn->url.data : empty;
 	char *query;
 
@@ -619,32 +803,62 @@ static int on_message_complete(http_parser *p)
 	query = strchr(target, '?');
 	if (query)
 		*query++ = '\0';
-	req.method = http_method_str(p->method);
-	req.path = target;
-	req.query = query ? query : "";
-	req.accept_gzip = conn->accept_gzip;
-	req.body = conn->body.data ? conn->body.data : "";
-	req.body_len = conn->body.len;
+	req->method = http_method_str(p->method);
+	req->path = target;
+	req->query = query ? query : "";
+	req->accept_gzip = conn->accept_gzip;
+	req->body = conn->body.data ? conn->body.data : "";
+	req->body_len = conn->body.len;
+	req->conn = conn;
+}
 
+/* A response is queued: a connection that ends stops parsing; one with too
+ * much waiting to be written pauses. */
+static void conn_answered(struct elx_http_conn *conn, int keep_alive)
+{
+	if (!keep_alive) {
+		conn_finish(conn);
+		return;
+	}
+	if (conn->out_bytes > WRITE_HIGH_WATER && HTTP_PARSER_ERRNO(&conn->parser) == HPE_OK) {
+		conn->paused = 1;
+		http_parser_pause(&conn->parser, 1);
+	}
+	conn_arm(conn);
+}
+
+static int on_message_complete(http_parser *p)
+{
+	struct elx_http_conn *conn = parser_conn(p);
+	struct elx_http_server *srv = conn->srv;
+	struct elx_http_response resp = { .status = 200 };
+	struct elx_http_request req;
+
+	conn->in_request = 0;
+	conn->mode = (struct answer_mode){
+		.gzip = conn->accept_gzip,
+		.head_only = p->method == HTTP_HEAD,
+		.keep_alive = http_should_keep_alive(p) && !p->upgrade && !srv->closing,
+		.http10 = p->http_major == 1 && p->http_minor == 0,
+	};
+	fill_request(conn, p, &req);
 	srv->fn(srv->ctx, &req, &resp);
 
-	if (conn->state == CONN_CLOSING) {
-		/* The handler closed the server. */
-		free(resp.body);
+	if (conn->state == CONN_CLOSING || conn->deferred) {
+		/* The handler closed the server, or answers later: parse no
+		 * further until then. */
+		drop_response(&resp);
+		conn->paused = 1;
 		http_parser_pause(p, 1);
+		conn_arm(conn);
 		return 0;
 	}
-	if (conn_respond(conn, &resp, p->method == HTTP_HEAD, keep_alive, http10) < 0) {
+	if (conn_respond(conn, &resp, &conn->mode) < 0) {
 		conn_close(conn);
 		http_parser_pause(p, 1);
 		return 0;
 	}
-	if (!keep_alive) {
-		conn_finish(conn);
-	} else if (conn->out_bytes > WRITE_HIGH_WATER) {
-		conn->paused = 1;
-		http_parser_pause(p, 1);
-	}
+	conn_answered(conn, conn->mode.keep_alive);
 	return 0;
 }
 
@@ -660,11 +874,28 @@ static const http_parser_settings parser_settings = {
 
 /* ---------------------------------------------------------------- reading */
 
+/* Answers `status` with its reason phrase, then ends the connection. */
+static void conn_answer_error(struct elx_http_conn *conn, int status)
+{
+	static const struct answer_mode close_mode = { 0 };
+	struct elx_http_response resp = { .status = status };
+
+	if (asprintf(&resp.body, "%s\n", reason_phrase(status)) < 0) {
+		conn_close(conn);
+		return;
+	}
+	resp.body_len = strlen(resp.body);
+	if (conn_respond(conn, &resp, &close_mode) < 0) {
+		conn_close(conn);
+		return;
+	}
+	conn_finish(conn);
+}
+
 /* Answers a request that broke a limit or the grammar, then closes. */
 static void conn_fail(struct elx_http_conn *conn)
 {
 	enum http_errno err = HTTP_PARSER_ERRNO(&conn->parser);
-	struct elx_http_response resp = { 0 };
 	int status = conn->error_status;
 
 	if (status < 0) {
@@ -675,18 +906,7 @@ static void conn_fail(struct elx_http_conn *conn)
 	if (!status)
 		status = err == HPE_HEADER_OVERFLOW ? 431 : 400;
 	log_debug("http: answering %d to a bad request (%s)", status, http_errno_name(err));
-	if (asprintf(&resp.body, "%s\n", reason_phrase(status)) < 0) {
-		conn_close(conn);
-		return;
-	}
-	resp.status = status;
-	resp.body_len = strlen(resp.body);
-	conn->accept_gzip = 0;
-	if (conn_respond(conn, &resp, 0, 0, 0) < 0) {
-		conn_close(conn);
-		return;
-	}
-	conn_finish(conn);
+	conn_answer_error(conn, status);
 }
 
 /* Parses input and answers every complete request in it. Returns how many
@@ -703,7 +923,7 @@ static size_t conn_parse(struct elx_http_conn *conn, const char *data, size_t le
 	return len;
 }
 
-/* The queued responses drained: parse what arrived meanwhile, then read on. */
+/* The parser may go on: parse what arrived meanwhile, then read on. */
 static void conn_resume(struct elx_http_conn *conn)
 {
 	conn->paused = 0;
@@ -729,6 +949,20 @@ static void conn_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(conn->srv->read_buf, sizeof(conn->srv->read_buf));
 }
 
+/* The client shut down its side, or the connection failed. */
+static void conn_on_eof(struct elx_http_conn *conn, ssize_t nread)
+{
+	if (nread != UV_EOF)
+		log_debug("http: read failed: %s", uv_strerror((int)nread));
+	conn_read_stop(conn);
+	conn->eof = 1;
+	/* A client that half-closes after its request still gets the answer. */
+	if (nread != UV_EOF || (conn->out_count == 0 && !conn->deferred))
+		conn_close(conn);
+	else if (conn->state == CONN_READING)
+		conn->state = CONN_DRAINING;
+}
+
 static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	struct elx_http_conn *conn = stream->data;
@@ -737,24 +971,17 @@ static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 	if (nread == 0 || conn->state == CONN_CLOSING)
 		return;
 	if (nread < 0) {
-		if (nread != UV_EOF)
-			log_debug("http: read failed: %s", uv_strerror((int)nread));
-		conn_read_stop(conn);
-		conn->eof = 1;
-		/* A client that half-closes after its request still gets the answer. */
-		if (nread != UV_EOF || conn->out_count == 0)
-			conn_close(conn);
-		else if (conn->state == CONN_READING)
-			conn->state = CONN_DRAINING;
+		conn_on_eof(conn, nread);
 		return;
 	}
+	/* Reads extend no deadline: a request has its timeout from its first
+	 * byte, and an idle connection from its last answer. */
 	if (conn->state != CONN_READING)
 		return;
-	conn_timer_start(conn, conn->srv->limits.idle_timeout_ms);
 	n = conn_parse(conn, buf->base, (size_t)nread);
 	if (conn->state != CONN_READING || !conn->paused)
 		return;
-	/* Paused with responses piling up: keep the rest and stop reading. */
+	/* Paused: keep the rest and stop reading. */
 	if (n < (size_t)nread) {
 		conn->pending_len = (size_t)nread - n;
 		conn->pending_off = 0;
@@ -768,36 +995,81 @@ static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 	conn_read_stop(conn);
 }
 
-/* ---------------------------------------------------------------- accepting */
+/* ---------------------------------------------------------------- connections */
+
+/* At max_connections, a new connection takes the place of the one that
+ * serves least: one lingering after its last answer, else the oldest idle
+ * keep-alive connection, else the one whose request has been arriving the
+ * longest (a slow client: a normal request arrives in milliseconds). Those
+ * writing answers or waiting for one are never taken. NULL when none. */
+static struct elx_http_conn *pick_victim(struct elx_http_server *srv)
+{
+	struct elx_http_conn *idle = NULL, *slow = NULL;
+
+	for (struct elx_http_conn *c = srv->conns; c; c = c->next) {
+		if (c->state == CONN_LINGER)
+			return c;
+		if (conn_is_idle(c) && (!idle || c->idle_since < idle->idle_since))
+			idle = c;
+		else if (c->state == CONN_READING && c->in_request && !c->out_count &&
+			 !c->deferred && (!slow || c->request_start < slow->request_start))
+			slow = c;
+	}
+	return idle ? idle : slow;
+}
 
 static void reject_on_close(uv_handle_t *handle)
 {
 	free(handle);
 }
 
+/* Accepts a connection only to close it: libuv stops listening until the
+ * pending connection is accepted. */
+static void refuse_connection(struct elx_http_server *srv)
+{
+	uv_tcp_t *reject = malloc(sizeof(*reject));
+
+	if (!reject || uv_tcp_init(srv->loop, reject) < 0) {
+		log_error("http: out of memory refusing a connection");
+		free(reject);
+		return;
+	}
+	uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)reject);
+	uv_close((uv_handle_t *)reject, reject_on_close);
+	log_debug("http: refused a connection beyond max_connections=%u",
+		  srv->limits.max_connections);
+}
+
+/* Room for one more connection: 0, or -1 when every one is busy. */
+static int make_room(struct elx_http_server *srv)
+{
+	struct elx_http_conn *victim;
+
+	if (srv->conn_active < srv->limits.max_connections)
+		return 0;
+	victim = pick_victim(srv);
+	if (!victim)
+		return -1;
+	log_debug("http: at max_connections=%u: closing a %s connection",
+		  srv->limits.max_connections,
+		  victim->state == CONN_LINGER ? "finished"
+		  : conn_is_idle(victim)       ? "idle"
+					       : "slow");
+	conn_close(victim);
+	return 0;
+}
+
 static void srv_on_connection(uv_stream_t *listener, int status)
 {
 	struct elx_http_server *srv = listener->data;
 	struct elx_http_conn *conn;
-	uv_tcp_t *reject;
 
 	if (status < 0) {
 		log_warn("http: accept failed: %s", uv_strerror(status));
 		return;
 	}
-	if (srv->conn_count >= srv->limits.max_connections) {
-		/* libuv stops listening until the connection is accepted, so
-		 * accept it to close it. */
-		reject = malloc(sizeof(*reject));
-		if (!reject || uv_tcp_init(srv->loop, reject) < 0) {
-			log_error("http: out of memory refusing a connection");
-			free(reject);
-			return;
-		}
-		uv_accept(listener, (uv_stream_t *)reject);
-		uv_close((uv_handle_t *)reject, reject_on_close);
-		log_debug("http: refused a connection beyond max_connections=%u",
-			  srv->limits.max_connections);
+	if (make_room(srv) < 0) {
+		refuse_connection(srv);
 		return;
 	}
 	conn = calloc(1, sizeof(*conn));
@@ -816,8 +1088,10 @@ static void srv_on_connection(uv_stream_t *listener, int status)
 		srv->conns->prev = conn;
 	srv->conns = conn;
 	srv->conn_count++;
+	srv->conn_active++;
 	http_parser_init(&conn->parser, HTTP_REQUEST);
 	conn->parser.data = conn;
+	conn->idle_since = uv_now(srv->loop);
 	if (uv_accept(listener, (uv_stream_t *)&conn->tcp) < 0) {
 		conn_close(conn);
 		return;
@@ -825,8 +1099,57 @@ static void srv_on_connection(uv_stream_t *listener, int status)
 	/* Pipelined answers are small writes; Nagle would hold them back. */
 	uv_tcp_nodelay(&conn->tcp, 1);
 	conn_read_start(conn);
-	if (conn->state == CONN_READING)
-		conn_timer_start(conn, srv->limits.idle_timeout_ms);
+	conn_arm(conn);
+}
+
+/* ---------------------------------------------------------------- answers given later */
+
+struct elx_http_deferred *elx_http_defer(const struct elx_http_request *req)
+{
+	struct elx_http_conn *conn = req->conn;
+	struct elx_http_deferred *d;
+
+	if (!conn || conn->deferred || !(d = calloc(1, sizeof(*d))))
+		return NULL;
+	d->conn = conn;
+	d->mode = conn->mode;
+	conn->deferred = d;
+	return d;
+}
+
+void elx_http_undefer(struct elx_http_deferred *d)
+{
+	if (!d)
+		return;
+	if (d->conn)
+		d->conn->deferred = NULL;
+	free(d);
+}
+
+void elx_http_answer(struct elx_http_deferred *d, struct elx_http_response *resp)
+{
+	struct elx_http_conn *conn = d->conn;
+
+	if (!conn || conn->state == CONN_CLOSING) {
+		if (conn)
+			conn->deferred = NULL;
+		drop_response(resp);
+		free(d);
+		return;
+	}
+	conn->deferred = NULL;
+	if (conn_respond(conn, resp, &d->mode) < 0) {
+		conn_close(conn);
+	} else if (!d->mode.keep_alive) {
+		conn_finish(conn);
+	} else {
+		/* Requests that came meanwhile are parsed now, unless answers
+		 * pile up; then the writes resume parsing. */
+		if (conn->state == CONN_READING && conn->out_bytes <= WRITE_LOW_WATER)
+			conn_resume(conn);
+		conn_arm(conn);
+	}
+	free(d);
 }
 
 /* ---------------------------------------------------------------- listening */
@@ -912,4 +1235,14 @@ void elx_http_server_close(struct elx_http_server *srv)
 int elx_http_server_port(const struct elx_http_server *srv)
 {
 	return srv ? srv->port : -1;
+}
+
+unsigned elx_http_server_connections(const struct elx_http_server *srv)
+{
+	return srv ? srv->conn_count : 0;
+}
+
+size_t elx_http_server_queued_bytes(const struct elx_http_server *srv)
+{
+	return srv ? srv->queued_bytes : 0;
 }

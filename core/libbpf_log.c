@@ -41,6 +41,18 @@ static int print(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
+static int keep_only(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN && !reason[0])
+		keep_reason(fmt, ap);
+	return 0;
+}
+
+void elx_libbpf_log_silence(void)
+{
+	libbpf_set_print(keep_only);
+}
+
 void elx_libbpf_log_setup(void)
 {
 	libbpf_set_print(print);

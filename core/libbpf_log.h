@@ -7,6 +7,10 @@
  * debug lines (its info lines are about its own feature probing). */
 void elx_libbpf_log_setup(void);
 
+/* libbpf says nothing more, to our log or anywhere; the first warning of
+ * an operation is still kept (for a child process that reports it). */
+void elx_libbpf_log_silence(void);
+
 /* Forgets the warning kept so far: call before an operation whose failure
  * should name libbpf's reason. */
 void elx_libbpf_reason_clear(void);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,20 +19,28 @@
 #include "kaddrs.h"
 #include "libbpf_log.h"
 #include "log.h"
+#include "object_check.h"
+
+static uint64_t hash_bytes(uint64_t h, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+#define FNV_OFFSET 1469598103934665603ull /* FNV-1a */
 
 int elx_object_file_hash(const char *path, uint64_t *hash)
 {
 	unsigned char buf[65536];
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	uint64_t h = FNV_OFFSET;
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++)
-			h = (h ^ buf[i]) * 1099511628211ull;
-	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		h = hash_bytes(h, buf, (size_t)n);
 	close(fd);
 	if (n < 0)
 		return -EIO;
@@ -39,40 +48,57 @@ int elx_object_file_hash(const char *path, uint64_t *hash)
 	return 0;
 }
 
-int elx_object_open(struct elx_object *o, const char *dir, const char *name, const char *btf_path,
-		    char **err)
+/* The whole file, malloc'd: what is checked is what is opened, even if the
+ * file changes meanwhile. */
+static int read_image(struct elx_object *o)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = btf_path);
+	int fd = open(o->path, O_RDONLY | O_CLOEXEC), ret = 0;
+	struct stat st;
+	ssize_t n = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	o->image = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!o->image) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (o->image_len < (size_t)st.st_size &&
+	       (n = read(fd, (char *)o->image + o->image_len, (size_t)st.st_size - o->image_len)) >
+		   0)
+		o->image_len += (size_t)n;
+	if (n < 0)
+		ret = -errno;
+	o->hash = hash_bytes(FNV_OFFSET, o->image, o->image_len);
+out:
+	close(fd);
+	return ret;
+}
+
+static void free_image(struct elx_object *o)
+{
+	free(o->image);
+	o->image = NULL;
+	o->image_len = 0;
+}
+
+static int describe_maps(struct elx_object *o)
+{
 	struct bpf_map *map;
 	size_t n = 0;
-	int ret;
 
-	memset(o, 0, sizeof(*o));
-	o->name = strdup(name);
-	if (!o->name || asprintf(&o->path, "%s/%s.bpf.o", dir, name) < 0) {
-		o->path = NULL;
-		*err = strdup("out of memory");
-		return -ENOMEM;
-	}
-	/* Said here rather than by libbpf, whose line would repeat ours. */
-	if (access(o->path, R_OK) != 0)
-		return elx_errorf(err, -errno, "%s: %s", o->path, strerror(errno));
-	ret = elx_object_file_hash(o->path, &o->hash);
-	if (ret)
-		return elx_errorf(err, ret, "%s: %s", o->path, strerror(-ret));
-	elx_libbpf_reason_clear();
-	o->obj = bpf_object__open_file(o->path, &opts);
-	if (!o->obj) {
-		ret = -errno;
-		return elx_errorf(err, ret, "%s: libbpf cannot open it: %s", o->path,
-				  elx_libbpf_why(ret));
-	}
 	bpf_object__for_each_map(map, o->obj) n++;
 	o->map_infos = calloc(n ? n : 1, sizeof(*o->map_infos));
-	if (!o->map_infos) {
-		*err = strdup("out of memory");
+	if (!o->map_infos)
 		return -ENOMEM;
-	}
 	bpf_object__for_each_map(map, o->obj)
 	{
 		struct elx_map_info *info = &o->map_infos[o->nmap_infos++];
@@ -83,6 +109,45 @@ int elx_object_open(struct elx_object *o, const char *dir, const char *name, con
 		info->value_size = bpf_map__value_size(map);
 		info->max_entries = bpf_map__max_entries(map);
 		info->percpu = (uint32_t)elx_map_type_percpu(info->type);
+	}
+	return 0;
+}
+
+int elx_object_open(struct elx_object *o, const char *dir, const char *name, const char *btf_path,
+		    char **err)
+{
+	int ret;
+
+	memset(o, 0, sizeof(*o));
+	o->name = strdup(name);
+	if (!o->name || asprintf(&o->path, "%s/%s.bpf.o", dir, name) < 0) {
+		o->path = NULL;
+		*err = strdup("out of memory");
+		return -ENOMEM;
+	}
+	ret = read_image(o);
+	if (ret)
+		return elx_errorf(err, ret, "%s: %s", o->path, strerror(-ret));
+	ret = elx_object_check(o->image, o->image_len, o->hash, o->path, btf_path, err);
+	if (ret)
+		return ret;
+	{
+		/* The object's name (and its maps' .rodata names) from the
+		 * path, as bpf_object__open_file would make them. */
+		LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = o->path,
+			    .btf_custom_path = btf_path);
+
+		elx_libbpf_reason_clear();
+		o->obj = bpf_object__open_mem(o->image, o->image_len, &opts);
+	}
+	if (!o->obj) {
+		ret = -errno;
+		return elx_errorf(err, ret, "%s: libbpf cannot open it: %s", o->path,
+				  elx_libbpf_why(ret));
+	}
+	if (describe_maps(o)) {
+		*err = strdup("out of memory");
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -132,25 +197,6 @@ int elx_object_set_kaddrs(struct elx_object *o, char *const *kaddrs, size_t n, c
 	return 0;
 }
 
-/* Programs of a kind this kernel cannot load stay out of the load, so that
- * the rest of the object works; they count as not attached, with the reason. */
-static void leave_out_unsupported(struct elx_object *o)
-{
-	struct bpf_program *prog;
-	size_t i = 0;
-
-	bpf_object__for_each_program(prog, o->obj)
-	{
-		const char *why = elx_attach_unsupported(bpf_program__section_name(prog));
-
-		if (why && bpf_program__autoload(prog)) {
-			bpf_program__set_autoload(prog, false);
-			o->attach_errors[i] = strdup(why);
-		}
-		i++;
-	}
-}
-
 static int describe_programs(struct elx_object *o)
 {
 	struct bpf_program *prog;
@@ -190,9 +236,14 @@ int elx_object_load(struct elx_object *o)
 	o->attach_errors = calloc(n ? n : 1, sizeof(*o->attach_errors));
 	if (!o->links || !o->programs || !o->tags || !o->prog_fds || !o->attach_errors)
 		return -ENOMEM;
-	leave_out_unsupported(o);
+	/* Programs of a kind this kernel cannot load stay out of the load,
+	 * so that the rest of the object works; they count as not attached,
+	 * with the reason. */
+	elx_object_leave_out_unsupported(o->obj, o->attach_errors);
 	elx_libbpf_reason_clear();
 	ret = bpf_object__load(o->obj);
+	/* libbpf copied what it needs from the file while opening it. */
+	free_image(o);
 	if (ret) {
 		log_error("config %s: loading %s failed: %s", o->name, o->path,
 			  elx_libbpf_why(ret));
@@ -450,6 +501,7 @@ void elx_object_close(struct elx_object *o)
 	free(o->attach_errors);
 	free(o->map_infos);
 	free(o->kaddrs_signature);
+	free_image(o);
 	free(o->path);
 	free(o->name);
 	memset(o, 0, sizeof(*o));

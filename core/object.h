@@ -37,9 +37,11 @@ struct elx_source {
  * .bpf.o is unchanged, so its maps, links and event counts live on across
  * reloads. */
 struct elx_object {
-	char *name;		/* the config name */
-	char *path;		/* <dir>/<name>.bpf.o */
-	uint64_t hash;		/* of the .bpf.o file's bytes */
+	char *name;    /* the config name */
+	char *path;    /* <dir>/<name>.bpf.o */
+	uint64_t hash; /* of the .bpf.o file's bytes */
+	void *image;   /* those bytes, until the object is loaded */
+	size_t image_len;
 	char *kaddrs_signature; /* the kaddrs it was loaded with: "sym1,sym2," */
 	int refs;		/* generations using it */
 	int loaded;		/* load and attach have run */
@@ -61,8 +63,11 @@ struct elx_object {
 int elx_object_file_hash(const char *path, uint64_t *hash);
 
 /* Opens <dir>/<name>.bpf.o and describes its maps; btf_path (or NULL) is the
- * kernel BTF to use instead of /sys/kernel/btf/vmlinux. Returns 0 or -errno
- * and logs nothing: *err says what went wrong (malloc'd). */
+ * kernel BTF to use instead of /sys/kernel/btf/vmlinux. The file is read
+ * once: a child process opens and loads those bytes first (object_check.h),
+ * and libbpf here parses the same bytes only when the child got through.
+ * Returns 0 or -errno and logs nothing: *err says what went wrong
+ * (malloc'd). */
 int elx_object_open(struct elx_object *o, const char *dir, const char *name, const char *btf_path,
 		    char **err);
 

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "routes.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,24 +71,40 @@ static int handle_probe(struct elx_exporter *e, const struct elx_http_request *r
 	return 1;
 }
 
-/* A failed reload says why in its answer too: the operator who asked for
- * it may not read the log. */
-static void reload(struct elx_exporter *e, struct elx_http_response *resp)
+/* The answer to POST /-/reload, once the reload that covers it ran. A
+ * failed reload says why in its answer too: the operator who asked for it
+ * may not read the log. */
+static void answer_reload(void *arg, int ret, const char *reasons)
 {
-	char *reasons = NULL;
+	struct elx_http_response resp = { 0 };
 
-	if (elx_exporter_reload(e, "POST /-/reload", &reasons) == 0) {
-		set_text(resp, 200, "reloaded\n");
+	if (ret == 0) {
+		set_text(&resp, 200, "reloaded\n");
+	} else if (ret == -ECANCELED) {
+		set_text(&resp, 503, "503 the exporter is shutting down\n");
 	} else {
-		resp->status = 500;
-		if (asprintf(&resp->body,
+		resp.status = 500;
+		if (asprintf(&resp.body,
 			     "500 the reload failed and the previous configuration keeps "
 			     "running:\n%s",
 			     reasons ? reasons : "see the exporter's log\n") < 0)
-			resp->body = NULL;
-		resp->body_len = resp->body ? strlen(resp->body) : 0;
+			resp.body = NULL;
+		resp.body_len = resp.body ? strlen(resp.body) : 0;
 	}
-	free(reasons);
+	elx_http_answer(arg, &resp);
+}
+
+/* Reloads run between requests, several requests to one reload: the
+ * answer waits for the reload that starts after this request came. */
+static void reload(struct elx_exporter *e, const struct elx_http_request *req,
+		   struct elx_http_response *resp)
+{
+	struct elx_http_deferred *later = elx_http_defer(req);
+
+	if (later && elx_exporter_request_reload(e, "POST /-/reload", answer_reload, later) == 0)
+		return;
+	elx_http_undefer(later);
+	set_text(resp, 503, "503 out of memory: no reload\n");
 }
 
 /* As Prometheus's lifecycle API: POST or PUT, and only when enabled. */
@@ -101,7 +118,7 @@ static void lifecycle_reload(struct elx_exporter *e, const struct elx_http_reque
 		set_text(resp, 403,
 			 "403 the lifecycle API is not enabled (--web.enable-lifecycle)\n");
 	} else {
-		reload(e, resp);
+		reload(e, req, resp);
 	}
 }
 

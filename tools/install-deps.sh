@@ -22,7 +22,7 @@ linux-libc-dev hwdata netbase
 # root it is installed into (debootstrap).
 TEST="
 lua-busted lua-check lua-cjson luarocks prometheus curl iproute2 python3.11
-debhelper debootstrap
+debhelper debootstrap libclang-rt-dev
 "
 CONTAINER="podman runc libcap2-bin"
 

@@ -27,6 +27,8 @@
 #define EXPOSITION "text/plain; version=0.0.4; charset=utf-8"
 #define HUGE_BYTES (2 * 1024 * 1024)
 #define IDLE_MS	   200
+#define REQUEST_MS 400
+#define WRITE_MS   300
 #define RECV_SECS  10
 #define HELLO_HEAD "HTTP/1.1 200 OK\r\nContent-Type: " PLAIN "\r\nContent-Length: 6\r\n\r\n"
 #define HELLO	   "hello\n"
@@ -37,6 +39,25 @@
 static char *big_body;
 static size_t big_len;
 static char *huge_body;
+static struct elx_http_body *shared_body; /* big_body, sent by every /shared */
+
+/* Answers to /later, given by a timer on the loop. */
+#define LATER_MAX 16
+static uv_timer_t later_timer;
+static struct elx_http_deferred *later[LATER_MAX];
+static int nlater;
+
+static void on_later(uv_timer_t *timer)
+{
+	for (int i = 0; i < nlater; i++) {
+		struct elx_http_response resp = { .status = 200 };
+
+		resp.body = strdup("later\n");
+		resp.body_len = 6;
+		elx_http_answer(later[i], &resp);
+	}
+	nlater = 0;
+}
 
 static char *dup_mem(const char *p, size_t n)
 {
@@ -78,6 +99,16 @@ static void handler(void *ctx, const struct elx_http_request *req, struct elx_ht
 		set_body(resp, "method not allowed\n", 19);
 	} else if (!strcmp(req->path, "/bad-status")) {
 		resp->status = 999;
+	} else if (!strcmp(req->path, "/shared")) {
+		resp->content_type = EXPOSITION;
+		resp->shared = elx_http_body_ref(shared_body);
+	} else if (!strcmp(req->path, "/later") && nlater < LATER_MAX) {
+		/* The handler's response is ignored once it defers. */
+		set_body(resp, "ignored\n", 8);
+		later[nlater] = elx_http_defer(req);
+		CHECK(later[nlater]);
+		nlater++;
+		uv_timer_start(&later_timer, on_later, 50, 0);
 	} else {
 		resp->status = 404;
 		set_body(resp, "not found\n", 10);
@@ -95,6 +126,8 @@ static void make_bodies(void)
 		big_len += (size_t)snprintf(big_body + big_len, cap - big_len,
 					    "elx_test_total{cpu=\"%d\",name=\"series\"} %d\n",
 					    i % 8, i * 37);
+	shared_body = elx_http_body_new(dup_mem(big_body, big_len), big_len);
+	CHECK(shared_body);
 	huge_body = malloc(HUGE_BYTES);
 	CHECK(huge_body);
 	for (i = 0; i < HUGE_BYTES; i++)
@@ -127,7 +160,9 @@ static char *fmt(const char *f, ...)
 	return s;
 }
 
-static int try_connect(int family, int port)
+/* rcvbuf: the socket's receive buffer, set before connecting (which fixes
+ * the window's scale), or 0 for the default. */
+static int try_connect_buf(int family, int port, int rcvbuf)
 {
 	struct sockaddr_storage ss = { 0 };
 	struct timeval tv = { .tv_sec = RECV_SECS };
@@ -151,6 +186,8 @@ static int try_connect(int family, int port)
 	}
 	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	CHECK(fd >= 0);
+	if (rcvbuf)
+		CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) == 0);
 	/* A hung server fails the test instead of hanging it. */
 	CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0);
 	CHECK(setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0);
@@ -159,6 +196,11 @@ static int try_connect(int family, int port)
 		return -1;
 	}
 	return fd;
+}
+
+static int try_connect(int family, int port)
+{
+	return try_connect_buf(family, port, 0);
 }
 
 static struct client *client_open_family(int family, int port)
@@ -327,6 +369,8 @@ static const struct elx_http_limits idle_limits = {
 	.max_body_bytes = 65536,
 	.max_connections = 64,
 	.idle_timeout_ms = IDLE_MS,
+	.request_timeout_ms = REQUEST_MS,
+	.write_timeout_ms = WRITE_MS,
 };
 static const struct elx_http_limits conn_limits = {
 	.max_header_bytes = 8192,
@@ -335,8 +379,17 @@ static const struct elx_http_limits conn_limits = {
 	.max_connections = 2,
 	.idle_timeout_ms = 30000,
 };
+static const struct elx_http_limits queue_limits = {
+	.max_header_bytes = 8192,
+	.max_headers = 64,
+	.max_body_bytes = 65536,
+	.max_connections = 64,
+	.idle_timeout_ms = 30000,
+	.write_timeout_ms = 30000,
+	.max_queued_bytes = 3 << 20,
+};
 
-enum { SRV_MAIN, SRV_IDLE, SRV_CONNS, SRV_FD, SRV_COUNT };
+enum { SRV_MAIN, SRV_IDLE, SRV_CONNS, SRV_QUEUE, SRV_FD, SRV_COUNT };
 
 static struct elx_http_server *servers[SRV_COUNT];
 static int ports[SRV_COUNT];
@@ -350,6 +403,8 @@ static void on_done(uv_async_t *async)
 	for (i = 0; i < SRV_COUNT; i++)
 		elx_http_server_close(servers[i]);
 	uv_close((uv_handle_t *)async, NULL);
+	uv_close((uv_handle_t *)&later_timer, NULL);
+	elx_http_body_unref(shared_body);
 }
 
 static void start_on(uv_loop_t *loop, int which, int fd, const struct elx_http_limits *limits)
@@ -867,28 +922,85 @@ static void test_idle_timeout(void)
 	client_free(c);
 }
 
+/* A client that never reads: a tiny receive window, so that what it is sent
+ * stays queued in the server. */
+static struct client *client_open_stalled(int port)
+{
+	struct client *c = calloc(1, sizeof(*c));
+
+	CHECK(c);
+	c->fd = try_connect_buf(AF_INET, port, 4096);
+	CHECK(c->fd >= 0);
+	return c;
+}
+
+/* Reads until the end; returns how many bytes came. */
+static size_t drain_all(struct client *c)
+{
+	size_t total = 0;
+	ssize_t n;
+
+	while ((n = client_fill(c)) > 0) {
+		total += (size_t)n;
+		c->len = 0;
+	}
+	return total;
+}
+
+/* At the limit, a new connection takes the place of a lingering one, else
+ * of the oldest idle one, else of the slowest request; with every
+ * connection busy writing, it is refused. */
 static void test_max_connections(void)
 {
 	struct client *a = client_open(ports[SRV_CONNS]);
 	struct client *b = client_open(ports[SRV_CONNS]);
-	struct client *c;
+	struct client *c, *d, *e, *f;
 	struct response r;
 	int i, ok = 0;
 
 	/* Answers prove that both were accepted. */
 	client_send(a, GET_HELLO);
 	expect_response(a, HELLO_HEAD, HELLO);
+	usleep(20000);
 	client_send(b, GET_HELLO);
 	expect_response(b, HELLO_HEAD, HELLO);
+	/* a is the oldest idle one. */
 	c = client_open(ports[SRV_CONNS]);
+	client_send(c, GET_HELLO);
+	expect_response(c, HELLO_HEAD, HELLO);
+	expect_eof(a);
+	client_free(a);
+
+	/* c starts a request and trickles; the idle b goes before it. */
+	client_send(c, "GET / HTTP/1.1\r\n");
+	usleep(20000);
+	d = client_open(ports[SRV_CONNS]);
+	client_send(d, "GET / HTTP/1.1\r\n");
+	expect_eof(b);
+	client_free(b);
+	/* Two slow ones: the one whose request began first goes. */
+	usleep(20000);
+	e = client_open(ports[SRV_CONNS]);
+	client_send(e, GET_HELLO);
+	expect_response(e, HELLO_HEAD, HELLO);
 	expect_eof(c);
 	client_free(c);
-	/* Still working for those inside. */
-	client_send(a, GET_HELLO);
-	expect_response(a, HELLO_HEAD, HELLO);
+
+	/* Both busy writing answers nobody reads: a third is refused. */
+	client_send(d, "\r\n");
+	expect_response(d, HELLO_HEAD, HELLO);
+	for (i = 0; i < 4; i++) {
+		client_send(d, "GET /huge HTTP/1.1\r\n\r\n");
+		client_send(e, "GET /huge HTTP/1.1\r\n\r\n");
+	}
+	usleep(100000);
+	f = client_open(ports[SRV_CONNS]);
+	expect_eof(f);
+	client_free(f);
+	client_free(d);
+	client_free(e);
 
 	/* A slot frees once the server has seen a connection go. */
-	client_free(a);
 	for (i = 0; i < 200 && !ok; i++) {
 		c = client_open(ports[SRV_CONNS]);
 		client_send(c, GET_HELLO);
@@ -902,7 +1014,145 @@ static void test_max_connections(void)
 		client_free(c);
 	}
 	CHECK(ok);
+}
+
+/* Only HTTP/1.0 and 1.1 are spoken; http_parser takes any digit. */
+static void test_http_version(void)
+{
+	static const char *versions[] = { "9.9", "1.2", "2.0", "0.9" };
+	const char *head = "HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Type: " PLAIN
+			   "\r\nContent-Length: 27\r\nConnection: close\r\n\r\n";
+
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		char *req = fmt("GET / HTTP/%s\r\nHost: t\r\n\r\n", versions[i]);
+
+		expect_refused(req, strlen(req), head, "HTTP Version Not Supported\n");
+		free(req);
+	}
+}
+
+/* A request has REQUEST_MS from its first byte to its last, however its
+ * bytes trickle in (each header line used to restart the idle timer). */
+static void test_request_timeout(void)
+{
+	struct client *c = client_open(ports[SRV_IDLE]);
+	double start = now_ms(), elapsed;
+	int i;
+
+	client_send(c, "GET / HTTP/1.1\r\n");
+	for (i = 0; i < 6; i++) {
+		usleep(IDLE_MS * 1000 / 2);
+		if (send(c->fd, "X-A: 1\r\n", 8, MSG_NOSIGNAL) != 8)
+			break;
+	}
+	expect_response(c,
+			"HTTP/1.1 408 Request Timeout\r\nContent-Type: " PLAIN
+			"\r\nContent-Length: 16\r\nConnection: close\r\n\r\n",
+			"Request Timeout\n");
+	elapsed = now_ms() - start;
+	if (elapsed < REQUEST_MS * 0.7 || elapsed > REQUEST_MS * 10) {
+		fprintf(stderr, "%s:%d: 408 after %.0f ms, expected about %d\n", __FILE__, __LINE__,
+			elapsed, REQUEST_MS);
+		exit(1);
+	}
+	client_free(c);
+}
+
+/* A client that reads nothing of its answers is dropped after WRITE_MS:
+ * it gets what the kernel buffers held, then the end, not all 8 MiB. */
+static void test_write_timeout(void)
+{
+	struct client *c = client_open_stalled(ports[SRV_IDLE]);
+	size_t got;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		client_send(c, "GET /huge HTTP/1.1\r\n\r\n");
+	usleep(WRITE_MS * 4 * 1000);
+	got = drain_all(c);
+	CHECK(got > 0 && got < 4 * (size_t)HUGE_BYTES);
+	client_free(c);
+}
+
+/* Deferred answers come in order with the requests pipelined behind them,
+ * and an answer whose client left is dropped. */
+static void test_deferred(void)
+{
+	struct client *c = client_open(ports[SRV_MAIN]);
+
+	client_send(c, "GET /later HTTP/1.1\r\n\r\n" GET_HELLO "HEAD /later HTTP/1.1\r\n\r\n"
+		       "GET /later HTTP/1.1\r\nConnection: close\r\n\r\n");
+	expect_plain(c, "later\n");
+	expect_response(c, HELLO_HEAD, HELLO);
+	expect_response_len(
+	    c, 1, "HTTP/1.1 200 OK\r\nContent-Type: " PLAIN "\r\nContent-Length: 6\r\n\r\n", NULL,
+	    0);
+	expect_response(c,
+			"HTTP/1.1 200 OK\r\nContent-Type: " PLAIN
+			"\r\nContent-Length: 6\r\nConnection: close\r\n\r\n",
+			"later\n");
+	expect_eof(c);
+	client_free(c);
+
+	c = client_open(ports[SRV_MAIN]);
+	client_send(c, "GET /later HTTP/1.1\r\n\r\n");
+	client_free(c);
+	usleep(100000);
+	/* The server lives on. */
+	c = client_open(ports[SRV_MAIN]);
+	client_send(c, GET_HELLO);
+	expect_response(c, HELLO_HEAD, HELLO);
+	client_free(c);
+}
+
+/* One body sent by several responses, plain and gzipped. */
+static void test_shared_body(void)
+{
+	struct client *a = client_open(ports[SRV_MAIN]), *b = client_open(ports[SRV_MAIN]);
+	char *head =
+	    fmt("HTTP/1.1 200 OK\r\nContent-Type: " EXPOSITION "\r\nContent-Length: %zu\r\n\r\n",
+		big_len);
+	struct response r;
+	char *plain;
+	size_t plain_len;
+
+	client_send(a, "GET /shared HTTP/1.1\r\n\r\nGET /shared HTTP/1.1\r\n\r\n");
+	client_send(b, "GET /shared HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n");
+	expect_response_len(a, 0, head, big_body, big_len);
+	expect_response_len(a, 0, head, big_body, big_len);
+	CHECK_INT(client_read(b, 0, &r), 0);
+	CHECK(strstr(r.head, "\r\nContent-Encoding: gzip\r\n"));
+	inflate_all(r.body, r.body_len, &plain, &plain_len);
+	CHECK_MEM(plain, plain_len, big_body, big_len);
+	free(plain);
+	response_free(&r);
+	free(head);
+	client_free(a);
 	client_free(b);
+}
+
+/* Over max_queued_bytes, a client that has read nothing for a second is
+ * dropped to make room for one that reads. */
+static void test_queued_bound(void)
+{
+	struct client *stalled = client_open_stalled(ports[SRV_QUEUE]);
+	struct client *reader;
+	char *head = fmt("HTTP/1.1 200 OK\r\nContent-Type: " PLAIN "\r\nContent-Length: %d\r\n\r\n",
+			 HUGE_BYTES);
+	size_t got;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		client_send(stalled, "GET /huge HTTP/1.1\r\n\r\n");
+	usleep(1300 * 1000);
+	reader = client_open(ports[SRV_QUEUE]);
+	client_send(reader, "GET /huge HTTP/1.1\r\n\r\n");
+	expect_response_len(reader, 0, head, huge_body, HUGE_BYTES);
+	got = drain_all(stalled);
+	CHECK(got > 0 && got < 4 * (size_t)HUGE_BYTES);
+	client_free(stalled);
+	client_free(reader);
+	free(head);
 }
 
 /* A socket made elsewhere, as systemd hands one over, serves as well. */
@@ -940,6 +1190,12 @@ static void *client_main(void *arg)
 	test_trickle();
 	test_idle_timeout();
 	test_max_connections();
+	test_http_version();
+	test_request_timeout();
+	test_write_timeout();
+	test_deferred();
+	test_shared_body();
+	test_queued_bound();
 	test_given_socket();
 
 	/* Closing the servers closes the connections they still hold, idle
@@ -983,10 +1239,12 @@ int main(void)
 	start(&loop, SRV_MAIN, "127.0.0.1:0", &main_limits);
 	start(&loop, SRV_IDLE, "127.0.0.1:0", &idle_limits);
 	start(&loop, SRV_CONNS, "127.0.0.1:0", &conn_limits);
+	start(&loop, SRV_QUEUE, "127.0.0.1:0", &queue_limits);
 	start_on(&loop, SRV_FD, make_listening_socket(), NULL);
 	CHECK_INT(elx_http_server_port(NULL), -1);
 
 	CHECK(uv_async_init(&loop, &done_async, on_done) == 0);
+	CHECK(uv_timer_init(&loop, &later_timer) == 0);
 	CHECK(pthread_create(&client, NULL, client_main, NULL) == 0);
 	CHECK(uv_run(&loop, UV_RUN_DEFAULT) == 0);
 	CHECK(pthread_join(client, NULL) == 0);

@@ -69,15 +69,17 @@ end
 
 --- Starts the exporter on a free loopback port and waits until it serves.
 -- opts: { dir = <config dir>, names = "a,b", args = "<more flags>", env = "VAR=value ...",
--- netns = <network namespace to run in, whose loopback it then listens on> }; without
+-- netns = <network namespace to run in, whose loopback it then listens on>,
+-- wrap = "<a command that runs the exporter, such as prlimit ...>" }; without
 -- names, no config flags (--collector.bpf alone).
 function M.start(opts)
   local work = tmpdir()
   local self = setmetatable({ work = work, log = work .. "/log", rc = work .. "/rc", netns = opts.netns }, Exporter)
   local configs = opts.names and ("--config.dir=%s --config.names=%s"):format(opts.dir or M.spec_dir, opts.names)
     or ""
-  local cmd = ("%s%s %s %s --web.listen-address=127.0.0.1:0 %s"):format(
-    M.in_netns(opts.netns), opts.env and ("env " .. opts.env) or "", M.binary, configs, opts.args or "")
+  local cmd = ("%s%s %s %s %s --web.listen-address=127.0.0.1:0 %s"):format(
+    M.in_netns(opts.netns), opts.env and ("env " .. opts.env) or "", opts.wrap or "", M.binary, configs,
+    opts.args or "")
   -- The subshell records the exit code, which the spec checks at stop().
   local out = sh(("(%s >%s 2>&1; echo $? >%s) </dev/null >/dev/null 2>&1 & echo $!"):format(
     cmd, self.log, self.rc))
