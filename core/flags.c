@@ -15,7 +15,7 @@
 #include "build_config.h"
 #include "caps.h"
 
-enum flag_kind { FLAG_BOOL, FLAG_STRING, FLAG_COUNT, FLAG_LIST, FLAG_ACTION };
+enum flag_kind { FLAG_BOOL, FLAG_STRING, FLAG_COUNT, FLAG_DURATION, FLAG_LIST, FLAG_ACTION };
 
 struct flag_def {
 	const char *name;
@@ -53,6 +53,14 @@ static const struct flag_def flag_defs[] = {
 	  "Kernel BTF to use where the kernel has no /sys/kernel/btf/vmlinux." },
 	{ "decoders.path", FLAG_LIST, FIELD(decoder_dirs), "DIR",
 	  "A directory of decoder scripts (<name>.lua), after <config.dir>/decoders; repeatable." },
+	{ "decoders.time-limit", FLAG_DURATION, FIELD(decoders_time_limit), "DURATION",
+	  "Time users' decoders may run in one config's scrape, in one new() or while their file "
+	  "loads; past it the config's series are left out of that scrape (default 1s)." },
+	{ "decoders.memory-limit", FLAG_COUNT, FIELD(decoders_memory_limit), "MIB",
+	  "The Lua heap, in MiB, past which users' decoders may not allocate (default 512)." },
+	{ "decoders.unrestricted", FLAG_BOOL, FIELD(decoders_unrestricted), NULL,
+	  "Run users' decoders with all of LuaJIT (os, io, the FFI) rather than in their "
+	  "sandbox." },
 	{ "debug", FLAG_BOOL, FIELD(debug), NULL, "Log debug messages, libbpf's among them." },
 	{ "log.no-timestamps", FLAG_BOOL, 0, NULL, "Leave timestamps out of log lines." },
 	{ "web.listen-address", FLAG_STRING, FIELD(listen_address), "ADDR",
@@ -175,6 +183,39 @@ static enum elx_flags_result parse_count(const char *name, const char *value, lo
 	return ELX_FLAGS_OK;
 }
 
+/* A Go duration as kingpin takes it, "1s", "250ms", "1m30s", > 0. */
+static enum elx_flags_result parse_duration(const char *name, const char *value, double *out)
+{
+	static const struct {
+		const char *unit;
+		double seconds;
+	} units[] = { { "ms", 1e-3 }, { "us", 1e-6 }, { "ns", 1e-9 },
+		      { "s", 1 },     { "m", 60 },    { "h", 3600 } };
+	const char *p = value;
+	double total = 0;
+
+	while (*p) {
+		char *end;
+		double v = strtod(p, &end);
+		size_t i, n = sizeof(units) / sizeof(units[0]);
+
+		if (end == p || *p == '-' || *p == '+')
+			break;
+		for (i = 0; i < n; i++) {
+			if (strncmp(end, units[i].unit, strlen(units[i].unit)) == 0)
+				break;
+		}
+		if (i == n)
+			break;
+		total += v * units[i].seconds;
+		p = end + strlen(units[i].unit);
+	}
+	if (*p || p == value || !(total > 0))
+		return flag_error("--%s: %s is not a duration like 1s or 250ms", name, value);
+	*out = total;
+	return ELX_FLAGS_OK;
+}
+
 static enum elx_flags_result check_dir(const char *name, const char *path)
 {
 	struct stat st;
@@ -195,6 +236,8 @@ static void set_defaults(struct elx_flags *f)
 	f->config_cache_size = 1048576;
 	f->config_skip_cache_size = 65536;
 	f->capabilities_keep = "all";
+	f->decoders_time_limit = 1;
+	f->decoders_memory_limit = 512;
 }
 
 /* Reads argv[*i]: which flag, and its value, from "=value" or from the next
@@ -261,6 +304,8 @@ static enum elx_flags_result apply_flag(struct elx_flags *f, const struct flag_d
 		break;
 	case FLAG_COUNT:
 		return parse_count(d->name, value, (long *)field);
+	case FLAG_DURATION:
+		return parse_duration(d->name, value, (double *)field);
 	case FLAG_LIST:
 		if (append_list(&f->decoder_dirs, &f->ndecoder_dirs, value) != 0)
 			return flag_error("out of memory");
@@ -298,6 +343,8 @@ static enum elx_flags_result check_flags(struct elx_flags *f, const char *names)
 		return flag_error("--web.telemetry-path: %s must start with /", f->telemetry_path);
 	if (f->config_cache_size < 1)
 		return flag_error("--config.cache-size must be at least 1");
+	if (f->decoders_memory_limit < 1 || f->decoders_memory_limit > (1L << 40))
+		return flag_error("--decoders.memory-limit must be at least 1 (MiB)");
 	return ELX_FLAGS_OK;
 }
 

@@ -23,6 +23,9 @@ struct elx_flags {
 	const char *capabilities_keep;
 	char **decoder_dirs; /* NULL-terminated, from repeated --decoders.path */
 	size_t ndecoder_dirs;
+	double decoders_time_limit; /* seconds */
+	long decoders_memory_limit; /* MiB */
+	int decoders_unrestricted;
 };
 
 enum elx_flags_result { ELX_FLAGS_OK, ELX_FLAGS_EXIT_OK, ELX_FLAGS_ERROR };

@@ -2,6 +2,7 @@
 -- every family a metric kind exports (samples, histograms) from its series
 -- (series.lua) and their values at this scrape.
 local numfmt = require("exporter.numfmt")
+local utf8 = require("exporter.utf8")
 
 local M = {}
 
@@ -20,7 +21,12 @@ end
 -- no escaping at all.
 local find = string.find
 
+--- A label value as the text format writes it: escaped, and valid UTF-8
+-- (exporter.utf8; decoded values were repaired and counted before).
 function M.escape_label_value(s)
+  if find(s, "[\128-\255]") then
+    s = utf8.repair(s)
+  end
   if find(s, '"', 1, true) or find(s, "\\", 1, true) or find(s, "\n", 1, true) then
     return (s:gsub('[\\\n"]', LABEL_ESCAPES))
   end

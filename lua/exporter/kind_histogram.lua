@@ -125,7 +125,9 @@ local function entry(plan, state, raw, stats)
   local b = plan.bucket_label
   local bucket = tonumber(values[b])
   if bucket == nil or bucket ~= floor(bucket) then
-    labels.decode_error(stats, plan, plan.labels[b], ("bucket %q is not an integer"):format(values[b]))
+    local label = plan.labels[b]
+    labels.decode_error(stats, plan, label, label.decoders[#label.decoders].name,
+      ("bucket %q is not an integer"):format(values[b]))
     return nil
   end
   local set = plan.buckets
