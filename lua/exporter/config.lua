@@ -6,6 +6,7 @@ local lyaml = require("lyaml")
 local checker = require("exporter.checker")
 local exposition = require("exporter.exposition")
 local kinds = require("exporter.kinds")
+local yaml_keys = require("exporter.yaml_keys")
 
 local M = {}
 
@@ -212,9 +213,20 @@ end
 
 local TOP_KEYS = { metrics = true, kaddrs = true, tracing = true, cgroup_id_map = true }
 
+-- As ebpf_exporter: a config must define something. An empty or cut file
+-- (`metrics:` and nothing more) is a mistake, not a config without metrics.
+local function check_not_empty(c, doc, cfg)
+  local tracing = is_mapping(doc) and doc.tracing
+  local spans = is_mapping(tracing) and tracing.spans
+  if #cfg.metrics == 0 and not (is_sequence(spans) and #spans > 0) then
+    c:fail("", 'neither metrics nor tracing are defined for config "%s"', tostring(cfg.name))
+  end
+end
+
 local function check_config(c, doc, ctx)
   local cfg = { name = ctx.config, file = c.file, metrics = {}, kaddrs = {} }
   if not present(doc) then
+    check_not_empty(c, doc, cfg)
     return cfg
   end
   if not is_mapping(doc) then
@@ -234,6 +246,7 @@ local function check_config(c, doc, ctx)
   if present(doc.kaddrs) then
     check_kaddrs(c, doc.kaddrs, cfg)
   end
+  check_not_empty(c, doc, cfg)
   return cfg
 end
 
@@ -265,6 +278,9 @@ function M.parse(text, file, ctx)
   if not ok then
     c:fail("", "%s", syntax_error(text, doc))
     return nil, c.errors
+  end
+  for _, d in ipairs(yaml_keys.duplicates(text)) do
+    c:fail(d.path, "given twice, at lines %d and %d: a key may appear once in a mapping", d.first, d.again)
   end
   local cfg = check_config(c, doc, ctx)
   if #c.errors > 0 then

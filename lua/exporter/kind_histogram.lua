@@ -95,10 +95,19 @@ function M.check(c, node, path, m)
   if #m.labels == 0 then
     c:fail(path .. ".labels", "a histogram needs a label for the bucket (its last label)")
   end
+  local errors = #c.errors
   if bt == "fixed" then
     check_fixed(c, node, path, m)
   elseif bt then
     check_range(c, node, path, m)
+  end
+  -- Only buckets whose every key checked out can be looked at as a whole.
+  local ready = bt and m.bucket_multiplier and (m.bucket_keys or (m.bucket_min and m.bucket_max))
+  if ready and #c.errors == errors then
+    local key, why = histogram.check(m)
+    if key then
+      c:fail(path .. "." .. key, "%s", why)
+    end
   end
 end
 
