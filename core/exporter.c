@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "revision.h"
 #include "routes.h"
 #include "systemd.h"
+#include "watch_busy.h"
 
 /* --config.watch waits for changes to settle: editors and cp write in steps. */
 #define WATCH_DEBOUNCE_MS 300
@@ -222,7 +224,23 @@ static void on_signal(uv_signal_t *handle, int signum)
 
 static void on_settled(uv_timer_t *handle)
 {
-	elx_exporter_reload(handle->data, "a change in a watched directory", NULL);
+	struct elx_exporter *e = handle->data;
+	const char *dirs[ELX_WATCH_BUSY_MAX_DIRS];
+	char decoders[PATH_MAX], busy[PATH_MAX + 32];
+	size_t n = 0;
+
+	/* A file still open for writing is not whole yet: wait until it closes. */
+	dirs[n++] = e->flags->config_dir;
+	snprintf(decoders, sizeof(decoders), "%s/decoders", e->flags->config_dir);
+	dirs[n++] = decoders;
+	for (size_t i = 0; i < e->flags->ndecoder_dirs && n < ELX_WATCH_BUSY_MAX_DIRS; i++)
+		dirs[n++] = e->flags->decoder_dirs[i];
+	if (elx_watch_busy(dirs, n, busy, sizeof(busy))) {
+		log_debug("--config.watch: waiting for %s to be written", busy);
+		uv_timer_start(handle, on_settled, WATCH_DEBOUNCE_MS, 0);
+		return;
+	}
+	elx_exporter_reload(e, "a change in a watched directory", NULL);
 }
 
 static void on_dir_event(uv_fs_event_t *handle, const char *filename, int events, int status)

@@ -122,6 +122,10 @@ metrics:
         .. "to bucket_max 10000000); a histogram may have at most 4096" },
       { "bucket_type: fixed, bucket_keys: [1, 2], bucket_multiplier: 1e308", "bucket_keys[1]: bucket 2 has no "
         .. "finite upper bound (2 × 1e+308 is past the largest float64)" },
+      -- Past 2^53 a float64 cannot tell neighbours apart: two buckets, one le.
+      { "bucket_type: linear, bucket_min: 9007199254740000, bucket_max: 9007199254740991, bucket_multiplier: 3",
+        "bucket_max: bucket 9007199254740003's upper bound 2.702159776422001e+16 is not above the one before it, "
+        .. "2.702159776422001e+16" },
     }
     for _, case in ipairs(cases) do
       local _, errors = parse(histogram(case[1]))
