@@ -18,7 +18,8 @@ M.time_limit = 1
 M.memory_limit = 512 * 2 ^ 20
 
 local guard -- the state's struct elx_guard, or nil without the core
-local collected -- a full collection was tried in this section
+local collections = 0 -- full collections after a failed allocation in this section
+local MAX_COLLECTIONS = 3 -- per section: a leak at the ceiling must not cost one per row
 
 --- Takes the limits of `opts` ({ time_limit = s, memory_limit = bytes }) and
 -- the state's guard, from the call the core is making (ELX_ENTRY_INIT).
@@ -33,7 +34,7 @@ end
 
 --- Starts a section: the time budget starts afresh.
 function M.begin()
-  collected = false
+  collections = 0
   if guard then
     guard.budget, guard.spent, guard.entered, guard.expired = M.time_limit, 0, 0, 0
   end
@@ -62,11 +63,6 @@ M.OUT_OF_MEMORY = setmetatable({}, { __tostring = function() return "ran out of 
 -- LuaJIT's message for an allocation that failed: ours, under the ceiling.
 local NOT_ENOUGH_MEMORY = "not enough memory"
 
-local function leave(started)
-  guard.spent = guard.spent + (now() - started)
-  guard.entered, guard.heap_limit = 0, 0
-end
-
 local function outcome(ok, a, ...)
   if guard.expired ~= 0 then
     return false, M.OVERTIME
@@ -77,23 +73,31 @@ local function outcome(ok, a, ...)
   return ok, a, ...
 end
 
+-- The ceiling goes first, before anything here allocates: at the ceiling,
+-- our own code would fail for their memory.
+local function leave(started, ok, a, b, c)
+  guard.heap_limit = 0
+  guard.spent = guard.spent + (now() - started)
+  guard.entered = 0
+  return outcome(ok, a, b, c)
+end
+
 local function run(fn, ...)
   if guard.armed == 0 then
     C.elx_guard_arm(guard, guard.budget - guard.spent)
   end
   local started = now()
-  guard.heap_limit = M.memory_limit
   guard.entered = started
-  local result = { pcall(fn, ...) }
-  leave(started)
-  return outcome(unpack(result, 1, table.maxn(result)))
+  guard.heap_limit = M.memory_limit
+  return leave(started, pcall(fn, ...))
 end
 
 --- Runs users' code as pcall does: true and its results, or false and its
 -- error; false and OVERTIME once the section's time is spent (then without
 -- running it), false and OUT_OF_MEMORY when it would take the heap past the
--- ceiling. After the first such failure of a section, a full garbage
--- collection and one more try: the garbage may be anybody's.
+-- ceiling. After such a failure, a full garbage collection and one more try
+-- (the garbage may be anybody's, the failed call's own too), a few times per
+-- section at most.
 function M.call(fn, ...)
   if not guard then
     return pcall(fn, ...)
@@ -102,8 +106,8 @@ function M.call(fn, ...)
     return false, M.OVERTIME
   end
   local ok, a, b, c = run(fn, ...)
-  if not ok and a == M.OUT_OF_MEMORY and not collected then
-    collected = true
+  if not ok and a == M.OUT_OF_MEMORY and collections < MAX_COLLECTIONS then
+    collections = collections + 1
     collectgarbage()
     ok, a, b, c = run(fn, ...)
   end
