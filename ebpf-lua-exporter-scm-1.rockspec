@@ -56,6 +56,7 @@ build = {
       ["exporter.sandbox"] = "lua/exporter/sandbox.lua",
       ["exporter.series"] = "lua/exporter/series.lua",
       ["exporter.utf8"] = "lua/exporter/utf8.lua",
+      ["exporter.yaml_keys"] = "lua/exporter/yaml_keys.lua",
       -- Built-in decoders sit next to exporter/decoders.lua, which finds them there.
       ["exporter.decoders.cgroup"] = "decoders/cgroup.lua",
       ["exporter.decoders.dname"] = "decoders/dname.lua",

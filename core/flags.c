@@ -210,7 +210,8 @@ static enum elx_flags_result parse_duration(const char *name, const char *value,
 		total += v * units[i].seconds;
 		p = end + strlen(units[i].unit);
 	}
-	if (*p || p == value || !(total > 0))
+	/* A day at most: past that, a budget is none. */
+	if (*p || p == value || !(total > 0) || total > 86400)
 		return flag_error("--%s: %s is not a duration like 1s or 250ms", name, value);
 	*out = total;
 	return ELX_FLAGS_OK;

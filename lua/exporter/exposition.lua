@@ -24,7 +24,7 @@ local find = string.find
 --- A label value as the text format writes it: escaped, and valid UTF-8
 -- (exporter.utf8; decoded values were repaired and counted before).
 function M.escape_label_value(s)
-  if find(s, "[\128-\255]") then
+  if find(s, utf8.NON_ASCII) then
     s = utf8.repair(s)
   end
   if find(s, '"', 1, true) or find(s, "\\", 1, true) or find(s, "\n", 1, true) then

@@ -29,7 +29,7 @@ end
 -- A value that is not valid UTF-8 is repaired (exporter.utf8) and counted
 -- in stats.invalid_utf8.
 local function valid_value(v, stats)
-  if find(v, "[\128-\255]") then
+  if find(v, utf8.NON_ASCII) then
     local fixed, replaced = utf8.repair(v)
     if replaced > 0 then
       stats.invalid_utf8 = (stats.invalid_utf8 or 0) + 1

@@ -5,11 +5,16 @@
 -- and keeps everything else as it is.
 local M = {}
 
-local byte, find = string.byte, string.find
+local byte, char, find = string.byte, string.char, string.find
 
-M.REPLACEMENT = "\239\191\189" -- U+FFFD
+-- Made from bytes: the source and its bytecode listing stay plain UTF-8.
+M.REPLACEMENT = char(239, 191, 189) -- U+FFFD
+--- A pattern that finds the first byte that is not ASCII.
+M.NON_ASCII = "[" .. char(128) .. "-" .. char(255) .. "]"
+local NON_ASCII = M.NON_ASCII
 
--- The length of the valid sequence that starts at i, or nil.
+--- The length of the valid UTF-8 sequence that starts at byte i of s, or
+-- nil when none does.
 local function sequence(s, i)
   local b = byte(s, i)
   if b < 0x80 then
@@ -45,16 +50,17 @@ local function sequence(s, i)
   end
   return n + 1
 end
+M.sequence = sequence
 
 --- Whether s is valid UTF-8.
 function M.valid(s)
-  local i = find(s, "[\128-\255]")
+  local i = find(s, NON_ASCII)
   while i do
     local n = sequence(s, i)
     if not n then
       return false
     end
-    i = find(s, "[\128-\255]", i + n)
+    i = find(s, NON_ASCII, i + n)
   end
   return true
 end
@@ -67,7 +73,7 @@ function M.repair(s)
   end
   local out, replaced, i, len = {}, 0, 1, #s
   while i <= len do
-    local ascii_end = (find(s, "[\128-\255]", i) or len + 1) - 1
+    local ascii_end = (find(s, NON_ASCII, i) or len + 1) - 1
     if ascii_end >= i then -- a run of ASCII, copied whole
       out[#out + 1] = s:sub(i, ascii_end)
       i = ascii_end + 1
