@@ -216,6 +216,9 @@ local TOP_KEYS = { metrics = true, kaddrs = true, tracing = true, cgroup_id_map 
 -- As ebpf_exporter: a config must define something. An empty or cut file
 -- (`metrics:` and nothing more) is a mistake, not a config without metrics.
 local function check_not_empty(c, doc, cfg)
+  if is_mapping(doc) and present(doc.metrics) and not is_mapping(doc.metrics) then
+    return -- malformed, and said so already
+  end
   local tracing = is_mapping(doc) and doc.tracing
   local spans = is_mapping(tracing) and tracing.spans
   if #cfg.metrics == 0 and not (is_sequence(spans) and #spans > 0) then

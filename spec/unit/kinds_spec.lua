@@ -105,7 +105,8 @@ metrics:
   it("are gone once unregistered", function()
     kinds.unregister("gauge")
     local _, errors = parse("metrics: { gauges: [] }", true)
-    assert.same({ "t.yaml: metrics.gauges: unknown key" }, errors)
+    assert.same({ "t.yaml: metrics.gauges: unknown key", 't.yaml: neither metrics nor tracing are defined for config "t"' },
+      errors)
     assert.is_nil(collect.gauge)
     kinds.register(gauge)
     assert.is_function(collect.gauge)
