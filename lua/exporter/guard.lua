@@ -19,6 +19,7 @@ M.memory_limit = 512 * 2 ^ 20
 
 local guard -- the state's struct elx_guard, or nil without the core
 local collections = 0 -- full collections after a failed allocation in this section
+local active = false -- a section is under way
 local MAX_COLLECTIONS = 3 -- per section: a leak at the ceiling must not cost one per row
 
 --- Takes the limits of `opts` ({ time_limit = s, memory_limit = bytes }) and
@@ -34,7 +35,7 @@ end
 
 --- Starts a section: the time budget starts afresh.
 function M.begin()
-  collections = 0
+  collections, active = 0, true
   if guard then
     guard.budget, guard.spent, guard.entered, guard.expired = M.time_limit, 0, 0, 0
   end
@@ -42,6 +43,7 @@ end
 
 --- Ends a section: the watchdog stops.
 function M.finish()
+  active = false
   if guard then
     guard.entered, guard.heap_limit = 0, 0
     if guard.armed ~= 0 then
@@ -101,6 +103,12 @@ end
 function M.call(fn, ...)
   if not guard then
     return pcall(fn, ...)
+  end
+  if not active then -- a call on its own (a cgroup_id_map's match) is a section of its own
+    M.begin()
+    local ok, a, b, c = M.call(fn, ...)
+    M.finish()
+    return ok, a, b, c
   end
   if M.spent() then
     return false, M.OVERTIME

@@ -133,7 +133,7 @@ metrics:
   end)
 
   it("says what libbpf found wrong with an object, not its error number", function()
-    local dir = helper.config_dir("uprobe_test", "bad", "metrics: {}\n")
+    local dir = helper.config_dir("uprobe_test", "bad", "metrics:\n  counters:\n    - { name: test_hits_total, help: x }\n")
     files.write(dir .. "/bad.bpf.o", "\127ELF but not really")
     local out, code = helper.run("--log.no-timestamps --config.dir=" .. dir .. " --config.names=bad")
     os.execute("rm -rf " .. dir)
