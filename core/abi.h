@@ -38,23 +38,22 @@ struct elx_call {
 };
 
 /* What users' decoder code may spend, one guard per Lua state
- * (core/lua_host.c). Lua marks the code it runs for users (their decoder
- * files, `new` and decode functions) and the sections it is budgeted in (a
- * config's part of a scrape, one `new`, one file's load); the core enforces
- * the budget:
+ * (core/lua_host.c). Lua marks the sections it is budgeted in (a config's
+ * part of a scrape, one `new`, one file's load) and each call of users' code
+ * (elx_guard_enter/leave); the core enforces the budget:
  * - memory: the state's allocator fails an allocation that would take the
- *   heap past heap_limit while Lua has it set (around users' calls);
- * - time: a watchdog timer, armed by Lua when users' code starts and the
- *   section's budget remains, sets a count hook from its signal handler;
- *   the hook raises an error in users' code once its time in the section
- *   reaches the budget. Users' chunks are compiled with jit.off, since hooks
- *   never fire inside compiled traces. */
+ *   heap past heap_limit while it is set (during users' calls);
+ * - time: a watchdog timer, armed when users' code starts and the section's
+ *   budget remains, sets a count hook from its signal handler; the hook
+ *   raises an error in users' code once its time in the section reaches the
+ *   budget. Users' chunks are compiled with jit.off, since hooks never fire
+ *   inside compiled traces. */
 struct elx_guard {
 	uint64_t heap_bytes; /* core: what the state's heap holds now */
-	uint64_t heap_limit; /* Lua: while not 0, the most the heap may hold */
+	uint64_t heap_limit; /* core: while not 0, the most the heap may hold */
 	double budget;	     /* Lua: seconds users' code may run in this section */
-	double spent;	     /* Lua: seconds it ran in this section, in calls that returned */
-	double entered;	     /* Lua: CLOCK_MONOTONIC seconds when the running call of
+	double spent;	     /* seconds it ran in this section, in calls that returned */
+	double entered;	     /* core: CLOCK_MONOTONIC seconds when the running call of
 			      * users' code began; 0 when none runs */
 	uint32_t armed;	     /* core: the watchdog's timer is set */
 	uint32_t expired;    /* core: the hook found the section's budget spent */
@@ -274,9 +273,14 @@ int elx_ksym_stack(struct elx_ksym_index *index, const char *frames, uint32_t n,
 const char *elx_ksym_index_error(const struct elx_ksym_index *index);
 void elx_ksym_index_stats(const struct elx_ksym_index *index, struct elx_ksym_stats *stats);
 
-/* The guard's watchdog (see struct elx_guard): arm fires after `seconds`,
- * disarm stops it and takes the hook away. arm returns 0 or -errno. */
-int elx_guard_arm(struct elx_guard *guard, double seconds);
+/* Around each call of users' code (see struct elx_guard). enter returns 1,
+ * and arms nothing, when the section's time is spent; else it arms the
+ * watchdog for what remains (unless it runs), sets the heap ceiling and
+ * returns 0. leave takes the ceiling away first, adds the call's time and
+ * returns `expired`. disarm, at the end of a section, stops the watchdog and
+ * takes its hook away. */
+int elx_guard_enter(struct elx_guard *guard, uint64_t heap_limit);
+int elx_guard_leave(struct elx_guard *guard);
 void elx_guard_disarm(struct elx_guard *guard);
 
 /* Core symbols Lua may use. */

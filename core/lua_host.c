@@ -11,15 +11,14 @@
  * compiled trace, and a hook set all the time would both slow every scrape
  * and keep the JIT from compiling anything. So no hook is set while things go
  * well. Lua compiles users' chunks with jit.off (they always run in the
- * interpreter) and, when users' code starts, arms a one-shot POSIX timer for
- * what remains of the section's budget. If it fires, its signal handler does
- * the one thing that is safe there, lua_sethook (the Lua manual allows it
- * from a signal handler: it only sets a few fields), with a count hook that
- * runs at the next interpreted instruction. The hook, in normal context, looks
- * at the time users' code has really spent: past the budget, it raises an
- * error (again at every instruction of users' code after that, so a pcall in
- * it cannot swallow it); short of it (the section also ran our own code), it
- * sets the timer for the rest; outside users' code, it takes itself away. */
+ * interpreter) and, when users' code starts (elx_guard_enter), a one-shot
+ * POSIX timer is armed for what remains of the section's budget. If it fires, its signal handler
+ * does the one thing that is safe there, lua_sethook (the Lua manual allows it from a signal
+ * handler: it only sets a few fields), with a count hook that runs at the next interpreted
+ * instruction. The hook, in normal context, looks at the time users' code has really spent: past
+ * the budget, it raises an error (again at every instruction of users' code after that, so a pcall
+ * in it cannot swallow it); short of it (the section also ran our own code), it sets the timer for
+ * the rest; outside users' code, it takes itself away. */
 #define _GNU_SOURCE
 #include "lua_host.h"
 
@@ -159,24 +158,42 @@ static int watchdog_setup(void)
 	return 0;
 }
 
-ELX_EXPORT int elx_guard_arm(struct elx_guard *guard, double seconds)
+static struct elx_lua *lua_of(struct elx_guard *guard)
 {
-	struct elx_lua *lua = (struct elx_lua *)((char *)guard - offsetof(struct elx_lua, guard));
-	int ret = watchdog_setup();
+	return (struct elx_lua *)((char *)guard - offsetof(struct elx_lua, guard));
+}
 
-	if (ret)
-		return ret;
-	watched = lua;
-	guard->armed = 1;
-	set_timer(seconds);
+/* Without a watchdog (it could not start), users' code runs without a time
+ * limit, and the log has said so once. */
+ELX_EXPORT int elx_guard_enter(struct elx_guard *guard, uint64_t heap_limit)
+{
+	if (guard->expired || guard->spent >= guard->budget)
+		return 1;
+	if (!guard->armed && watchdog_setup() == 0) {
+		watched = lua_of(guard);
+		guard->armed = 1;
+		set_timer(guard->budget - guard->spent);
+	}
+	guard->entered = monotonic();
+	guard->heap_limit = heap_limit;
 	return 0;
+}
+
+/* The ceiling goes first: Lua code after the call must not fail for users'
+ * memory. */
+ELX_EXPORT int elx_guard_leave(struct elx_guard *guard)
+{
+	guard->heap_limit = 0;
+	guard->spent += monotonic() - guard->entered;
+	guard->entered = 0;
+	return (int)guard->expired;
 }
 
 /* The timer stops first: a signal it had pending is delivered before
  * timer_settime returns, so after it nothing sets the hook again. */
 ELX_EXPORT void elx_guard_disarm(struct elx_guard *guard)
 {
-	struct elx_lua *lua = (struct elx_lua *)((char *)guard - offsetof(struct elx_lua, guard));
+	struct elx_lua *lua = lua_of(guard);
 
 	if (watchdog_ready > 0 && watched == lua) {
 		set_timer(0);

@@ -20,11 +20,12 @@ end
 -- Plain finds first: they are compiled, gsub is not, and most values need
 -- no escaping at all.
 local find = string.find
+local is_ascii = utf8.is_ascii
 
 --- A label value as the text format writes it: escaped, and valid UTF-8
 -- (exporter.utf8; decoded values were repaired and counted before).
 function M.escape_label_value(s)
-  if find(s, utf8.NON_ASCII) then
+  if not is_ascii(s) then
     s = utf8.repair(s)
   end
   if find(s, '"', 1, true) or find(s, "\\", 1, true) or find(s, "\n", 1, true) then

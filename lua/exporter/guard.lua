@@ -6,12 +6,10 @@
 -- core (unit specs) users' code runs without budgets.
 local ffi = require("ffi")
 local abi = require("exporter.abi")
-local clock = require("exporter.clock")
 
 local M = {}
 
 local C = ffi.C
-local now = clock.monotonic
 
 --- The limits, from --decoders.time-limit and --decoders.memory-limit.
 M.time_limit = 1
@@ -65,33 +63,23 @@ M.OUT_OF_MEMORY = setmetatable({}, { __tostring = function() return "ran out of 
 -- LuaJIT's message for an allocation that failed: ours, under the ceiling.
 local NOT_ENOUGH_MEMORY = "not enough memory"
 
-local function outcome(ok, a, ...)
-  if guard.expired ~= 0 then
+-- elx_guard_leave takes the ceiling away before anything here allocates: at
+-- the ceiling, our own code would fail for their memory.
+local function leave(ok, a, b, c)
+  if C.elx_guard_leave(guard) ~= 0 then
     return false, M.OVERTIME
   end
   if not ok and a == NOT_ENOUGH_MEMORY then
     return false, M.OUT_OF_MEMORY
   end
-  return ok, a, ...
-end
-
--- The ceiling goes first, before anything here allocates: at the ceiling,
--- our own code would fail for their memory.
-local function leave(started, ok, a, b, c)
-  guard.heap_limit = 0
-  guard.spent = guard.spent + (now() - started)
-  guard.entered = 0
-  return outcome(ok, a, b, c)
+  return ok, a, b, c
 end
 
 local function run(fn, ...)
-  if guard.armed == 0 then
-    C.elx_guard_arm(guard, guard.budget - guard.spent)
+  if C.elx_guard_enter(guard, M.memory_limit) ~= 0 then
+    return false, M.OVERTIME
   end
-  local started = now()
-  guard.entered = started
-  guard.heap_limit = M.memory_limit
-  return leave(started, pcall(fn, ...))
+  return leave(pcall(fn, ...))
 end
 
 --- Runs users' code as pcall does: true and its results, or false and its
@@ -109,9 +97,6 @@ function M.call(fn, ...)
     local ok, a, b, c = M.call(fn, ...)
     M.finish()
     return ok, a, b, c
-  end
-  if M.spent() then
-    return false, M.OVERTIME
   end
   local ok, a, b, c = run(fn, ...)
   if not ok and a == M.OUT_OF_MEMORY and collections < MAX_COLLECTIONS then

@@ -7,7 +7,7 @@ local utf8 = require("exporter.utf8")
 local M = {}
 
 local SKIP, UNCACHED = api.SKIP, api.UNCACHED
-local find = string.find
+local is_ascii = utf8.is_ascii
 
 --- Counts a failure of decoder `decoder` (a name), which costs its row, in
 -- stats.decoder_errors and stats.errors_by_decoder; the log gets each
@@ -29,7 +29,7 @@ end
 -- A value that is not valid UTF-8 is repaired (exporter.utf8) and counted
 -- in stats.invalid_utf8.
 local function valid_value(v, stats)
-  if find(v, utf8.NON_ASCII) then
+  if not is_ascii(v) then
     local fixed, replaced = utf8.repair(v)
     if replaced > 0 then
       stats.invalid_utf8 = (stats.invalid_utf8 or 0) + 1

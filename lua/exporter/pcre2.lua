@@ -69,6 +69,18 @@ local UNSET = 0xffffffffffffffffULL -- PCRE2_UNSET: ~(size_t)0
 
 -- libpcre2-8.so exists only with the -dev package; the runtime package ships
 -- the soname.
+--
+-- Loaded once more with RTLD_NODELETE first: when a Lua state closes, LuaJIT
+-- may unload the library before the finalizers of the codes and match data
+-- made from it run (ffi.gc with its free functions), which then jump into
+-- unmapped memory (busted segfaulted at exit so). NODELETE keeps it mapped.
+if not pcall(function() return ffi.C.exporter_pcre2_dlopen end) then
+  ffi.cdef([[void *exporter_pcre2_dlopen(const char *file, int mode) __asm__("dlopen");]])
+end
+local RTLD_NOW, RTLD_NODELETE = 0x2, 0x1000
+for _, name in ipairs({ "libpcre2-8.so.0", "libpcre2-8.so" }) do
+  if ffi.C.exporter_pcre2_dlopen(name, RTLD_NOW + RTLD_NODELETE) ~= nil then break end
+end
 local lib, load_err
 do
   local ok, l = pcall(ffi.load, "pcre2-8")
