@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #include "routes.h"
 #include "span_export.h"
 #include "systemd.h"
+#include "watch_busy.h"
 
 /* --config.watch waits for changes to settle: editors and cp write in steps. */
 #define WATCH_DEBOUNCE_MS 300
@@ -303,8 +305,23 @@ static void on_signal(uv_signal_t *handle, int signum)
 
 static void on_settled(uv_timer_t *handle)
 {
-	if (elx_exporter_request_reload(handle->data, "a change in a watched directory", NULL,
-					NULL) < 0)
+	struct elx_exporter *e = handle->data;
+	const char *dirs[ELX_WATCH_BUSY_MAX_DIRS];
+	char decoders[PATH_MAX], busy[PATH_MAX + 32];
+	size_t n = 0;
+
+	/* A file still open for writing is not whole yet: wait until it closes. */
+	dirs[n++] = e->flags->config_dir;
+	snprintf(decoders, sizeof(decoders), "%s/decoders", e->flags->config_dir);
+	dirs[n++] = decoders;
+	for (size_t i = 0; i < e->flags->ndecoder_dirs && n < ELX_WATCH_BUSY_MAX_DIRS; i++)
+		dirs[n++] = e->flags->decoder_dirs[i];
+	if (elx_watch_busy(dirs, n, busy, sizeof(busy))) {
+		log_debug("--config.watch: waiting for %s to be written", busy);
+		uv_timer_start(handle, on_settled, WATCH_DEBOUNCE_MS, 0);
+		return;
+	}
+	if (elx_exporter_request_reload(e, "a change in a watched directory", NULL, NULL) < 0)
 		log_error("--config.watch: out of memory asking for a reload");
 }
 

@@ -132,6 +132,9 @@ static int start_lua(struct elx_generation *gen, const struct elx_flags *flags)
 		.strict = (uint32_t)flags->config_strict,
 		.cache_size = flags->config_cache_size,
 		.skip_cache_size = flags->config_skip_cache_size,
+		.decoder_time_limit = (double)flags->decoders_time_limit_ns / 1e9,
+		.decoder_memory_limit = (uint64_t)flags->decoders_memory_limit << 20,
+		.decoders_unrestricted = (uint32_t)flags->decoders_unrestricted,
 	};
 	char *err = NULL;
 	int ret = elx_lua_new(&gen->lua, &err);

@@ -6,7 +6,7 @@ local ffi = require("ffi")
 
 local M = {}
 
-M.VERSION = 10
+M.VERSION = 11
 
 M.CDEF = [[
 /* The Lua entry points. The core calls one by filling elx_call and running
@@ -27,6 +27,29 @@ struct elx_call {
 	uint32_t reserved;
 	void *arg;
 	const char *error;
+	struct elx_guard *guard; /* the called state's guard of users' decoder code */
+};
+
+/* What users' decoder code may spend, one guard per Lua state
+ * (core/lua_host.c). Lua marks the sections it is budgeted in (a config's
+ * part of a scrape, one `new`, one file's load) and each call of users' code
+ * (elx_guard_enter/leave); the core enforces the budget:
+ * - memory: the state's allocator fails an allocation that would take the
+ *   heap past heap_limit while it is set (during users' calls);
+ * - time: a watchdog timer, armed when users' code starts and the section's
+ *   budget remains, sets a count hook from its signal handler; the hook
+ *   raises an error in users' code once its time in the section reaches the
+ *   budget. Users' chunks are compiled with jit.off, since hooks never fire
+ *   inside compiled traces. */
+struct elx_guard {
+	uint64_t heap_bytes; /* core: what the state's heap holds now */
+	uint64_t heap_limit; /* core: while not 0, the most the heap may hold */
+	double budget;	     /* Lua: seconds users' code may run in this section */
+	double spent;	     /* seconds it ran in this section, in calls that returned */
+	double entered;	     /* core: CLOCK_MONOTONIC seconds when the running call of
+			      * users' code began; 0 when none runs */
+	uint32_t armed;	     /* core: the watchdog's timer is set */
+	uint32_t expired;    /* core: the hook found the section's budget spent */
 };
 
 /* ELX_ENTRY_INIT: the options the Lua side works with. */
@@ -34,9 +57,13 @@ struct elx_init {
 	const char *config_dir;
 	const char *const *decoder_dirs; /* after the built-in and <config_dir>/decoders */
 	uint32_t ndecoder_dirs;
-	uint32_t strict;	  /* --config.strict: what ebpf_exporter ignores is an error */
-	uint64_t cache_size;	  /* decoded label sets kept per metric */
-	uint64_t skip_cache_size; /* keys whose rows a decoder dropped, per metric */
+	uint32_t strict;	       /* --config.strict: what ebpf_exporter ignores is an error */
+	uint64_t cache_size;	       /* decoded label sets kept per metric */
+	uint64_t skip_cache_size;      /* keys whose rows a decoder dropped, per metric */
+	double decoder_time_limit;     /* --decoders.time-limit, seconds */
+	uint64_t decoder_memory_limit; /* --decoders.memory-limit, bytes */
+	uint32_t decoders_unrestricted; /* --decoders.unrestricted */
+	uint32_t reserved;
 };
 
 /* One BPF map of a config as libbpf sees it after open, before load. */
@@ -113,10 +140,20 @@ struct elx_program {
 	const char *attach_error; /* why it is not attached, or NULL */
 };
 
+/* The errors of one decoder in a config. */
+struct elx_decoder_count {
+	char decoder[48]; /* its name, NUL-terminated; "" for a free slot */
+	uint64_t errors;
+};
+
 /* Counters of a config that Lua adds to and the core keeps: a reload
- * carries them to the config of the same name. */
+ * carries them to the config of the same name. Decoders past the 32nd of a
+ * config count in the last slot. */
 struct elx_config_counters {
-	uint64_t decoder_errors;
+	uint64_t invalid_utf8; /* label values decoded with invalid UTF-8, repaired */
+	uint32_t ndecoders;    /* slots in use */
+	uint32_t reserved;
+	struct elx_decoder_count decoders[32];
 };
 
 /* One config's part of a scrape. */
@@ -313,6 +350,16 @@ int elx_ksym_stack(struct elx_ksym_index *index, const char *frames, uint32_t n,
 /* Why the last read failed: "<path>: <reason>". */
 const char *elx_ksym_index_error(const struct elx_ksym_index *index);
 void elx_ksym_index_stats(const struct elx_ksym_index *index, struct elx_ksym_stats *stats);
+
+/* Around each call of users' code (see struct elx_guard). enter returns 1,
+ * and arms nothing, when the section's time is spent; else it arms the
+ * watchdog for what remains (unless it runs), sets the heap ceiling and
+ * returns 0. leave takes the ceiling away first, adds the call's time and
+ * returns `expired`. disarm, at the end of a section, stops the watchdog and
+ * takes its hook away. */
+int elx_guard_enter(struct elx_guard *guard, uint64_t heap_limit);
+int elx_guard_leave(struct elx_guard *guard);
+void elx_guard_disarm(struct elx_guard *guard);
 
 /* Core symbols Lua may use. */
 extern struct elx_call elx_call;

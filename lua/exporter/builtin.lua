@@ -46,7 +46,7 @@ end
 
 -- Sample lines of the per-config and per-map families, configs by name.
 local function config_lines(configs)
-  local out = { enabled = {}, decoder_errors = {}, durations = {}, read_errors = {}, lost = {} }
+  local out = { enabled = {}, decoder_errors = {}, durations = {}, read_errors = {}, lost = {}, invalid_utf8 = {} }
   local sorted = {}
   for i, cfg in ipairs(configs) do
     sorted[i] = cfg
@@ -56,8 +56,17 @@ local function config_lines(configs)
     local name, stats = esc(cfg.name), cfg.stats
     local label = '{config="' .. name .. '"} '
     out.enabled[#out.enabled + 1] = '{name="' .. name .. '"} 1'
-    out.decoder_errors[#out.decoder_errors + 1] = label .. stats.decoder_errors
+    local decoders = {}
+    for decoder in pairs(stats.errors) do
+      decoders[#decoders + 1] = decoder
+    end
+    table.sort(decoders)
+    for _, decoder in ipairs(decoders) do
+      out.decoder_errors[#out.decoder_errors + 1] = ('{config="%s",decoder="%s"} %d'):format(name, esc(decoder),
+        stats.errors[decoder])
+    end
     out.durations[#out.durations + 1] = label .. numfmt.decimal(stats.duration)
+    out.invalid_utf8[#out.invalid_utf8 + 1] = label .. stats.invalid_utf8_total
     local maps = {}
     for map in pairs(stats.read_errors) do
       maps[#maps + 1] = map
@@ -130,6 +139,9 @@ function M.write(buf, scrape, configs)
   family(buf, "ebpf_exporter_event_records_lost_total",
     "Records of perf event arrays and ring buffers never counted: lost by the kernel or past the exporter's bound",
     "counter", c.lost)
+  family(buf, "ebpf_exporter_invalid_utf8_label_values_total",
+    "Label values decoded with bytes that are not UTF-8, each such byte exported as U+FFFD", "counter",
+    c.invalid_utf8)
   family(buf, "ebpf_exporter_map_read_errors_total", "How many times reading a metric map failed",
     "counter", c.read_errors)
   family(buf, "ebpf_exporter_scrape_duration_seconds",

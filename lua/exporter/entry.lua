@@ -12,9 +12,11 @@ local cgroup_index = require("exporter.cgroup_index")
 local clock = require("exporter.clock")
 local collect = require("exporter.collect")
 local config = require("exporter.config")
+local config_counters = require("exporter.config_counters")
 local debug_maps = require("exporter.debug_maps")
 local decoders = require("exporter.decoders")
 local exposition = require("exporter.exposition")
+local guard = require("exporter.guard")
 local landing = require("exporter.landing")
 local log = require("exporter.log")
 local metric = require("exporter.metric")
@@ -51,7 +53,8 @@ function M.init(opts)
   for i = 0, opts.ndecoder_dirs - 1 do
     dirs[#dirs + 1] = ffi.string(opts.decoder_dirs[i])
   end
-  local registry, rerr = decoders.load(dirs, log.info)
+  guard.setup({ time_limit = opts.decoder_time_limit, memory_limit = tonumber(opts.decoder_memory_limit) })
+  local registry, rerr = decoders.load(dirs, log.info, { unrestricted = opts.decoders_unrestricted ~= 0 })
   if not registry then
     return nil, rerr
   end
@@ -111,6 +114,23 @@ local function bind(cfg, infos)
   return plans, span_plans
 end
 
+-- The names of the decoders a config's metrics use, sorted.
+local function decoder_names(plans)
+  local seen, names = {}, {}
+  for _, plan in ipairs(plans) do
+    for _, label in ipairs(plan.labels) do
+      for _, d in ipairs(label.decoders) do
+        if not seen[d.name] then
+          seen[d.name] = true
+          names[#names + 1] = d.name
+        end
+      end
+    end
+  end
+  table.sort(names)
+  return names
+end
+
 local function register(name, cfg, plans, span_plans)
   local read_errors, lost, states = {}, {}, {}
   for i, plan in ipairs(plans) do
@@ -133,9 +153,11 @@ local function register(name, cfg, plans, span_plans)
     states = states, -- per plan: its caches and series, changed by every scrape
     span_plans = span_plans,
     span_states = span_states,
+    decoders = decoder_names(plans),
+    slots = {}, -- decoder name -> its slot in the core's counters (config_counters)
     stats = {
-      decoder_errors = 0, read_errors = read_errors, lost = lost, duration = 0,
-      logged = {}, nlogged = 0, log = log.warn,
+      decoder_errors = 0, errors_by_decoder = {}, errors = {}, invalid_utf8 = 0, invalid_utf8_total = 0,
+      read_errors = read_errors, lost = lost, duration = 0, logged = {}, nlogged = 0, log = log.warn,
     },
   }
   state.by_name[name] = state.configs[#state.configs]
@@ -192,26 +214,34 @@ function M.configure(call)
   return true
 end
 
+-- Puts back what the buffer held before a collection that failed half-way.
+local function truncate(buf, before)
+  local kept = buf:get(before)
+  buf:reset()
+  buf:put(kept)
+end
+
+local function is_overtime(err)
+  return type(err) == "table" and getmetatable(err) == decoders.Overtime
+end
+
 -- If a metric fails half-way (a bug, or memory), the scrape loses that
 -- metric's series, not its syntax: the buffer goes back to what it held before.
+-- A users' decoder past its time budget stops the whole config (collect_config).
 local function collect_metric(plan, plan_state, batch, buf, stats)
   local before = #buf
   local ok, err = pcall(collect.metric, plan, plan_state, batch, buf, stats)
   if not ok then
-    local kept = buf:get(before)
-    buf:reset()
-    buf:put(kept)
+    truncate(buf, before)
+    if is_overtime(err) then
+      error(err, 0)
+    end
     log.error(("config %s, metric %s: %s"):format(plan.config, plan.name, tostring(err)))
   end
 end
 
--- One config's metrics from its batches. Its decoder error count is the
--- core's (a reload carries it over); its read errors and lost records come
--- with each batch.
-local function collect_config(cfg, c, buf)
+local function collect_plans(cfg, c, buf)
   local stats = cfg.stats
-  local started = clock.monotonic()
-  stats.decoder_errors = tonumber(c.counters.decoder_errors)
   for i, plan in ipairs(cfg.plans) do
     local batch = c.batches[i - 1]
     stats.read_errors[plan.name] = tonumber(batch.read_errors)
@@ -222,7 +252,30 @@ local function collect_config(cfg, c, buf)
       collect_metric(plan, cfg.states[i], batch, buf, stats)
     end
   end
-  c.counters.decoder_errors = stats.decoder_errors
+end
+
+-- One config's metrics from its batches, in a section of the guard: when a
+-- users' decoder runs past the time budget, none of the config's series are
+-- in this scrape, and the decoder is named in the log and in its errors. The
+-- counters are the core's (a reload carries them over); read errors and lost
+-- records come with each batch.
+local function collect_config(cfg, c, buf)
+  local stats = cfg.stats
+  local started, before = clock.monotonic(), #buf
+  guard.begin()
+  local ok, err = pcall(collect_plans, cfg, c, buf)
+  guard.finish()
+  if not ok then
+    truncate(buf, before)
+    if is_overtime(err) then
+      stats.decoder_errors = stats.decoder_errors + 1
+      stats.errors_by_decoder[err.decoder] = (stats.errors_by_decoder[err.decoder] or 0) + 1
+      log.error(("config %s: %s: its series are left out of this scrape"):format(cfg.name, err.message))
+    else
+      log.error(("config %s: %s"):format(cfg.name, tostring(err)))
+    end
+  end
+  config_counters.sync(c.counters, stats, cfg.decoders, cfg.slots)
   stats.duration = clock.monotonic() - started + tonumber(c.read_ns) * 1e-9
 end
 
@@ -327,6 +380,7 @@ function M.spans(call)
     return nil, ("no span stream %d in config %s"):format(call.stream, ffi.string(call.config))
   end
   spans.decode(plan, cfg.span_states[call.stream + 1], call, cfg.stats)
+  config_counters.sync(call.counters, cfg.stats, cfg.decoders, cfg.slots)
   return true
 end
 
