@@ -6,7 +6,6 @@ local helper = require("helpers.exporter")
 local files = require("helpers.files")
 local write = files.write
 
-local TARGET = helper.spec_dir .. "/elx-test-target"
 
 -- A config dir with uprobe_test.bpf.o as `name`, whose one metric labels
 -- elx_test_hit's argument with uint and then the decoder `decoder`, written
@@ -66,7 +65,7 @@ end end }
   it("is refused what it would need, and costs only its rows", function()
     local dir = config_dir("evil", "evil", EVIL)
     local e = helper.start({ dir = dir, names = "evil" })
-    helper.sh(TARGET .. " values 1 2 3 4 4")
+    e:target("values 1 2 3 4 4")
     local s = e:samples()
     local code, log = e:stop()
     os.execute("rm -rf " .. dir)
@@ -107,7 +106,7 @@ return { new = function() return function(s)
 end end }
 ]])
     local e = helper.start({ dir = dir, names = "free", args = "--decoders.unrestricted" })
-    helper.sh(TARGET .. " values 5")
+    e:target("values 5")
     local s = e:samples()
     assert.equal(0, (e:stop()))
     os.execute("rm -rf " .. dir)
@@ -166,7 +165,7 @@ end end }
       spinner(dir, name, spin)
     end
     local e = helper.start({ dir = dir, names = "calm,spin_loop,spin_jit,spin_pcall", args = "--decoders.time-limit=700ms" })
-    helper.sh(TARGET .. " values 1 1 2 13")
+    e:target("values 1 1 2 13")
     for scrape = 1, 2 do
       local took, s = elapsed(function() return e:samples() end)
       assert.is_true(took > 3 * 0.7 and took < 6, "the scrape took " .. took .. " s")
@@ -191,7 +190,7 @@ end end }
   it("leaves the landing page, SIGTERM and other scrapes working while it runs", function()
     local dir = config_dir("spin", "spin", SPIN)
     local e = helper.start({ dir = dir, names = "spin", args = "--decoders.time-limit=2s" })
-    helper.sh(TARGET .. " values 13")
+    e:target("values 13")
     local background = "curl -s -o /dev/null %s/metrics </dev/null >/dev/null 2>&1 & sleep 0.3"
     helper.sh(background:format(e.url))
     local took, _, status = elapsed(function() return e:get("/") end)
@@ -208,7 +207,7 @@ end end }
   it("in new fails a reload, which a fixed decoder then passes, and fails --config.check", function()
     local dir = config_dir("spin", "spin", "return { new = function() return function(s) return s end end }\n")
     local e = helper.start({ dir = dir, names = "spin", args = "--web.enable-lifecycle --decoders.time-limit=500ms" })
-    helper.sh(TARGET .. " values 8 8")
+    e:target("values 8 8")
     write(dir .. "/decoders/spin.lua", "return { new = function() while true do end end }\n")
     local took, body, status = elapsed(function() return e:get("/-/reload", "-X POST") end)
     assert.equal(500, status)
@@ -226,7 +225,7 @@ end end }
     write(dir .. "/decoders/spin.lua", 'return { new = function() return function(s) return "v" .. s end end }\n')
     local _, fixed = e:get("/-/reload", "-X POST")
     assert.equal(200, fixed)
-    helper.sh(TARGET .. " values 8")
+    e:target("values 8")
     s = e:samples()
     assert.equal(3, s['ebpf_exporter_test_hits_by_value_total{value="v8"}'])
     assert.equal(1, s['ebpf_exporter_config_reloads_total{result="success"}'])
@@ -261,7 +260,7 @@ return { new = function() return function(s)
 end end }
 ]])
     local e = helper.start({ dir = dir, names = "hog", args = "--decoders.memory-limit=256" })
-    helper.sh(TARGET .. " values 20 21 22 23")
+    e:target("values 20 21 22 23")
     local took, first = elapsed(function() return e:samples() end)
     assert.is_true(took < 5, "the scrape took " .. took .. " s")
     assert.equal(3, first['ebpf_exporter_decoder_errors_total{config="hog",decoder="hog"}'])

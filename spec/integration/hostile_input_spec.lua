@@ -139,7 +139,7 @@ describe("an empty or cut config", function()
     local dir = helper.config_dir("uprobe_test", "x", "metrics:\n  counters:\n    - name: test_hits_total\n"
       .. "      help: Calls of elx_test_hit\n")
     local e = helper.start({ dir = dir, names = "x", args = "--web.enable-lifecycle" })
-    helper.sh(helper.spec_dir .. "/elx-test-target hit 7")
+    e:target("hit 7")
     for _, text in ipairs({ "metrics:\n", "", "metrics:\n  counters:\n" }) do
       write(dir .. "/x.yaml", text)
       local body, status = e:get("/-/reload", "-X POST")
@@ -160,7 +160,7 @@ describe("--config.watch", function()
     local one = "metrics:\n  counters:\n    - name: test_hits_total\n      help: Calls of elx_test_hit\n"
     local dir = helper.config_dir("uprobe_test", "w", one)
     local e = helper.start({ dir = dir, names = "w", args = "--config.watch" })
-    helper.sh(helper.spec_dir .. "/elx-test-target values 5 5")
+    e:target("values 5 5")
     local script, first, second = e.work .. "/writer.py", e.work .. "/first", e.work .. "/second"
     write(first, (one:gsub("help: Calls of elx_test_hit", "help: Two metrics now")))
     write(second, "    - name: test_hits_by_value_total\n      help: by value\n      labels:\n"
