@@ -114,11 +114,11 @@ local function bind(cfg, infos)
   return plans, span_plans
 end
 
--- The names of the decoders a config's metrics use, sorted.
-local function decoder_names(plans)
+-- The names of the decoders a config's metrics and spans use, sorted.
+local function decoder_names(plans, span_plans)
   local seen, names = {}, {}
-  for _, plan in ipairs(plans) do
-    for _, label in ipairs(plan.labels) do
+  local function add(labels)
+    for _, label in ipairs(labels) do
       for _, d in ipairs(label.decoders) do
         if not seen[d.name] then
           seen[d.name] = true
@@ -126,6 +126,12 @@ local function decoder_names(plans)
         end
       end
     end
+  end
+  for _, plan in ipairs(plans) do
+    add(plan.labels)
+  end
+  for _, plan in ipairs(span_plans or {}) do
+    add(plan.fields)
   end
   table.sort(names)
   return names
@@ -153,7 +159,7 @@ local function register(name, cfg, plans, span_plans)
     states = states, -- per plan: its caches and series, changed by every scrape
     span_plans = span_plans,
     span_states = span_states,
-    decoders = decoder_names(plans),
+    decoders = decoder_names(plans, span_plans),
     slots = {}, -- decoder name -> its slot in the core's counters (config_counters)
     stats = {
       decoder_errors = 0, errors_by_decoder = {}, errors = {}, invalid_utf8 = 0, invalid_utf8_total = 0,

@@ -25,7 +25,7 @@ describe("flags", function()
       { "--config.dir=/tmp --config.names=a --web.telemetry-path=metrics",
         "ebpf-lua-exporter: error: --web.telemetry-path: metrics must start with /, try --help" },
       { "--config.dir=/tmp --config.names=a --decoders.time-limit=soon",
-        "ebpf-lua-exporter: error: --decoders.time-limit: soon is not a duration like 1s or 250ms, try --help" },
+        "ebpf-lua-exporter: error: --decoders.time-limit: soon is not a duration (such as 500ms, 10s or 1m30s), try --help" },
       { "--config.dir=/tmp --config.names=a --decoders.time-limit=0s",
         "ebpf-lua-exporter: error: --decoders.time-limit: 0s is not a duration like 1s or 250ms, try --help" },
       { "--config.dir=/tmp --config.names=a --decoders.time-limit=1x",
