@@ -60,7 +60,9 @@ end
 -- returns the last value seen.
 function Server:wait_value(expr, value)
   local seen
-  for _ = 1, 100 do
+  -- Up to 30 s: on a loaded machine a scrape, a rule evaluation and a
+  -- query each take their time; an exact value ends the wait at once.
+  for _ = 1, 300 do
     local r = self:query(expr)
     seen = r[1] and tonumber(r[1].value[2])
     if seen == value then
