@@ -56,7 +56,7 @@ function Server:query(expr)
   return doc.data.result
 end
 
---- Polls until `expr` gives one sample equal to `value` (10 s at most);
+--- Polls until `expr` gives one sample equal to `value` (30 s at most);
 -- returns the last value seen.
 function Server:wait_value(expr, value)
   local seen
