@@ -32,6 +32,7 @@ local function expected_files()
     add("/usr/share/ebpf-lua-exporter/examples/" .. name .. ".bpf.o")
     add("/usr/share/ebpf-lua-exporter/examples/" .. name .. ".yaml")
   end
+  add("/usr/share/ebpf-lua-exporter/examples/usdt-trace-demo") -- the program usdt-trace probes
   for _, dir in ipairs({ "grafana", "prometheus" }) do
     for _, f in ipairs(ls("deploy/" .. dir, ".")) do add("/usr/share/ebpf-lua-exporter/" .. dir .. "/" .. f) end
   end
