@@ -29,7 +29,7 @@ test: build
 	@sh tools/kernel-fs.sh
 	@$(MAKE) --no-print-directory lint test-c test-lua test-integration test-asan
 
-C_SOURCES = core/*.c core/*.h core/tests/*.c bench/*.c bpf/*.h examples/*.bpf.c \
+C_SOURCES = core/*.c core/*.h core/bpf/*.bpf.c core/tests/*.c bench/*.c bpf/*.h examples/*.c \
 	spec/integration/target/*.c spec/integration/bpf/*.bpf.c spec/integration/bpf/*.bpf.h
 
 lint:

@@ -14,6 +14,7 @@
 #include "config_names.h"
 #include "config_reply.h"
 #include "log.h"
+#include "targets.h"
 
 /* An empty function that programs may probe with
  * SEC("uprobe//proc/self/exe:post_attach_mark") to run once their object is
@@ -160,7 +161,8 @@ static int open_and_configure(struct build *b)
 		}
 		gen->views[gen->nviews++].obj = o;
 		if (elx_config_reply_ask(gen->lua, b->names[i], opened ? o->map_infos : NULL,
-					 opened ? o->nmap_infos : 0, &b->replies[i], &err) != 0) {
+					 opened ? o->nmap_infos : 0, opened ? o->obj : NULL,
+					 &b->replies[i], &err) != 0) {
 			log_failure(&err);
 			failed++;
 		}
@@ -168,8 +170,9 @@ static int open_and_configure(struct build *b)
 	return failed;
 }
 
-/* Phase 2: kaddrs go into objects before they load. A kept object asked
- * for other kaddrs is another object: the same .bpf.o is opened anew. */
+/* Phase 2: kaddrs go into objects before they load, and so does which
+ * programs `targets:` attaches per process. A kept object asked for other
+ * kaddrs or targets is another object: the same .bpf.o is opened anew. */
 static int apply_kaddrs(struct build *b)
 {
 	char *err = NULL;
@@ -179,7 +182,8 @@ static int apply_kaddrs(struct build *b)
 		struct elx_config_reply *r = &b->replies[i];
 
 		if (is_shared(b->prev, v->obj) &&
-		    elx_object_kaddrs_differ(v->obj, r->kaddrs, r->nkaddrs)) {
+		    (elx_object_kaddrs_differ(v->obj, r->kaddrs, r->nkaddrs) ||
+		     elx_targets_differ(v->obj, r->targets, r->ntargets))) {
 			struct elx_object *fresh = calloc(1, sizeof(*fresh));
 
 			if (!fresh || elx_object_open(fresh, b->flags->config_dir, b->names[i],
@@ -195,6 +199,10 @@ static int apply_kaddrs(struct build *b)
 		if (elx_object_set_kaddrs(v->obj, r->kaddrs, r->nkaddrs, "/proc/kallsyms", &err)) {
 			log_error("%s.yaml: %s", v->obj->name, err ? err : "out of memory");
 			free(err);
+			return -EINVAL;
+		}
+		if (elx_targets_new(v->obj, r->targets, r->ntargets, &err)) {
+			log_failure(&err);
 			return -EINVAL;
 		}
 	}
@@ -232,14 +240,19 @@ static int bind_sources(struct build *b)
 		v->batches = calloc(r->nmaps + 1, sizeof(*v->batches));
 		if (!v->sources || !v->batches)
 			return ret;
+		if (v->obj->targets &&
+		    elx_targets_configure(v->obj->targets, r->grace_ms, r->maps, r->nmaps))
+			return ret;
 		for (size_t j = 0; j < r->nmaps; j++) {
 			v->sources[j] = elx_object_source(v->obj, &r->maps[j], b->loop, &ret);
 			if (!v->sources[j])
 				return ret;
 			v->nsources++;
 		}
-		log_info("config %s: %zu of %zu programs attached, %zu metric maps%s", v->obj->name,
-			 v->obj->nattached, v->obj->nprograms, v->nsources,
+		log_info("config %s: %zu of %zu programs attached%s, %zu metric maps%s",
+			 v->obj->name, v->obj->nattached, v->obj->nprograms - v->obj->ntargeted,
+			 v->obj->ntargeted ? " (and those of targets: per process)" : "",
+			 v->nsources,
 			 is_shared(b->prev, v->obj) ? " (object unchanged: kept loaded)" : "");
 	}
 	return 0;
@@ -396,7 +409,8 @@ size_t elx_generation_attached(const struct elx_generation *gen, size_t *total)
 	*total = 0;
 	for (size_t i = 0; gen && i < gen->nviews; i++) {
 		attached += gen->views[i].obj->nattached;
-		*total += gen->views[i].obj->nprograms;
+		/* Programs of targets attach per process, not at load. */
+		*total += gen->views[i].obj->nprograms - gen->views[i].obj->ntargeted;
 	}
 	return attached;
 }

@@ -18,6 +18,7 @@
 #include "kaddrs.h"
 #include "libbpf_log.h"
 #include "log.h"
+#include "targets.h"
 
 int elx_object_file_hash(const char *path, uint64_t *hash)
 {
@@ -231,6 +232,10 @@ int elx_object_attach(struct elx_object *o, int strict)
 
 		if (o->prog_fds[k] < 0 && !o->attach_errors[k])
 			continue; /* not loaded: autoload turned off by its author */
+		if (elx_targets_program_at(o->targets, k)) {
+			o->ntargeted++; /* attached per process, later */
+			continue;
+		}
 		if (o->prog_fds[k] < 0) {
 			ret = -EOPNOTSUPP;
 		} else {
@@ -254,6 +259,7 @@ int elx_object_attach(struct elx_object *o, int strict)
 		log_debug("config %s: attached %s (SEC(\"%s\")) with %zu link(s)", o->name,
 			  bpf_program__name(prog), bpf_program__section_name(prog), o->links[k].n);
 	}
+	elx_targets_publish(o);
 	return 0;
 }
 
@@ -393,6 +399,7 @@ static void detach_all(struct elx_object *o)
 
 void elx_object_close(struct elx_object *o)
 {
+	elx_targets_free(o->targets);
 	detach_all(o);
 	for (size_t i = 0; i < o->nsources; i++)
 		free_source(o->sources[i]);

@@ -5,7 +5,7 @@ local ffi = require("ffi")
 
 local M = {}
 
-M.VERSION = 8
+M.VERSION = 9
 
 M.CDEF = [[
 /* The Lua entry points. The core calls one by filling elx_call and running
@@ -15,6 +15,7 @@ enum elx_entry {
 	ELX_ENTRY_CONFIGURE = 2,   /* arg: struct elx_configure * */
 	ELX_ENTRY_RENDER = 3,	   /* arg: struct elx_scrape * */
 	ELX_ENTRY_CGROUP_SYNC = 4, /* arg: struct elx_cgroup_sync * */
+	ELX_ENTRY_PROCESSES = 5,   /* arg: struct elx_process_sync * */
 };
 
 /* The call in progress from the core into Lua. Lua sets `error` (a string
@@ -54,6 +55,16 @@ struct elx_metric_map {
 	uint32_t record_size; /* 0: read the map whole; else count its records' label bytes */
 	uint32_t reserved;
 	uint64_t flush_ms; /* event counters: how often their counts start afresh */
+	/* targets: where the key holds a process id (pid_size 4 or 8 bytes at
+	 * pid_offset), so that an exited process's keys can be deleted; 0: none */
+	uint32_t pid_offset;
+	uint32_t pid_size;
+};
+
+/* One program of a config's opened object, for configure. */
+struct elx_program_info {
+	const char *name;
+	const char *section; /* its SEC() name */
 };
 
 /* ELX_ENTRY_CONFIGURE: the core names a config and the maps of its opened
@@ -71,6 +82,13 @@ struct elx_configure {
 	const char *const *kaddrs;
 	uint32_t nkaddrs;
 	uint32_t reserved;
+	/* in: the object's programs (NULL when it could not be opened) */
+	const struct elx_program_info *programs;
+	uint32_t nprograms;
+	/* out: programs that `targets:` attaches per process, not at load */
+	uint32_t ntarget_programs;
+	const char *const *target_programs;
+	uint64_t target_grace_ms; /* out: how long an exited process's keys stay */
 };
 
 /* The whole content of one metric map, read at one scrape; for an event
@@ -99,8 +117,11 @@ struct elx_program {
 	int32_t attached; /* 1 when a link exists */
 	uint64_t run_time_ns;
 	uint64_t run_count;
-	const char *section;	  /* its SEC() name */
-	const char *attach_error; /* why it is not attached, or NULL */
+	const char *section;	       /* its SEC() name */
+	const char *attach_error;      /* why it is not attached, or NULL */
+	uint32_t targeted;	       /* 1: attached per process by `targets:` */
+	uint32_t attached_processes;   /* targeted: processes it has links in now */
+	uint64_t target_attach_errors; /* targeted: attaches to a process that failed */
 };
 
 /* Counters of a config that Lua adds to and the core keeps: a reload
@@ -187,6 +208,57 @@ struct elx_cgroup_sync {
 	uint32_t nops;	  /* out */
 	uint32_t reserved;
 	const struct elx_cgroup_op *ops; /* out */
+};
+
+/* What the core learned about a process (ELX_ENTRY_PROCESSES). */
+enum elx_process_change {
+	ELX_PROCESS_FOUND = 1, /* running at a scan of /proc */
+	ELX_PROCESS_EXEC = 2,  /* ran a new program: its links are gone */
+	ELX_PROCESS_FORK = 3,  /* a new process, child of ppid */
+	ELX_PROCESS_EXIT = 4,  /* exited: its links are gone, its keys stay for the grace period */
+};
+
+struct elx_process_event {
+	uint32_t change; /* enum elx_process_change */
+	uint32_t pid;	 /* the process (thread group) id */
+	uint32_t ppid;	 /* 0 when unknown (FOUND) */
+	uint32_t reserved;
+	char comm[16];	      /* "" when unknown: read /proc */
+	char parent_comm[16]; /* "" when unknown */
+};
+
+/* A process of a config whose grace period is over: its keys were deleted. */
+struct elx_process_gone {
+	const char *config;
+	uint32_t pid;
+	uint32_t reserved;
+};
+
+/* Attach a program of a config to a process, on `binary` as the process sees
+ * it (NULL: the path of the program's SEC()). */
+struct elx_target_op {
+	const char *config;
+	const char *program;
+	const char *binary;
+	uint32_t pid;
+	uint32_t reserved;
+};
+
+/* ELX_ENTRY_PROCESSES: processes that ran, changed or went; Lua answers
+ * with the attachments they need. With `listing`, the FOUND events are every
+ * process there is, and the answer is the whole set of attachments wanted:
+ * the core detaches the others. The ops are the Lua state's, valid until its
+ * next call. */
+struct elx_process_sync {
+	const struct elx_process_event *events;
+	uint32_t nevents;
+	uint32_t listing;
+	const struct elx_process_gone *gone;
+	uint32_t ngone;
+	uint32_t all_forks;		 /* out: a selector needs every fork (parent_comm) */
+	const struct elx_target_op *ops; /* out */
+	uint32_t nops;			 /* out */
+	uint32_t reserved;
 };
 
 /* The kernel symbol index (core/ksym_index.c): kallsyms read by the core

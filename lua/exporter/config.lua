@@ -6,6 +6,7 @@ local lyaml = require("lyaml")
 local checker = require("exporter.checker")
 local exposition = require("exporter.exposition")
 local kinds = require("exporter.kinds")
+local targets = require("exporter.targets")
 
 local M = {}
 
@@ -210,7 +211,7 @@ local function check_kaddrs(c, kaddrs, cfg)
   end
 end
 
-local TOP_KEYS = { metrics = true, kaddrs = true, tracing = true, cgroup_id_map = true }
+local TOP_KEYS = { metrics = true, kaddrs = true, tracing = true, cgroup_id_map = true, targets = true }
 
 local function check_config(c, doc, ctx)
   local cfg = { name = ctx.config, file = c.file, metrics = {}, kaddrs = {} }
@@ -233,6 +234,9 @@ local function check_config(c, doc, ctx)
   end
   if present(doc.kaddrs) then
     check_kaddrs(c, doc.kaddrs, cfg)
+  end
+  if present(doc.targets) then
+    cfg.targets = targets.check(c, doc.targets, ctx)
   end
   return cfg
 end

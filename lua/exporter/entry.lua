@@ -17,6 +17,8 @@ local exposition = require("exporter.exposition")
 local landing = require("exporter.landing")
 local log = require("exporter.log")
 local metric = require("exporter.metric")
+local processes = require("exporter.processes")
+local targets = require("exporter.targets")
 
 local M = {}
 
@@ -61,6 +63,7 @@ function M.init(opts)
     configs = {},
     family_owner = {},
     cgroup_id_maps = {},
+    target_configs = {},
     buf = buffer.new(65536),
   }
   return true
@@ -100,13 +103,17 @@ local function bind(cfg, infos)
   return plans
 end
 
-local function register(name, cfg, plans)
+local function register(name, cfg, plans, bound)
   local read_errors, lost, states = {}, {}, {}
   for i, plan in ipairs(plans) do
     states[i] = collect.new_state(plan)
     state.family_owner[plan.family] = name
     read_errors[plan.name] = 0
     lost[plan.name] = plan.event and 0 or nil
+  end
+  if cfg.targets then
+    state.target_configs[#state.target_configs + 1] = { name = name, entries = cfg.targets.entries,
+      grace = cfg.targets.grace }
   end
   if cfg.cgroup_id_map then
     local m = cfg.cgroup_id_map
@@ -116,6 +123,7 @@ local function register(name, cfg, plans)
     name = name,
     plans = plans,
     states = states, -- per plan: its caches and series, changed by every scrape
+    pid_fields = bound and bound.pid_fields, -- targets: per plan, where keys hold a pid
     stats = {
       decoder_errors = 0, read_errors = read_errors, lost = lost, duration = 0,
       logged = {}, nlogged = 0, log = log.warn,
@@ -125,7 +133,7 @@ end
 
 -- The answer goes into the call's out fields, in memory this state keeps
 -- until its next call (the core copies it at once).
-local function answer(call, plans, kaddrs)
+local function answer(call, plans, kaddrs, bound)
   local maps = ffi.new("struct elx_metric_map[?]", #plans + 1)
   local syms = ffi.new("const char *[?]", #kaddrs + 1)
   for i, plan in ipairs(plans) do
@@ -135,7 +143,7 @@ local function answer(call, plans, kaddrs)
   for i, sym in ipairs(kaddrs) do
     syms[i - 1] = sym
   end
-  state.answer = { maps, syms, plans, kaddrs }
+  state.answer = { maps, syms, plans, kaddrs, bound and targets.answer(call, bound, maps) }
   call.metric_maps, call.nmetric_maps = maps, #plans
   call.kaddrs, call.nkaddrs = syms, #kaddrs
 end
@@ -154,18 +162,24 @@ function M.configure(call)
     end
     return nil, table.concat(errors, "\n")
   end
-  local infos, plans = map_infos(call), {}
+  local infos, plans, bound = map_infos(call), {}, nil
   if infos then
     plans, errors = bind(cfg, infos)
-    if not plans then
+    if plans and cfg.targets then
+      bound, errors = targets.bind(cfg, targets.program_infos(call), plans)
+    end
+    if not plans or not bound and cfg.targets then
       return nil, table.concat(errors, "\n")
     end
-    register(name, cfg, plans)
+    register(name, cfg, plans, bound)
   end
   for _, warning in ipairs(cfg.warnings or {}) do
     log.warn(warning)
   end
-  answer(call, plans, cfg.kaddrs)
+  for _, warning in ipairs(bound and errors or {}) do
+    log.warn(warning)
+  end
+  answer(call, plans, cfg.kaddrs, bound)
   return true
 end
 
@@ -292,11 +306,35 @@ function M.cgroup_sync(call)
   return true
 end
 
+-- A process whose keys the core deleted: its config's metrics with a pid
+-- label decode afresh, so that a reused pid is never named by a label set
+-- cached for the process that had it before.
+local function forget_process(config_name)
+  for _, cfg in ipairs(state.configs) do
+    if cfg.name == config_name then
+      for i, plan in ipairs(cfg.plans) do
+        if cfg.pid_fields and cfg.pid_fields[i] then
+          cfg.states[i] = collect.new_state(plan)
+        end
+      end
+    end
+  end
+end
+
+--- ELX_ENTRY_PROCESSES, with a struct elx_process_sync *.
+function M.processes(call)
+  if not state.processes then
+    state.processes = processes.new(state.target_configs, forget_process)
+  end
+  return state.processes:sync(call)
+end
+
 local ENTRIES = {
   [C.ELX_ENTRY_INIT] = { fn = M.init, ctype = ffi.typeof("struct elx_init *") },
   [C.ELX_ENTRY_CONFIGURE] = { fn = M.configure, ctype = ffi.typeof("struct elx_configure *") },
   [C.ELX_ENTRY_RENDER] = { fn = M.render, ctype = ffi.typeof("struct elx_scrape *") },
   [C.ELX_ENTRY_CGROUP_SYNC] = { fn = M.cgroup_sync, ctype = ffi.typeof("struct elx_cgroup_sync *") },
+  [C.ELX_ENTRY_PROCESSES] = { fn = M.processes, ctype = ffi.typeof("struct elx_process_sync *") },
 }
 
 -- Kept until the next call, so that elx_call.error may point into it.

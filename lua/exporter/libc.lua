@@ -57,6 +57,8 @@ int exporter_libc_fanotify_mark(int fd, unsigned int flags, uint64_t mask, int d
 char *exporter_libc_if_indextoname(unsigned int ifindex, char *ifname) __asm__("if_indextoname");
 void *exporter_libc_dlopen(const char *file, int mode) __asm__("dlopen");
 char *exporter_libc_dlerror(void) __asm__("dlerror");
+long exporter_libc_readlink(const char *path, char *buf, size_t size) __asm__("readlink");
+int exporter_libc_fnmatch(const char *pattern, const char *string, int flags) __asm__("fnmatch");
 ]])
 end
 local C = ffi.C
@@ -169,6 +171,22 @@ function M.if_indextoname(idx)
   local p = C.exporter_libc_if_indextoname(idx, ifname_buf)
   if p == nil then return nil end
   return ffi.string(p)
+end
+
+local link_buf = ffi.new("char[?]", 4096)
+
+--- readlink(2): where a symbolic link points (/proc/PID/exe: the executable).
+-- @return the target, or nil and the errno
+function M.readlink(path)
+  local n = tonumber(C.exporter_libc_readlink(path, link_buf, 4096))
+  if n < 0 then return nil, ffi.errno() end
+  return ffi.string(link_buf, n)
+end
+
+--- fnmatch(3) without flags: shell wildcards, where `*` also matches "/".
+-- @return true when `s` matches `pattern`
+function M.fnmatch(pattern, s)
+  return C.exporter_libc_fnmatch(pattern, s, 0) == 0
 end
 
 -- Libraries loaded by load_library, by the name that worked: one FFI
