@@ -4,7 +4,8 @@
 -- scrape cost of a 100,000-series map over real HTTP, next to two baselines
 -- measured in the same run on the same map by a C program: the floor (one
 -- batch lookup + sprintf per line) and a key-by-key walk (get_next_key +
--- lookup, the way ebpf_exporter reads maps); and reloads.
+-- lookup, the way ebpf_exporter reads maps); reloads; and targets: 200
+-- processes attached in a burst.
 -- Usage: luajit bench/run.lua <build dir>
 package.path = "bench/?.lua;spec/?.lua;lua/?.lua;" .. (arg[1] or "build") .. "/gen/?.lua;" .. package.path
 local common = require("common")
@@ -43,6 +44,7 @@ require("footprint")(build)
 require("ksym")(build)
 require("indexes")(build)
 require("big_table")(build)
+require("targets")(build)
 
 with_exporter({ dir = build .. "/bench", names = "bench" }, function(e)
   local rss_idle = rss_kib(e.pid)

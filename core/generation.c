@@ -249,11 +249,13 @@ static int bind_sources(struct build *b)
 				return ret;
 			v->nsources++;
 		}
-		log_info("config %s: %zu of %zu programs attached%s, %zu metric maps%s",
-			 v->obj->name, v->obj->nattached, v->obj->nprograms - v->obj->ntargeted,
-			 v->obj->ntargeted ? " (and those of targets: per process)" : "",
-			 v->nsources,
+		log_info("config %s: %zu of %zu programs attached, %zu metric maps%s", v->obj->name,
+			 v->obj->nattached, v->obj->nprograms - v->obj->ntargeted, v->nsources,
 			 is_shared(b->prev, v->obj) ? " (object unchanged: kept loaded)" : "");
+		if (v->obj->ntargeted)
+			log_info("config %s: %zu program(s) attach per process, to those targets: "
+				 "selects",
+				 v->obj->name, v->obj->ntargeted);
 	}
 	return 0;
 }

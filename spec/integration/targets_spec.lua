@@ -40,7 +40,9 @@ end
 
 local function start(entries, grace)
   local dir = helper.config_dir(CONFIG, CONFIG, yaml(entries, grace))
-  return helper.start({ dir = dir, names = CONFIG, args = "--debug" })
+  local e = helper.start({ dir = dir, names = CONFIG, args = "--debug --web.enable-lifecycle" })
+  e.dir = dir
+  return e
 end
 
 local function series(name, pid, comm)
@@ -226,6 +228,35 @@ describe("targets", function()
       assert.equal(idle["anon_inode:[perf_event]"], now["anon_inode:[perf_event]"])
       assert.same(idle, now)
     end)
+
+  it("keeps the links of processes still selected across a reload and drops the others", function()
+    local keep, drop = t.tag(), t.tag()
+    exporter = start(entry(keep) .. entry(drop))
+    local ids = helper.program_ids(exporter:scrape())
+    local a, b = run(keep, 10), run(drop, 20)
+    t.wait_attached(exporter, a.pid, PROGRAMS)
+    t.wait_attached(exporter, b.pid, PROGRAMS)
+    a:hit(10)
+    b:hit(20)
+    local links = t.links(exporter, CONFIG)
+    assert.equal(2 * PROGRAMS, #links)
+    files.write(exporter.dir .. "/" .. CONFIG .. ".yaml", yaml(entry(keep)))
+    local _, status = exporter:get("/-/reload", "-X POST")
+    assert.equal(200, status)
+    assert.same(ids, helper.program_ids(exporter:scrape())) -- the object was kept
+    t.wait_for("b's links to go", function() return attached(exporter:samples()) == 1 end)
+    a:hit(20)
+    local s = exporter:samples()
+    assert.equal(20, s[series("targets_hits_total", a.pid)]) -- counting on, on the same links
+    assert.equal(20, s[series("targets_hits_total", b.pid)])
+    assert.equal(1, #t.attaches(exporter, a.pid) / PROGRAMS) -- never attached again
+    t.wait_for("b's probes to be torn down", function() return #t.links(exporter, CONFIG) == PROGRAMS end, 30)
+    for _, id in ipairs(t.links(exporter, CONFIG)) do
+      local kept = false
+      for _, old in ipairs(links) do kept = kept or old == id end
+      assert.is_true(kept, "link " .. id .. " is new")
+    end
+  end)
 
   it("counts a failed attach once, logs it once, and tries again only when the process execs", function()
     local tag = t.tag()
