@@ -56,10 +56,20 @@ return function(build)
     local idle_ms = (common.cpu_ns(e.pid) - idle_start) / 1e6
     local base = fds(e.pid)
     local pids = dir .. "/pids"
-    local cpu0, t0 = common.cpu_ns(e.pid), now()
     -- One shell starts them all, as fast as it can fork and exec.
-    common.run(("sh -c 'for i in $(seq %d); do %s/spec/elx-targets-target %s 1 >/dev/null 2>&1 & echo $!; done' >%s")
-      :format(N, build, tag, pids))
+    local function burst(with_tag, file)
+      common.run(("sh -c 'for i in $(seq %d); do %s/spec/elx-targets-target %s 1 >/dev/null 2>&1 & echo $!; done' >%s")
+        :format(N, build, with_tag, file))
+    end
+    -- First processes that do not match: what finding out costs alone.
+    local cpu_other = common.cpu_ns(e.pid)
+    burst("other-" .. tag, dir .. "/others")
+    os.execute("sleep 1")
+    local others_ms = (common.cpu_ns(e.pid) - cpu_other) / 1e6
+    common.run("kill $(cat " .. dir .. "/others)")
+    os.execute("sleep 1")
+    local cpu0, t0 = common.cpu_ns(e.pid), now()
+    burst(tag, pids)
     local spawned = now() - t0
     -- Each attach holds two fds: the perf event and the BPF link.
     assert(until_true(function() return fds(e.pid) >= base + 2 * N end, 60),
@@ -78,6 +88,15 @@ return function(build)
     e:scrape()
     local scrape_ms = (now() - scrape_start) * 1e3
     local exit_cpu_ms = (common.cpu_ns(e.pid) - cpu1) / 1e6
+    -- A restart of them all: new processes while the kernel still tears
+    -- the old probes down.
+    local t2 = now()
+    burst(tag, pids)
+    assert(until_true(function()
+      return e:samples()['ebpf_exporter_attached_processes{config="targets_test",program="targets_hit"}'] == N
+    end, 120), "the second burst was not attached within 120 s")
+    local again = now() - t2
+    common.run("kill $(cat " .. pids .. ")")
     local teardown = until_true(function() return fds(e.pid) <= base end, 300)
     print(("\ntargets: %d matching processes started in a burst (the shell took %.0f ms to start them):"):format(
       N, spawned * 1e3))
@@ -85,10 +104,13 @@ return function(build)
       took * 1e3))
     print(("  exporter CPU meanwhile (discovery + attach) %7.1f ms, %.0f us a process"):format(cpu_ms,
       cpu_ms * 1e3 / N))
+    print(("  exporter CPU for %d that do not match       %7.1f ms, %.0f us a process (discovery alone)"):format(
+      N, others_ms, others_ms * 1e3 / N))
     print(("  all %d exited: links gone after           %9.0f ms, exporter CPU %.1f ms"):format(N, gone * 1e3,
       exit_cpu_ms))
     print(("  a scrape during the kernel's teardown     %9.1f ms; teardown of the %d probes took %.1f s"):format(
       scrape_ms, N, (now() - t1)))
+    print(("  %d more started during the teardown: all attached after %.0f ms"):format(N, again * 1e3))
     print(("  exporter CPU while idle                   %9.1f ms in 5 s (other processes' execs included)")
       :format(idle_ms))
     assert(teardown, "the kernel's teardown did not end within 300 s")

@@ -169,11 +169,15 @@ static void detach_ended(struct elx_process_targets *pt, const struct elx_proces
 			 size_t n, uint64_t now)
 {
 	for (size_t i = 0; i < n; i++) {
+		size_t had = 0;
+
 		if (ev[i].change != ELX_PROCESS_EXIT && ev[i].change != ELX_PROCESS_EXEC)
 			continue;
 		for (size_t j = 0; j < pt->gen->nviews; j++)
-			elx_targets_detach(pt->gen->views[j].obj, ev[i].pid, now);
-		elx_process_watch_set(pt->watch, ev[i].pid, 0);
+			had += elx_targets_detach(pt->gen->views[j].obj, ev[i].pid, now);
+		/* Every exec of the machine comes here: most had nothing. */
+		if (had || ev[i].change == ELX_PROCESS_EXIT)
+			elx_process_watch_set(pt->watch, ev[i].pid, 0);
 	}
 }
 
