@@ -109,16 +109,17 @@ static void settle_exit(struct elx_object *o, uint32_t pid, uint64_t started, in
 	}
 }
 
-/* The link the process has already: kept when on the same file, else gone. */
-static int existing(const struct elx_targets *t, struct elx_target_program *p, uint32_t pid,
-		    const struct stat *st)
+/* The link the process has already: kept when in the same process (its
+ * start time) and file, else gone. */
+static int existing(const struct elx_targets *t, struct elx_target_program *p,
+		    const struct elx_target_link *want, const struct stat *st)
 {
 	for (size_t i = 0; i < p->nlinks; i++) {
 		struct elx_target_link *l = &p->links[i];
 
-		if (l->pid != pid)
+		if (l->pid != want->pid)
 			continue;
-		if (l->dev == st->st_dev && l->ino == st->st_ino) {
+		if (l->started == want->started && l->dev == st->st_dev && l->ino == st->st_ino) {
 			l->marked = 1;
 			return 1;
 		}
@@ -143,6 +144,7 @@ int elx_targets_attach(struct elx_object *o, const char *name, uint32_t pid, con
 {
 	struct elx_target_program *p = named(o->targets, name);
 	struct elx_target_link l = { .pid = pid, .marked = 1 };
+	uint64_t started;
 	struct stat st;
 	char *err = NULL;
 	int fd, ret;
@@ -150,16 +152,15 @@ int elx_targets_attach(struct elx_object *o, const char *name, uint32_t pid, con
 	*purged = 0;
 	if (!p)
 		return -ENOENT;
-	fd = elx_proc_open_binary(pid, binary ? binary : p->path, &err);
+	ret = elx_proc_start_time(pid, &l.started);
+	fd = ret ? ret : elx_proc_open_binary(pid, binary ? binary : p->path, &err);
 	if (fd < 0)
 		return failed(o, p, pid, fd, err);
 	ret = fstat(fd, &st) == 0 ? 0 : -errno;
-	if (!ret && existing(o->targets, p, pid, &st)) {
+	if (!ret && existing(o->targets, p, &l, &st)) {
 		close(fd);
 		return 0;
 	}
-	if (!ret)
-		ret = elx_proc_start_time(pid, &l.started);
 	if (!ret) {
 		settle_exit(o, pid, l.started, purged);
 		ret = attach_in_file(p, pid, fd, &l.link, &err);
@@ -167,6 +168,13 @@ int elx_targets_attach(struct elx_object *o, const char *name, uint32_t pid, con
 	close(fd);
 	if (ret)
 		return failed(o, p, pid, ret, err);
+	/* The pid named the process we looked at, not one that took it since. */
+	if (elx_proc_start_time(pid, &started) != 0 || started != l.started) {
+		elx_link_closer_destroy(l.link, p->kind == ELX_TARGET_USDT, o->targets);
+		log_debug("config %s: program %s: process %u exited while it was attached", o->name,
+			  name, pid);
+		return -ESRCH;
+	}
 	l.dev = st.st_dev;
 	l.ino = st.st_ino;
 	if (add_link(p, &l)) {
