@@ -113,7 +113,8 @@ void elx_link_closer_destroy(struct bpf_link *link, int usdt, const void *owner)
 	pthread_mutex_lock(&lock);
 	ret = j && (j->link || j->fd >= 0) ? start() : -ENOMEM;
 	if (!ret) {
-		j->owner = owner;
+		/* Only a USDT link depends on its object: drains wait for those. */
+		j->owner = usdt ? owner : NULL;
 		if (tail)
 			tail->next = j;
 		else

@@ -20,8 +20,9 @@ void elx_link_closer_destroy(struct bpf_link *link, int usdt, const void *owner)
 void elx_link_closer_lock_usdt(void);
 void elx_link_closer_unlock_usdt(void);
 
-/* Waits until every link of `owner` handed over is destroyed: before its
- * object closes (a USDT link refers to its object's USDT manager). */
+/* Waits until every USDT link of `owner` handed over is destroyed: before
+ * its object closes (a USDT link refers to its object's USDT manager; the
+ * others depend on nothing of ours). */
 void elx_link_closer_drain(const void *owner);
 
 /* Links handed over and not destroyed yet: for tests and the benchmark. */
