@@ -1,7 +1,8 @@
 -- The entry points the C core calls in a Lua state, through one dispatcher
 -- that reads the call from elx_call (core/abi.h): init once, configure each
 -- config (parse, check, bind to its maps), render pages from a read of the
--- maps, and answer cgroup_id_map syncs.
+-- maps, answer cgroup_id_map syncs, and say which processes targets attach
+-- to.
 local ffi = require("ffi")
 local buffer = require("string.buffer")
 local abi = require("exporter.abi")
@@ -162,13 +163,14 @@ function M.configure(call)
     end
     return nil, table.concat(errors, "\n")
   end
-  local infos, plans, bound = map_infos(call), {}, nil
+  local infos, plans, bound, target_warnings = map_infos(call), {}, nil, {}
   if infos then
     plans, errors = bind(cfg, infos)
     if plans and cfg.targets then
-      bound, errors = targets.bind(cfg, targets.program_infos(call), plans)
+      bound, target_warnings = targets.bind(cfg, targets.program_infos(call), plans)
+      errors = not bound and target_warnings or nil
     end
-    if not plans or not bound and cfg.targets then
+    if errors then
       return nil, table.concat(errors, "\n")
     end
     register(name, cfg, plans, bound)
@@ -176,7 +178,7 @@ function M.configure(call)
   for _, warning in ipairs(cfg.warnings or {}) do
     log.warn(warning)
   end
-  for _, warning in ipairs(bound and errors or {}) do
+  for _, warning in ipairs(bound and target_warnings or {}) do
     log.warn(warning)
   end
   answer(call, plans, cfg.kaddrs, bound)
