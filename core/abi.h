@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#define ELX_ABI_VERSION 11
+#define ELX_ABI_VERSION 12
 
 /* Functions called from Lua must be visible to the FFI (-rdynamic). */
 #define ELX_EXPORT __attribute__((visibility("default")))
@@ -26,6 +26,7 @@ enum elx_entry {
 	ELX_ENTRY_RENDER = 3,	   /* arg: struct elx_scrape * */
 	ELX_ENTRY_CGROUP_SYNC = 4, /* arg: struct elx_cgroup_sync * */
 	ELX_ENTRY_SPANS = 5,	   /* arg: struct elx_span_call * */
+	ELX_ENTRY_PROCESSES = 6,   /* arg: struct elx_process_sync * */
 };
 
 /* The call in progress from the core into Lua. Lua sets `error` (a string
@@ -92,6 +93,16 @@ struct elx_metric_map {
 	uint32_t record_size; /* 0: read the map whole; else count its records' label bytes */
 	uint32_t reserved;
 	uint64_t flush_ms; /* event counters: how often their counts start afresh */
+	/* targets: where the key holds a process id (pid_size 4 or 8 bytes at
+	 * pid_offset), so that an exited process's keys can be deleted; 0: none */
+	uint32_t pid_offset;
+	uint32_t pid_size;
+};
+
+/* One program of a config's opened object, for configure. */
+struct elx_program_info {
+	const char *name;
+	const char *section; /* its SEC() name */
 };
 
 /* A ring buffer whose records become spans (a config's tracing.spans[i]). */
@@ -117,6 +128,13 @@ struct elx_configure {
 	/* out: ring buffers read as spans, in tracing.spans order */
 	uint32_t nspan_streams;
 	const struct elx_span_stream *span_streams;
+	/* in: the object's programs (NULL when it could not be opened) */
+	const struct elx_program_info *programs;
+	uint32_t nprograms;
+	/* out: programs that `targets:` attaches per process, not at load */
+	uint32_t ntarget_programs;
+	const char *const *target_programs;
+	uint64_t target_grace_ms; /* out: how long an exited process's keys stay */
 };
 
 /* The whole content of one metric map, read at one scrape; for an event
@@ -145,8 +163,11 @@ struct elx_program {
 	int32_t attached; /* 1 when a link exists */
 	uint64_t run_time_ns;
 	uint64_t run_count;
-	const char *section;	  /* its SEC() name */
-	const char *attach_error; /* why it is not attached, or NULL */
+	const char *section;	       /* its SEC() name */
+	const char *attach_error;      /* why it is not attached, or NULL */
+	uint32_t targeted;	       /* 1: attached per process by `targets:` */
+	uint32_t attached_processes;   /* targeted: processes it has links in now */
+	uint64_t target_attach_errors; /* targeted: attaches to a process that failed */
 };
 
 /* The errors of one decoder in a config. */
@@ -319,6 +340,57 @@ struct elx_span_call {
 	struct elx_config_counters *counters;
 	struct elx_span *spans;
 	uint32_t nspans; /* out */
+	uint32_t reserved;
+};
+
+/* What the core learned about a process (ELX_ENTRY_PROCESSES). */
+enum elx_process_change {
+	ELX_PROCESS_FOUND = 1, /* running at a scan of /proc */
+	ELX_PROCESS_EXEC = 2,  /* ran a new program: its links are gone */
+	ELX_PROCESS_FORK = 3,  /* a new process, child of ppid */
+	ELX_PROCESS_EXIT = 4,  /* exited: its links are gone, its keys stay for the grace period */
+};
+
+struct elx_process_event {
+	uint32_t change; /* enum elx_process_change */
+	uint32_t pid;	 /* the process (thread group) id */
+	uint32_t ppid;	 /* 0 when unknown (FOUND) */
+	uint32_t reserved;
+	char comm[16];	      /* "" when unknown: read /proc */
+	char parent_comm[16]; /* "" when unknown */
+};
+
+/* A process of a config whose grace period is over: its keys were deleted. */
+struct elx_process_gone {
+	const char *config;
+	uint32_t pid;
+	uint32_t reserved;
+};
+
+/* Attach a program of a config to a process, on `binary` as the process sees
+ * it (NULL: the path of the program's SEC()). */
+struct elx_target_op {
+	const char *config;
+	const char *program;
+	const char *binary;
+	uint32_t pid;
+	uint32_t reserved;
+};
+
+/* ELX_ENTRY_PROCESSES: processes that ran, changed or went; Lua answers
+ * with the attachments they need. With `listing`, the FOUND events are every
+ * process there is, and the answer is the whole set of attachments wanted:
+ * the core detaches the others. The ops are the Lua state's, valid until its
+ * next call. */
+struct elx_process_sync {
+	const struct elx_process_event *events;
+	uint32_t nevents;
+	uint32_t listing;
+	const struct elx_process_gone *gone;
+	uint32_t ngone;
+	uint32_t all_forks;		 /* out: a selector needs every fork (parent_comm) */
+	const struct elx_target_op *ops; /* out */
+	uint32_t nops;			 /* out */
 	uint32_t reserved;
 };
 

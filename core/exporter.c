@@ -27,6 +27,7 @@
 #include "lua_host.h"
 #include "process_stats.h"
 #include "prog_stats_mode.h"
+#include "process_targets.h"
 #include "revision.h"
 #include "routes.h"
 #include "span_export.h"
@@ -140,6 +141,8 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 	ret = elx_bpf_collector_new(flags, &e->bpf_collector);
 	if (!ret)
 		ret = elx_prog_stats_mode_start(loop, flags, &e->prog_stats);
+	if (!ret)
+		ret = elx_process_targets_update(&e->targets, e->gen, loop);
 	if (ret)
 		return ret;
 	ret = elx_caps_keep(flags->capabilities_keep, &err);
@@ -200,6 +203,8 @@ int elx_exporter_reload(struct elx_exporter *e, const char *why, char **reasons)
 	ret = elx_cgroup_id_map_start(e->gen, e->loop, &e->cgroup_watch);
 	if (ret)
 		log_error("reload: cgroup_id_map sync did not start: %s", strerror(-ret));
+	if (elx_process_targets_update(&e->targets, e->gen, e->loop))
+		log_error("reload: targets are not followed");
 	e->last_reload_ok = 1;
 	e->last_success_ms = unix_ms();
 	e->reloads_ok++;
@@ -461,6 +466,8 @@ void elx_exporter_free(struct elx_exporter *e)
 	e->cgroup_watch = NULL;
 	elx_prog_stats_mode_stop(e->prog_stats);
 	elx_bpf_collector_free(e->bpf_collector);
+	elx_process_targets_stop(e->targets);
+	e->targets = NULL;
 	for (size_t i = 0; i < e->nwatches; i++) {
 		e->watches[i]->data = e->watches[i];
 		uv_close((uv_handle_t *)e->watches[i], free_handle_owner);

@@ -16,6 +16,7 @@ struct elx_cgroup_watch;
 struct elx_span_export;
 struct elx_bpf_collector;
 struct elx_prog_stats_control;
+struct elx_process_targets;
 
 /* Directories --config.watch follows: the config dir, its decoders/, and
  * every --decoders.path. */
@@ -32,8 +33,9 @@ struct elx_exporter {
 	int stats_fd;  /* /proc/sys/kernel/bpf_stats_enabled, kept open */
 	int listen_fd; /* the listening socket until the HTTP server takes it, or -1 */
 	struct elx_cgroup_watch *cgroup_watch;
-	struct elx_span_export *spans; /* OpenTelemetry spans of every config */
-	struct elx_about about;	       /* what the landing page and build_info say */
+	struct elx_span_export *spans;	     /* OpenTelemetry spans of every config */
+	struct elx_process_targets *targets; /* configs' `targets:`, or NULL */
+	struct elx_about about;		     /* what the landing page and build_info say */
 	char libbpf_version[16];
 	/* Reloads, for the built-in metrics. */
 	int last_reload_ok;

@@ -21,6 +21,7 @@ local function programs_of(scrape)
       programs[#programs + 1] = {
         config = ffi.string(c.name), name = ffi.string(p.name), tag = ffi.string(p.tag),
         id = p.id, attached = p.attached, run_time_ns = p.run_time_ns, run_count = p.run_count,
+        targeted = p.targeted ~= 0, processes = p.attached_processes, target_errors = p.target_attach_errors,
       }
     end
   end
@@ -30,9 +31,14 @@ end
 
 -- Sample lines (after the family name) of the program families.
 local function program_lines(scrape)
-  local out = { info = {}, attached = {}, run_time = {}, run_count = {} }
+  local out = { info = {}, attached = {}, run_time = {}, run_count = {}, processes = {}, target_errors = {} }
   for _, p in ipairs(programs_of(scrape)) do
     local id = '{id="' .. p.id .. '"} '
+    if p.targeted then -- attached per process by targets:
+      local pair = ('{config="%s",program="%s"} '):format(esc(p.config), esc(p.name))
+      out.processes[#out.processes + 1] = pair .. p.processes
+      out.target_errors[#out.target_errors + 1] = pair .. numfmt.u64(p.target_errors)
+    end
     out.info[#out.info + 1] = ('{config="%s",id="%d",program="%s",tag="%s"} 1'):format(
       esc(p.config), p.id, esc(p.name), p.tag)
     out.attached[#out.attached + 1] = id .. p.attached
@@ -125,6 +131,10 @@ end
 -- elx_scrape *.
 function M.write(buf, scrape, configs)
   local p, c = program_lines(scrape), config_lines(configs)
+  if #p.processes > 0 then
+    family(buf, "ebpf_exporter_attached_processes", "Processes a program of targets: is attached to", "gauge",
+      p.processes)
+  end
   write_build_info(buf, scrape.about)
   write_reloads(buf, scrape)
   family(buf, "ebpf_exporter_decoder_errors_total", "How many times has decoders encountered errors",
@@ -146,6 +156,10 @@ function M.write(buf, scrape, configs)
     "counter", c.read_errors)
   family(buf, "ebpf_exporter_scrape_duration_seconds",
     "How long reading and decoding a config's maps took at this scrape", "gauge", c.durations)
+  if #p.target_errors > 0 then
+    family(buf, "ebpf_exporter_target_attach_errors_total",
+      "Attaches of a program of targets: to a process that failed", "counter", p.target_errors)
+  end
   write_process(buf, scrape.process)
 end
 

@@ -8,6 +8,7 @@ local exposition = require("exporter.exposition")
 local kinds = require("exporter.kinds")
 local tracing_config = require("exporter.tracing_config")
 local yaml_keys = require("exporter.yaml_keys")
+local targets = require("exporter.targets")
 
 local M = {}
 
@@ -215,7 +216,7 @@ local function check_kaddrs(c, kaddrs, cfg)
   end
 end
 
-local TOP_KEYS = { metrics = true, kaddrs = true, tracing = true, cgroup_id_map = true }
+local TOP_KEYS = { metrics = true, kaddrs = true, tracing = true, cgroup_id_map = true, targets = true }
 
 -- As ebpf_exporter: a config must define something. An empty or cut file
 -- (`metrics:` and nothing more) is a mistake, not a config without metrics.
@@ -251,6 +252,9 @@ local function check_config(c, doc, ctx)
   end
   if present(doc.kaddrs) then
     check_kaddrs(c, doc.kaddrs, cfg)
+  end
+  if present(doc.targets) then
+    cfg.targets = targets.check(c, doc.targets, ctx)
   end
   check_not_empty(c, cfg)
   return cfg

@@ -1,7 +1,8 @@
 -- The entry points the C core calls in a Lua state, through one dispatcher
 -- that reads the call from elx_call (core/abi.h): init once, configure each
 -- config (parse, check, bind to its maps), render pages from a read of the
--- maps, and answer cgroup_id_map syncs.
+-- maps, answer cgroup_id_map syncs, and say which processes targets attach
+-- to.
 local ffi = require("ffi")
 local buffer = require("string.buffer")
 local abi = require("exporter.abi")
@@ -23,6 +24,8 @@ local metric = require("exporter.metric")
 local span_metrics = require("exporter.span_metrics")
 local spans = require("exporter.spans")
 local prog_stats = require("exporter.prog_stats")
+local processes = require("exporter.processes")
+local targets = require("exporter.targets")
 
 local M = {}
 
@@ -70,6 +73,7 @@ function M.init(opts)
     by_name = {},
     family_owner = {},
     cgroup_id_maps = {},
+    target_configs = {},
     buf = buffer.new(65536),
   }
   return true
@@ -137,13 +141,17 @@ local function decoder_names(plans, span_plans)
   return names
 end
 
-local function register(name, cfg, plans, span_plans)
+local function register(name, cfg, plans, span_plans, bound)
   local read_errors, lost, states = {}, {}, {}
   for i, plan in ipairs(plans) do
     states[i] = collect.new_state(plan)
     state.family_owner[plan.family] = name
     read_errors[plan.name] = 0
     lost[plan.name] = plan.event and 0 or nil
+  end
+  if cfg.targets then
+    state.target_configs[#state.target_configs + 1] = { name = name, entries = cfg.targets.entries,
+      grace = cfg.targets.grace }
   end
   if cfg.cgroup_id_map then
     local m = cfg.cgroup_id_map
@@ -161,6 +169,7 @@ local function register(name, cfg, plans, span_plans)
     span_states = span_states,
     decoders = decoder_names(plans, span_plans),
     slots = {}, -- decoder name -> its slot in the core's counters (config_counters)
+    pid_fields = bound and bound.pid_fields, -- targets: per plan, where keys hold a pid
     stats = {
       decoder_errors = 0, errors_by_decoder = {}, errors = {}, invalid_utf8 = 0, invalid_utf8_total = 0,
       read_errors = read_errors, lost = lost, duration = 0, logged = {}, nlogged = 0, log = log.warn,
@@ -171,7 +180,7 @@ end
 
 -- The answer goes into the call's out fields, in memory this state keeps
 -- until its next call (the core copies it at once).
-local function answer(call, plans, kaddrs, span_plans)
+local function answer(call, plans, kaddrs, span_plans, bound)
   local maps = ffi.new("struct elx_metric_map[?]", #plans + 1)
   local syms = ffi.new("const char *[?]", #kaddrs + 1)
   local streams = ffi.new("struct elx_span_stream[?]", #span_plans + 1)
@@ -185,7 +194,7 @@ local function answer(call, plans, kaddrs, span_plans)
   for i, sym in ipairs(kaddrs) do
     syms[i - 1] = sym
   end
-  state.answer = { maps, syms, plans, kaddrs, streams, span_plans }
+  state.answer = { maps, syms, plans, kaddrs, streams, span_plans, bound and targets.answer(call, bound, maps) }
   call.metric_maps, call.nmetric_maps = maps, #plans
   call.kaddrs, call.nkaddrs = syms, #kaddrs
   call.span_streams, call.nspan_streams = streams, #span_plans
@@ -205,18 +214,27 @@ function M.configure(call)
     end
     return nil, table.concat(errors, "\n")
   end
-  local infos, plans, span_plans = map_infos(call), {}, {}
+  local infos, plans, span_plans, bound, target_warnings = map_infos(call), {}, {}, nil, {}
   if infos then
     plans, span_plans = bind(cfg, infos)
     if not plans then
       return nil, table.concat(span_plans, "\n")
     end
-    register(name, cfg, plans, span_plans)
+    if cfg.targets then
+      bound, target_warnings = targets.bind(cfg, targets.program_infos(call), plans)
+      if not bound then
+        return nil, table.concat(target_warnings, "\n")
+      end
+    end
+    register(name, cfg, plans, span_plans, bound)
   end
   for _, warning in ipairs(cfg.warnings or {}) do
     log.warn(warning)
   end
-  answer(call, plans, cfg.kaddrs, span_plans)
+  for _, warning in ipairs(bound and target_warnings or {}) do
+    log.warn(warning)
+  end
+  answer(call, plans, cfg.kaddrs, span_plans, bound)
   return true
 end
 
@@ -390,12 +408,36 @@ function M.spans(call)
   return true
 end
 
+-- A process whose keys the core deleted: its config's metrics with a pid
+-- label decode afresh, so that a reused pid is never named by a label set
+-- cached for the process that had it before.
+local function forget_process(config_name)
+  for _, cfg in ipairs(state.configs) do
+    if cfg.name == config_name then
+      for i, plan in ipairs(cfg.plans) do
+        if cfg.pid_fields and cfg.pid_fields[i] then
+          cfg.states[i] = collect.new_state(plan)
+        end
+      end
+    end
+  end
+end
+
+--- ELX_ENTRY_PROCESSES, with a struct elx_process_sync *.
+function M.processes(call)
+  if not state.processes then
+    state.processes = processes.new(state.target_configs, forget_process)
+  end
+  return state.processes:sync(call)
+end
+
 local ENTRIES = {
   [C.ELX_ENTRY_INIT] = { fn = M.init, ctype = ffi.typeof("struct elx_init *") },
   [C.ELX_ENTRY_CONFIGURE] = { fn = M.configure, ctype = ffi.typeof("struct elx_configure *") },
   [C.ELX_ENTRY_RENDER] = { fn = M.render, ctype = ffi.typeof("struct elx_scrape *") },
   [C.ELX_ENTRY_CGROUP_SYNC] = { fn = M.cgroup_sync, ctype = ffi.typeof("struct elx_cgroup_sync *") },
   [C.ELX_ENTRY_SPANS] = { fn = M.spans, ctype = ffi.typeof("struct elx_span_call *") },
+  [C.ELX_ENTRY_PROCESSES] = { fn = M.processes, ctype = ffi.typeof("struct elx_process_sync *") },
 }
 
 -- Kept until the next call, so that elx_call.error may point into it.
