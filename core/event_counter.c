@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -58,10 +59,20 @@ void elx_event_counter_add(struct elx_event_counter *c, const void *data, uint32
 	c->slots[slot] = ++c->n;
 }
 
+/* Unix seconds now: when counts (re)start, for created timestamps. */
+static double unix_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 void elx_event_counter_reset(struct elx_event_counter *c)
 {
 	memset(c->slots, 0, c->nslots * sizeof(*c->slots));
 	c->n = 0;
+	c->batch.created = unix_now();
 }
 
 static void on_perf_sample(void *ctx, int cpu, void *data, __u32 size)
@@ -128,6 +139,7 @@ int elx_event_counter_init(struct elx_event_counter *c, const char *name, uint32
 	}
 	c->batch.name = name;
 	c->batch.key_size = c->record_size;
+	c->batch.created = unix_now();
 	c->batch.value_stride = sizeof(uint64_t);
 	c->batch.ncpus = 1;
 	return 0;

@@ -22,6 +22,7 @@
 #include "caps.h"
 #include "cgroup_id_map.h"
 #include "fd_limit.h"
+#include "format_protobuf.h"
 #include "listen.h"
 #include "log.h"
 #include "lua_host.h"
@@ -225,9 +226,30 @@ static int stats_enabled(struct elx_exporter *e)
 	return c == '1';
 }
 
-static int render(struct elx_exporter *e, enum elx_page page, struct elx_http_response *resp)
+/* The protobuf format: Lua's records become MetricFamily messages. */
+static int encode_protobuf(struct elx_scrape *scrape)
 {
-	struct elx_scrape scrape = { .abi_version = ELX_ABI_VERSION, .page = page };
+	char *out = NULL;
+	size_t len = 0;
+	int ret = elx_protobuf_encode((const uint8_t *)scrape->body, scrape->body_len, &out, &len);
+
+	if (ret) {
+		log_error("protobuf exposition: %s",
+			  ret == -ENOMEM ? "out of memory" : "malformed records from Lua");
+		return ret;
+	}
+	free(scrape->body);
+	scrape->body = out;
+	scrape->body_len = len;
+	return 0;
+}
+
+static int render(struct elx_exporter *e, enum elx_page page, enum elx_format format,
+		  struct elx_http_response *resp)
+{
+	struct elx_scrape scrape = { .abi_version = ELX_ABI_VERSION,
+				     .page = page,
+				     .format = format };
 	char *err = NULL;
 	int ret;
 
@@ -251,6 +273,10 @@ static int render(struct elx_exporter *e, enum elx_page page, struct elx_http_re
 		free(scrape.body);
 		return ret ? ret : -EINVAL;
 	}
+	if (page == ELX_PAGE_METRICS && format == ELX_FORMAT_PROTOBUF && encode_protobuf(&scrape)) {
+		free(scrape.body);
+		return -EINVAL;
+	}
 	/* The HTTP server frees the body after the write completes; the
 	 * content type is a constant of the Lua modules, copied now because
 	 * their state may be gone by then (a reload). */
@@ -265,12 +291,14 @@ static int render(struct elx_exporter *e, enum elx_page page, struct elx_http_re
 /* A metrics page rendered at most ELX_SHARE_MS ago and still being sent is
  * sent again: 250 clients that ask at once and never read hold one body,
  * not 250. A new page is kept for others while responses send it. */
-int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_http_response *resp)
+int elx_exporter_render(struct elx_exporter *e, enum elx_page page, enum elx_format format,
+			struct elx_http_response *resp)
 {
 	uint64_t now = uv_now(e->loop);
 	int ret;
 
-	if (page == ELX_PAGE_METRICS && e->shared_body && now - e->shared_at <= ELX_SHARE_MS) {
+	if (page == ELX_PAGE_METRICS && e->shared_body && now - e->shared_at <= ELX_SHARE_MS &&
+	    e->shared_format == format) {
 		resp->status = 200;
 		resp->shared = elx_http_body_ref(e->shared_body);
 		snprintf(resp->content_type_buf, sizeof(resp->content_type_buf), "%s",
@@ -278,7 +306,7 @@ int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_h
 		resp->content_type = resp->content_type_buf;
 		return 0;
 	}
-	ret = render(e, page, resp);
+	ret = render(e, page, format, resp);
 	if (ret || page != ELX_PAGE_METRICS)
 		return ret;
 	resp->shared = elx_http_body_new(resp->body, resp->body_len);
@@ -287,6 +315,7 @@ int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_h
 		return -ENOMEM;
 	elx_http_body_watch(resp->shared, &e->shared_body);
 	e->shared_at = now;
+	e->shared_format = format;
 	snprintf(e->shared_type, sizeof(e->shared_type), "%s", resp->content_type_buf);
 	return 0;
 }

@@ -56,6 +56,7 @@ struct elx_exporter {
 	struct elx_http_body *shared_body;
 	uint64_t shared_at;
 	char shared_type[96];
+	enum elx_format shared_format; /* the format of shared_body */
 };
 
 /* Loads every config (the first generation) and drops capabilities. Every
@@ -81,6 +82,7 @@ void elx_exporter_free(struct elx_exporter *e);
 /* Reads every map and renders `page` into resp (status, body, content type);
  * the metrics page may be one rendered for a scrape that is still being
  * answered (resp->shared). Returns 0 or -errno (logged). */
-int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_http_response *resp);
+int elx_exporter_render(struct elx_exporter *e, enum elx_page page, enum elx_format format,
+			struct elx_http_response *resp);
 
 #endif

@@ -71,6 +71,9 @@ static const struct flag_def flag_defs[] = {
 	  "Path of the metrics page (default /metrics)." },
 	{ "web.enable-lifecycle", FLAG_BOOL, FIELD(web_enable_lifecycle), NULL,
 	  "Reload with POST /-/reload (SIGHUP always reloads)." },
+	{ "web.enable-openmetrics", FLAG_BOOL, FIELD(web_enable_openmetrics), NULL,
+	  "Serve OpenMetrics to scrapers that ask for it (counters then end in _total and have "
+	  "_created series in Prometheus); otherwise they get the text format." },
 	{ "collector.bpf", FLAG_BOOL, FIELD(collector_bpf), NULL,
 	  "Export every BPF program, map, link and BTF object in the kernel (the ebpf_* families), "
 	  "with or without configs." },

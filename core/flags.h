@@ -20,6 +20,7 @@ struct elx_flags {
 	const char *listen_address;
 	const char *telemetry_path;
 	int web_enable_lifecycle;
+	int web_enable_openmetrics; /* negotiate OpenMetrics (client_golang's EnableOpenMetrics) */
 	long web_max_connections;
 	const char *btf_path; /* NULL: the kernel's own /sys/kernel/btf/vmlinux */
 	const char *capabilities_keep;

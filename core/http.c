@@ -82,13 +82,14 @@ struct elx_http_conn {
 	size_t pending_len, pending_off;
 
 	/* The request being parsed. */
-	struct elx_buf url, body, accept_encoding;
+	struct elx_buf url, body, accept_encoding, accept;
 	size_t header_bytes;
 	unsigned header_count;
 	enum header_cb last_header_cb;
 	char field[16]; /* start of the current header name */
 	size_t field_len;
 	int in_accept_encoding;
+	int in_accept;
 	int accept_gzip;
 	int error_status; /* the answer to a request that broke a limit */
 	struct answer_mode mode;
@@ -473,6 +474,7 @@ static void conn_free(struct elx_http_conn *conn)
 	buf_free(&conn->url);
 	buf_free(&conn->body);
 	buf_free(&conn->accept_encoding);
+	buf_free(&conn->accept);
 	free(conn->pending);
 	free(conn);
 	if (srv->closing && !srv->listener_open && !srv->conns)
@@ -688,11 +690,13 @@ static int on_message_begin(http_parser *p)
 	buf_reset(&conn->url);
 	buf_reset(&conn->body);
 	buf_reset(&conn->accept_encoding);
+	buf_reset(&conn->accept);
 	conn->header_bytes = 0;
 	conn->header_count = 0;
 	conn->last_header_cb = HEADER_NONE;
 	conn->field_len = 0;
 	conn->in_accept_encoding = 0;
+	conn->in_accept = 0;
 	conn->accept_gzip = 0;
 	/* The whole request must arrive within the request timeout, however
 	 * its bytes trickle in. */
@@ -753,10 +757,16 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 		if (conn->in_accept_encoding && conn->accept_encoding.len &&
 		    buf_append(&conn->accept_encoding, ",", 1) < 0)
 			return conn_refuse(conn, -ENOMEM);
+		conn->in_accept = conn->field_len == strlen("accept") &&
+				  !strncasecmp(conn->field, "accept", conn->field_len);
+		if (conn->in_accept && conn->accept.len && buf_append(&conn->accept, ",", 1) < 0)
+			return conn_refuse(conn, -ENOMEM);
 	}
 	if (count_header_bytes(conn, len))
 		return -1;
 	if (conn->in_accept_encoding && buf_append(&conn->accept_encoding, at, len) < 0)
+		return conn_refuse(conn, -ENOMEM);
+	if (conn->in_accept && buf_append(&conn->accept, at, len) < 0)
 		return conn_refuse(conn, -ENOMEM);
 	return 0;
 }
@@ -807,6 +817,7 @@ static void fill_request(struct elx_http_conn *conn, http_parser *p, struct elx_
 	req->path = target;
 	req->query = query ? query : "";
 	req->accept_gzip = conn->accept_gzip;
+	req->accept = conn->accept.data ? conn->accept.data : "";
 	req->body = conn->body.data ? conn->body.data : "";
 	req->body_len = conn->body.len;
 	req->conn = conn;

@@ -17,6 +17,7 @@ struct elx_http_request {
 	const char *path;   /* the request target up to '?', not decoded */
 	const char *query;  /* after '?', or "" */
 	int accept_gzip;    /* the client sent Accept-Encoding with gzip */
+	const char *accept; /* the Accept header (repeated ones joined by ','), or "" */
 	const char *body;   /* request body (may be empty), not NUL-terminated */
 	size_t body_len;
 	struct elx_http_conn *conn; /* the server's, for elx_http_defer */

@@ -273,7 +273,11 @@ static char *attach_failure(struct bpf_program *prog, int ret, char *err)
 int elx_object_attach(struct elx_object *o, int strict)
 {
 	struct bpf_program *prog;
+	struct timespec now;
 	size_t i = 0;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	o->attached_at = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 
 	bpf_object__for_each_program(prog, o->obj)
 	{
@@ -457,6 +461,7 @@ void elx_source_read(struct elx_object *o, struct elx_source *s, struct elx_batc
 	}
 	*out = s->reader.batch;
 	out->read_errors = s->read_errors;
+	out->created = o->attached_at;
 }
 
 /* Run stats come with the program info: one syscall per program, on the fd

@@ -56,6 +56,7 @@ struct elx_object {
 	int *prog_fds;
 	size_t nprograms;
 	size_t nattached;
+	double attached_at;	     /* Unix seconds of the attach: its maps' counts began then */
 	struct elx_source **sources; /* by map name; a map has one of each kind at most */
 	size_t nsources;
 	struct elx_targets *targets; /* programs attached per process (targets.c), or NULL */

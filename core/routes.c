@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accept.h"
 #include "exporter.h"
 
 static void set_text(struct elx_http_response *resp, int status, const char *text)
@@ -24,9 +25,11 @@ static int method_is(const struct elx_http_request *req, const char *a, const ch
 	return strcmp(req->method, a) == 0 || strcmp(req->method, b) == 0;
 }
 
-static void render_page(struct elx_exporter *e, enum elx_page page, struct elx_http_response *resp)
+static void render_page(struct elx_exporter *e, enum elx_page page, const char *accept,
+			struct elx_http_response *resp)
 {
-	if (elx_exporter_render(e, page, resp) != 0)
+	if (elx_exporter_render(
+		e, page, elx_accept_format(accept, e->flags->web_enable_openmetrics), resp) != 0)
 		set_text(resp, 500, "500 rendering the page failed: see the exporter's log\n");
 }
 
@@ -150,6 +153,6 @@ void elx_routes_handle(void *ctx, const struct elx_http_request *req,
 		resp->allow = "GET, HEAD";
 		set_text(resp, 405, "405 method not allowed\n");
 	} else {
-		render_page(e, (enum elx_page)page, resp);
+		render_page(e, (enum elx_page)page, req->accept, resp);
 	}
 }

@@ -6,7 +6,7 @@ local ffi = require("ffi")
 
 local M = {}
 
-M.VERSION = 12
+M.VERSION = 13
 
 M.CDEF = [[
 /* The Lua entry points. The core calls one by filling elx_call and running
@@ -144,6 +144,9 @@ struct elx_batch {
 	const uint8_t *values; /* count * ncpus * value_stride bytes */
 	uint64_t lost;	       /* event counters: records never counted */
 	uint64_t read_errors;  /* reads of this map that failed, across reloads */
+	/* Unix seconds when the counts began: the object's attach (kept across
+	 * reloads that keep the object), or an event counter's last flush */
+	double created;
 };
 
 /* One program of a config, for the built-in metrics. */
@@ -193,6 +196,62 @@ enum elx_page {
 	ELX_PAGE_METRICS = 0, /* the exposition text */
 	ELX_PAGE_MAPS = 1,    /* --debug's /maps */
 	ELX_PAGE_LANDING = 2, /* / */
+};
+
+/* The exposition formats of the metrics page, negotiated by Accept. */
+enum elx_format {
+	ELX_FORMAT_TEXT = 0,	    /* text/plain; version=0.0.4: the default */
+	ELX_FORMAT_OPENMETRICS = 1, /* application/openmetrics-text; version=1.0.0 */
+	ELX_FORMAT_PROTOBUF = 2,    /* io.prometheus.client.MetricFamily, delimited */
+};
+
+/* ELX_FORMAT_PROTOBUF: Lua's body is a run of records that the core encodes
+ * into MetricFamily messages (core/format_protobuf.c): each record is its
+ * header struct's bytes, then the bytes it announces, unaligned. Label
+ * pairs are the text format's `a="x",b="y"`, escaped as there. */
+enum elx_pb_record {
+	ELX_PB_FAMILY = 1,    /* starts a family: its samples or histograms follow */
+	ELX_PB_SAMPLE = 2,    /* a counter, gauge or untyped series */
+	ELX_PB_HISTOGRAM = 3, /* a histogram series */
+};
+
+struct elx_pb_family {
+	uint32_t record; /* ELX_PB_FAMILY */
+	uint32_t
+	    type; /* io.prometheus.client.MetricType: 0 counter, 1 gauge, 3 untyped, 4 histogram */
+	uint32_t name_len; /* then the name's bytes */
+	uint32_t help_len; /* then the help's, unescaped */
+};
+
+struct elx_pb_sample {
+	uint32_t record;     /* ELX_PB_SAMPLE */
+	uint32_t labels_len; /* then the label pairs */
+	double value;
+	double created; /* Unix seconds, counters only; 0: none */
+};
+
+/* A histogram: its label pairs, then nbuckets classic buckets (struct
+ * elx_pb_bucket, +Inf left out), then nnative uint64_t counts of the
+ * native buckets native_first, native_first + 1, ... of `schema`. */
+struct elx_pb_histogram {
+	uint32_t record; /* ELX_PB_HISTOGRAM */
+	uint32_t labels_len;
+	uint64_t count;
+	double sum;
+	double created; /* Unix seconds; 0: none */
+	uint32_t nbuckets;
+	uint32_t native; /* 1: a native histogram too */
+	int32_t schema;
+	int32_t native_first;
+	uint32_t nnative;
+	uint32_t reserved;
+	double zero_threshold;
+	uint64_t zero_count;
+};
+
+struct elx_pb_bucket {
+	double upper_bound;
+	uint64_t cumulative_count;
 };
 
 /* The exporter's own process, as Prometheus client libraries export it. */
@@ -246,9 +305,9 @@ struct elx_scrape {
 	int32_t stats_enabled; /* runs are counted: the sysctl, or --prog-stats-mode */
 	char *body;	       /* malloc'd by elx_scrape_set_body; the core frees it */
 	uint64_t body_len;
-	const char *content_type;   /* out: a string the Lua state keeps alive */
-	uint32_t reload_successful; /* the last reload worked (1 before any) */
-	uint32_t reserved;
+	const char *content_type;	 /* out: a string the Lua state keeps alive */
+	uint32_t reload_successful;	 /* the last reload worked (1 before any) */
+	uint32_t format;		 /* enum elx_format: ELX_PAGE_METRICS's */
 	uint64_t reload_success_time_ms; /* Unix time of the last successful (re)load */
 	uint64_t reloads_success;
 	uint64_t reloads_failure;

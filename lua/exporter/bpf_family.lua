@@ -37,8 +37,8 @@ end
 --- Writes the family into `out` when it has samples, and empties it.
 function Family:flush(out)
   if self.n > 0 then
-    exposition.put_header(out, self.name, self.help, self.type)
-    out:put(self.lines)
+    -- The kernel counts these from each object's load, not from our start.
+    exposition.put_block(out, self.name, self.help, self.type, self.lines, false)
   end
   self.lines:reset()
   self.n = 0

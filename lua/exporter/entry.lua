@@ -311,11 +311,15 @@ local function by_name(scrape)
   return configs
 end
 
---- The exposition text of one scrape (a struct elx_scrape *), in a
--- string.buffer valid until the next render.
+--- The metrics page of one scrape (a struct elx_scrape *) in the format
+-- it asks for (scrape.format), in a string.buffer valid until the next
+-- render; and that format's content type.
 function M.metrics_text(scrape)
   local buf = state.buf
   buf:reset()
+  local fmt = exposition.format_for(scrape.format)
+  local text = exposition.use(fmt)
+  fmt.begin(buf, scrape)
   local configs = by_name(scrape)
   for _, cfg in ipairs(state.configs) do
     local c = configs[cfg.name]
@@ -327,7 +331,9 @@ function M.metrics_text(scrape)
   span_metrics.write(buf, scrape, state.configs)
   prog_stats.write(buf, scrape)
   bpf_collector.write(buf, scrape)
-  return buf
+  fmt.finish(buf)
+  exposition.use(text)
+  return buf, fmt.content_type
 end
 
 --- The /maps page (--debug), from one read of every map.
@@ -349,7 +355,7 @@ end
 -- Each page: how it is written and what it is.
 local PAGES = {
   [C.ELX_PAGE_LANDING] = { text = M.landing_text, content_type = landing.CONTENT_TYPE },
-  [C.ELX_PAGE_METRICS] = { text = M.metrics_text, content_type = exposition.CONTENT_TYPE },
+  [C.ELX_PAGE_METRICS] = { text = M.metrics_text }, -- its content type is its format's
   [C.ELX_PAGE_MAPS] = { text = M.maps_text, content_type = debug_maps.CONTENT_TYPE },
 }
 
@@ -360,11 +366,12 @@ function M.render(scrape)
   if not page then
     return nil, "no such page: " .. tostring(scrape.page)
   end
-  local data, len = page.text(scrape):ref()
+  local buf, content_type = page.text(scrape)
+  local data, len = buf:ref()
   if C.elx_scrape_set_body(scrape, data, len) ~= 0 then
     return nil, "out of memory for the body"
   end
-  scrape.content_type = page.content_type
+  scrape.content_type = content_type or page.content_type
   return true
 end
 

@@ -1,12 +1,14 @@
--- Prometheus text format 0.0.4: escaping, label sets, and the writers of
--- every family a metric kind exports (samples, histograms) from its series
--- (series.lua) and their values at this scrape.
-local numfmt = require("exporter.numfmt")
+-- The exposition: escaping and label sets of the text format (which series
+-- texts are made of, in every format), and the writers of every family that
+-- metric kinds and the exporter's own metrics export. The writers hand each
+-- family to the format of this scrape (format_text.lua, the default;
+-- format_openmetrics.lua; format_protobuf.lua), chosen by the scraper's
+-- Accept header (core/accept.c).
 local utf8 = require("exporter.utf8")
 
 local M = {}
 
-local put_u64 = numfmt.put_u64
+local active -- the format of the scrape under way (M.use)
 
 M.CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -61,25 +63,14 @@ function M.sample_start(family, pairs_text)
   return family .. "{" .. pairs_text .. "} "
 end
 
---- Writes a family of samples (counter, gauge), one line per series: the
--- series' text (a sample_start) then its u64 value. `store` is a series
--- store, `acc` its accumulator of this scrape: slots 1..acc.n, series
--- acc.order[s], value acc.sums[s]. Nothing at all without series.
--- Returns the number of series.
-function M.put_samples(buf, family, help, type_, store, acc)
-  local n, order, sums = acc.n, acc.order, acc.sums
-  if n == 0 then
-    return 0
-  end
-  local arena, text_at, text_len = store.arena, store.text_at, store.text_len
-  M.put_header(buf, family, help, type_)
-  for s = 1, n do
-    local id = order[s]
-    buf:putcdata(arena + text_at[id], text_len[id])
-    put_u64(buf, sums[s])
-    buf:put("\n")
-  end
-  return n
+--- Writes a family of samples (counter, gauge), one series each: the
+-- series' text in `store` (a sample_start) and its u64 value. `acc` is the
+-- store's accumulator of this scrape: slots 1..acc.n, series acc.order[s],
+-- value acc.sums[s]. `created` (optional): Unix seconds when a counter's
+-- counts began (batch.created), for the formats that carry it. Nothing at
+-- all without series. Returns the number of series.
+function M.put_samples(buf, family, help, type_, store, acc, created)
+  return active.samples(buf, family, help, type_, store, acc, created)
 end
 
 --- The end of each `_bucket` line after the label pairs, for a bucket set's
@@ -93,72 +84,56 @@ function M.le_parts(le)
   return parts
 end
 
--- '{pairs} ' or ' ' after a histogram's _sum or _count name.
-local function put_pairs(buf, pairs_, len)
-  if len > 0 then
-    buf:put("{"):putcdata(pairs_, len):put("} ")
-  else
-    buf:put(" ")
-  end
-end
-
 --- Writes a histogram family. `le_parts` (le_parts()) ends each bucket
 -- line, `multiplier` scales the sum; the series' text in `store` is its label
 -- pairs, and acc.counts holds, from slot s * acc.span, each bucket's own
--- count at positions 1..#le_parts - 1 and the sum after them. Per series:
--- every bucket, counted cumulatively, +Inf, _sum and _count.
--- Returns the number of series.
-function M.put_histogram(buf, family, help, le_parts, multiplier, store, acc)
-  local n, order, counts, span = acc.n, acc.order, acc.counts, acc.span
-  if n == 0 then
-    return 0
-  end
-  local le = le_parts
-  local nb = #le - 1
-  local bucket_open = family .. "_bucket{"
-  local sum_name, count_name = family .. "_sum", family .. "_count"
-  local arena, text_at, text_len = store.arena, store.text_at, store.text_len
-  M.put_header(buf, family, help, "histogram")
-  for s = 1, n do
-    local id = order[s]
-    local pairs_, len = arena + text_at[id], text_len[id]
-    local sep = len > 0 and "," or ""
-    local base = s * span
-    local total = 0
-    for i = 1, nb + 1 do
-      if i <= nb then
-        total = total + counts[base + i]
-      end
-      buf:put(bucket_open)
-      buf:putcdata(pairs_, len)
-      buf:put(sep, le[i])
-      put_u64(buf, total)
-      buf:put("\n")
-    end
-    buf:put(sum_name)
-    put_pairs(buf, pairs_, len)
-    buf:put(numfmt.value(counts[base + nb + 1] * multiplier))
-    buf:put("\n", count_name)
-    put_pairs(buf, pairs_, len)
-    put_u64(buf, total)
-    buf:put("\n")
-  end
-  return n
+-- count at positions 1..#le_parts - 1 and the sum after them. Optional:
+-- `created` as for put_samples, and `buckets`, the bucket set
+-- (histogram.buckets) whose `native` mapping lets the protobuf format send a
+-- native histogram. Returns the number of series.
+function M.put_histogram(buf, family, help, le_parts, multiplier, store, acc, created, buckets)
+  return active.histogram(buf, family, help, le_parts, multiplier, store, acc, created, buckets)
 end
 
 --- Writes a family whose sample lines are ready: each line is the text after
 -- the family name ('{a="x"} 1' or ' 1'). Nothing at all without lines.
-function M.put_lines(buf, family, help, type_, lines)
-  if #lines == 0 then
-    return
-  end
-  M.put_header(buf, family, help, type_)
-  for _, l in ipairs(lines) do
-    buf:put(family, l, "\n")
-  end
+-- `created`: Unix seconds a counter's counts began; nil for the exporter's
+-- start (the scrape's process start time), false for unknown.
+function M.put_lines(buf, family, help, type_, lines, created)
+  return active.lines(buf, family, help, type_, lines, created)
+end
+
+--- Writes a family whose sample lines are ready in one text (or
+-- string.buffer): whole lines, each beginning with the family name.
+-- `created` as for put_lines.
+function M.put_block(buf, family, help, type_, text, created)
+  return active.block(buf, family, help, type_, text, created)
+end
+
+-- The formats by enum elx_format (core/abi.h), loaded when first asked for.
+local FORMAT_MODULES = { [0] = "exporter.format_text", [1] = "exporter.format_openmetrics",
+  [2] = "exporter.format_protobuf" }
+
+--- The format module of an enum elx_format value (text for an unknown one).
+-- A format is { name, content_type, begin(buf, scrape), finish(buf),
+-- samples, histogram, lines, block } with the put_* arguments above.
+function M.format_for(n)
+  return require(FORMAT_MODULES[tonumber(n)] or FORMAT_MODULES[0])
+end
+
+--- Makes `format` the one the writers use (until the next call); returns
+-- the one used before.
+function M.use(format)
+  local before = active
+  active = format
+  return before
 end
 
 M.METRIC_NAME = "^[a-zA-Z_:][a-zA-Z0-9_:]*$"
 M.LABEL_NAME = "^[a-zA-Z_][a-zA-Z0-9_]*$"
+
+-- The formats require this module: it is complete before they load.
+package.loaded["exporter.exposition"] = M
+active = M.format_for(0)
 
 return M

@@ -55,8 +55,30 @@ function M.check(metric)
   end
 end
 
+-- How the buckets map onto a native histogram of the standard exponential
+-- schema 0, whose bucket i holds (2^(i-1), 2^i], when they do: exp2 buckets
+-- with a power-of-two multiplier 2^p, bucket for bucket (key k's bound is
+-- 2^(k+p): index k + p); exp2zero the same one key lower, its key 0 (bound
+-- 0) being the zero bucket. Other buckets have no such mapping: nil.
+-- { schema = 0, first = the native index of the first native bucket,
+--   zero = true when keys[1] is the zero bucket (the natives start at 2) }
+local function native(bucket_type, keys, m)
+  local mantissa, exp = math.frexp(m)
+  if mantissa ~= 0.5 or (bucket_type ~= "exp2" and bucket_type ~= "exp2zero") then
+    return nil
+  end
+  local p = exp - 1
+  if bucket_type == "exp2" then
+    return { schema = 0, first = keys[1] + p, zero = false }
+  elseif keys[1] == 0 then
+    return { schema = 0, first = p, zero = true }
+  end
+  return { schema = 0, first = keys[1] - 1 + p, zero = false }
+end
+
 --- The bucket set of a validated histogram metric:
--- { keys = {k...}, le = {"1e-06", ...}, position = {[k] = i}, sum_key = n, multiplier = m }
+-- { keys = {k...}, le = {"1e-06", ...}, upper = {1e-06, ...}, position = {[k] = i},
+--   sum_key = n, multiplier = m, native = native mapping or nil (above) }
 function M.buckets(metric)
   local keys = {}
   if metric.bucket_type == "fixed" then
@@ -70,10 +92,12 @@ function M.buckets(metric)
   end
   local bound = BOUNDS[metric.bucket_type]
   local m = metric.bucket_multiplier
-  local set = { keys = keys, le = {}, position = {}, multiplier = m, sum_key = keys[#keys] + 1 }
+  local set = { keys = keys, le = {}, upper = {}, position = {}, multiplier = m, sum_key = keys[#keys] + 1,
+    native = native(metric.bucket_type, keys, m) }
   for i, k in ipairs(keys) do
     -- Go computes bound * multiplier in float64, and so do we: same digits.
-    set.le[i] = numfmt.go_float(bound(k) * m)
+    set.upper[i] = bound(k) * m
+    set.le[i] = numfmt.go_float(set.upper[i])
     set.position[k] = i
   end
   return set

@@ -42,7 +42,7 @@ end
 
 function M.collect(plan, state, batch, buf, stats)
   local acc = rows.sum(plan, state, batch, stats)
-  return exposition.put_samples(buf, plan.family, plan.help, "counter", state.series, acc)
+  return exposition.put_samples(buf, plan.family, plan.help, "counter", state.series, acc, batch.created)
 end
 
 return M

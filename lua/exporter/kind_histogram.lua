@@ -180,7 +180,7 @@ function M.collect(plan, state, batch, buf, stats)
   acc.span = span
   rows.each(plan, state, batch, stats, entry, add_row, acc)
   return exposition.put_histogram(buf, plan.family, plan.help, plan.le_parts, plan.buckets.multiplier,
-    state.series, acc)
+    state.series, acc, batch.created, plan.buckets)
 end
 
 return M

@@ -1,0 +1,14 @@
+/* Which exposition format a scraper gets, from its Accept header, as
+ * Prometheus's client libraries choose it. */
+#ifndef ELX_ACCEPT_H
+#define ELX_ACCEPT_H
+
+#include "abi.h"
+
+/* The format of the metrics page for `accept` (NULL or "" for none): the
+ * acceptable media range of the highest q, the first one on a tie; text
+ * 0.0.4 when nothing acceptable is offered. OpenMetrics is acceptable only
+ * with `openmetrics` (--web.enable-openmetrics). */
+enum elx_format elx_accept_format(const char *accept, int openmetrics);
+
+#endif
