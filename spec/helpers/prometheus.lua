@@ -15,8 +15,9 @@ local Server = {}
 Server.__index = Server
 
 --- Starts Prometheus with `config` (prometheus.yml's text); extra files
--- (name -> text) are written next to it, for rule_files.
-function M.start(config, extra)
+-- (name -> text) are written next to it, for rule_files; `flags` are more
+-- command line flags ("--enable-feature=native-histograms").
+function M.start(config, extra, flags)
   local dir = files.tmpdir()
   files.write(dir .. "/prometheus.yml", config)
   for name, text in pairs(extra or {}) do
@@ -25,8 +26,8 @@ function M.start(config, extra)
   local self = setmetatable({ dir = dir, port = M.free_port() }, Server)
   self.url = "http://127.0.0.1:" .. self.port
   files.run(("(prometheus --config.file=%s/prometheus.yml --storage.tsdb.path=%s/data "
-    .. "--web.listen-address=127.0.0.1:%d >%s/log 2>&1 & echo $! >%s/pid) </dev/null >/dev/null 2>&1")
-    :format(dir, dir, self.port, dir, dir))
+    .. "--web.listen-address=127.0.0.1:%d %s >%s/log 2>&1 & echo $! >%s/pid) </dev/null >/dev/null 2>&1")
+    :format(dir, dir, self.port, flags or "", dir, dir))
   for _ = 1, 100 do
     local _, code = files.sh(("curl -sf %s/-/ready >/dev/null"):format(self.url))
     if code == 0 then
