@@ -70,7 +70,9 @@ function M.samples(buf, family, help, type_, store, acc, created)
   if n == 0 then
     return 0
   elseif type_ ~= "counter" then
-    return format_text.samples(buf, family, help, type_, store, acc)
+    put_header(buf, family, help, type_)
+    format_text.sample_lines(buf, store, acc)
+    return n
   end
   local name = M.family_name(family, type_)
   local total, created_name = name .. "_total", name .. "_created"

@@ -17,20 +17,26 @@ function M.begin() end
 
 function M.finish() end
 
-function M.samples(buf, family, help, type_, store, acc)
-  local n, order, sums = acc.n, acc.order, acc.sums
-  if n == 0 then
-    return 0
-  end
+--- The lines of a family of samples (without its header): each series'
+-- text, then its u64 value.
+function M.sample_lines(buf, store, acc)
+  local order, sums = acc.order, acc.sums
   local arena, text_at, text_len = store.arena, store.text_at, store.text_len
-  put_header(buf, family, help, type_)
-  for s = 1, n do
+  for s = 1, acc.n do
     local id = order[s]
     buf:putcdata(arena + text_at[id], text_len[id])
     put_u64(buf, sums[s])
     buf:put("\n")
   end
-  return n
+end
+
+function M.samples(buf, family, help, type_, store, acc)
+  if acc.n == 0 then
+    return 0
+  end
+  put_header(buf, family, help, type_)
+  M.sample_lines(buf, store, acc)
+  return acc.n
 end
 
 -- '{pairs} ' or ' ' after a histogram's _sum or _count name.
