@@ -6,7 +6,8 @@
 -- batch lookup + sprintf per line) and a key-by-key walk (get_next_key +
 -- lookup, the way ebpf_exporter reads maps); reloads; spans exported to an
 -- OTLP receiver on localhost; --collector.bpf with 1,000 maps and 1,000
--- programs loaded; and targets: 200 processes attached in a burst.
+-- programs loaded; and targets: 200 processes attached in a burst. The
+-- 100,000 series go out in each exposition format too (bench/formats.lua).
 -- Usage: luajit bench/run.lua <build dir>
 package.path = "bench/?.lua;spec/?.lua;lua/?.lua;" .. (arg[1] or "build") .. "/gen/?.lua;" .. package.path
 local common = require("common")
@@ -50,7 +51,7 @@ require("bpf_collector")(build)
 require("stalled_clients")(build)
 require("targets")(build)
 
-with_exporter({ dir = build .. "/bench", names = "bench" }, function(e)
+with_exporter({ dir = build .. "/bench", names = "bench", args = "--web.enable-openmetrics" }, function(e)
   local rss_idle = rss_kib(e.pid)
   run(("%s fill bench_values %d"):format(BASELINE, N))
   local cold = curl_ms(e)
@@ -78,6 +79,7 @@ with_exporter({ dir = build .. "/bench", names = "bench" }, function(e)
     warm_ms / floor, walk / warm_ms))
   print(("  exporter RSS: %.1f MiB before the map was filled, %.1f MiB after %d scrapes"):format(
     rss_idle / 1024, rss / 1024, WARM_RUNS + 6))
+  require("formats")(e, N)
 end)
 
 -- Decoder-heavy: every key through uint -> cgroup, inet_ip, and a user Lua
