@@ -817,7 +817,7 @@ static void fill_request(struct elx_http_conn *conn, http_parser *p, struct elx_
 	req->path = target;
 	req->query = query ? query : "";
 	req->accept_gzip = conn->accept_gzip;
-	req->accept = conn->accept.data ? conn->accept.data : "";
+	req->accept = conn->accept.len ? conn->accept.data : "";
 	req->body = conn->body.data ? conn->body.data : "";
 	req->body_len = conn->body.len;
 	req->conn = conn;

@@ -93,6 +93,8 @@ static void handler(void *ctx, const struct elx_http_request *req, struct elx_ht
 		resp->body_len = (size_t)asprintf(
 		    &resp->body, "method=%s path=%s query=%s gzip=%d body=%.*s", req->method,
 		    req->path, req->query, req->accept_gzip, (int)req->body_len, req->body);
+	} else if (!strcmp(req->path, "/accept")) {
+		resp->body_len = (size_t)asprintf(&resp->body, "accept=%s", req->accept);
 	} else if (!strcmp(req->path, "/post-only") && strcmp(req->method, "POST")) {
 		resp->status = 405;
 		resp->allow = "POST";
@@ -883,6 +885,21 @@ static void test_gzip(void)
 	client_free(c);
 }
 
+/* The Accept header reaches the handler (content negotiation): repeated
+ * ones as one list, whatever the case of the name, not Accept-Encoding's,
+ * and not the request before's. */
+static void test_accept(void)
+{
+	struct client *c = client_open(ports[SRV_MAIN]);
+
+	client_send(c, "GET /accept HTTP/1.1\r\naccept: a/b;q=0.5\r\nAccept-Encoding: x\r\n"
+		       "ACCEPT: c/d\r\nAccept-Charset: utf-8\r\n\r\n");
+	expect_plain(c, "accept=a/b;q=0.5,c/d");
+	client_send(c, "GET /accept HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n");
+	expect_plain(c, "accept=");
+	client_free(c);
+}
+
 /* Every byte in its own segment: names and values arrive in pieces. */
 static void test_trickle(void)
 {
@@ -1188,6 +1205,7 @@ static void *client_main(void *arg)
 	test_body_limits();
 	test_gzip();
 	test_trickle();
+	test_accept();
 	test_idle_timeout();
 	test_max_connections();
 	test_http_version();

@@ -42,6 +42,29 @@ describe("event counters", function()
     assert.equal(10, after['ebpf_exporter_events_ring_total{value="5"}'])
   end)
 
+  it("have their last flush as their created timestamp (OpenMetrics)", function()
+    local e = helper.start({ names = "events_test", args = "--web.enable-openmetrics" })
+    local function created()
+      local text = e:get("/metrics", "-H 'Accept: application/openmetrics-text;version=1.0.0'")
+      return tonumber(text:match('\nebpf_exporter_events_perf_created{value="5"} (%S+)\n')),
+        tonumber(text:match('\nebpf_exporter_events_ring_created{value="5"} (%S+)\n'))
+    end
+    e:target("hit 10 5")
+    wait_for(e, 'ebpf_exporter_events_perf_total{value="5"}', 10)
+    local perf1, ring1 = created()
+    helper.sleep(3.5) -- events_perf_total flushes every 3s, events_ring_total every hour
+    e:target("hit 1 5")
+    wait_for(e, 'ebpf_exporter_events_perf_total{value="5"}', 1)
+    local perf2, ring2 = created()
+    assert.equal(0, (e:stop()))
+    -- One flush or more came between (every 3 s from the start): a multiple of 3 s later.
+    local flushes = (perf2 - perf1) / 3
+    assert.is_true(flushes >= 0.9 and math.abs(flushes - math.floor(flushes + 0.5)) < 0.1,
+      ("%s then %s"):format(perf1, perf2))
+    assert.equal(ring1, ring2)
+    assert.is_true(math.abs(perf1 - ring1) < 0.5)
+  end)
+
   it("hold at most 65536 label sets between flushes and count the rest as lost", function()
     local e = helper.start({ names = "events_test" })
     e:target("range 1000 70000")
