@@ -41,6 +41,7 @@ build = {
       ["exporter.exposition"] = "lua/exporter/exposition.lua",
       ["exporter.fanotify"] = "lua/exporter/fanotify.lua",
       ["exporter.file_access"] = "lua/exporter/file_access.lua",
+      ["exporter.fingerprint"] = "lua/exporter/fingerprint.lua",
       ["exporter.guard"] = "lua/exporter/guard.lua",
       ["exporter.histogram"] = "lua/exporter/histogram.lua",
       ["exporter.kallsyms"] = "lua/exporter/kallsyms.lua",

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#define ELX_ABI_VERSION 12
+#define ELX_ABI_VERSION 13
 
 /* Functions called from Lua must be visible to the FFI (-rdynamic). */
 #define ELX_EXPORT __attribute__((visibility("default")))
@@ -441,6 +441,57 @@ void elx_ksym_index_stats(const struct elx_ksym_index *index, struct elx_ksym_st
 int elx_guard_enter(struct elx_guard *guard, uint64_t heap_limit);
 int elx_guard_leave(struct elx_guard *guard);
 void elx_guard_disarm(struct elx_guard *guard);
+
+/* A metric's series and the label cache of its keys (core/series_store.c),
+ * in memory outside every Lua state, so that the configuration a reload makes
+ * takes over the stores of its metrics whose fingerprint (config, metric,
+ * labels, decoders and their files) did not change, and scrapes them warm.
+ * Series ids are 1..nids (freed ones are handed out again); the text of id
+ * is text_len[id] bytes at arena + text_at[id]. gens[id] is the scrape that
+ * last visited the series and slots[id] its slot in it: Lua writes both. */
+struct elx_series_private;
+struct elx_series_store {
+	uint8_t *arena;
+	uint32_t *text_at;
+	uint32_t *text_len;
+	uint32_t *gens;
+	uint32_t *slots;
+	uint32_t nids;	   /* the highest id handed out */
+	uint32_t capacity; /* of the id arrays: ids are below it */
+	uint32_t gen;	   /* scrapes begun */
+	uint32_t nseries;  /* series alive */
+	uint32_t nkeys;	   /* keys cached, on every lane, dropped rows' too */
+	uint32_t adopted;  /* configurations that took this store over */
+	uint64_t arena_used;
+	uint64_t arena_size;
+	struct elx_series_private *priv;
+};
+
+/* The store registered under `fingerprint` (a reference more), or a new one
+ * registered under it; with fresh, always a new one, which replaces the
+ * registered one. fingerprint NULL: a store of its own, never registered.
+ * *adopted is 1 when an existing store came back. NULL when out of memory. */
+struct elx_series_store *elx_series_store_open(const char *fingerprint, int fresh, int *adopted);
+/* Drops a reference; the last one frees the store. */
+void elx_series_store_close(struct elx_series_store *store);
+/* Bounds of the key cache: cached rows with a series, rows a decoder dropped. */
+void elx_series_store_bound(struct elx_series_store *store, uint32_t max_keys, uint32_t max_skips);
+/* Starts a scrape: gen + 1; keys not seen in the scrape before and series
+ * no key holds that it did not visit go, when there are enough of them. */
+void elx_series_store_begin(struct elx_series_store *store);
+/* Looks up `count` keys of key_size bytes at keys on lane (a CPU, or 0):
+ * entries[i] is the cached entry of key i, or -1 with i in misses. Returns
+ * the number of misses. */
+uint32_t elx_series_store_find(struct elx_series_store *store, uint32_t lane, const uint8_t *keys,
+			       uint32_t count, uint32_t key_size, double *entries,
+			       uint32_t *misses);
+/* Caches key -> entry (0: a row never exported) holding series id (0:
+ * none); dropped: a decoder dropped the row, which counts against the bound
+ * of dropped rows. Returns 0, -ENOSPC past the bound (not cached) or -ENOMEM. */
+int elx_series_store_put(struct elx_series_store *store, uint32_t lane, const uint8_t *key,
+			 uint32_t key_size, double entry, uint32_t id, int dropped);
+/* The id of a series text, known or new (the text copied); 0 when out of memory. */
+uint32_t elx_series_store_id(struct elx_series_store *store, const uint8_t *text, uint32_t len);
 
 /* Core symbols Lua may use. */
 extern struct elx_call elx_call;

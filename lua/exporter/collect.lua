@@ -9,9 +9,12 @@ local rows = require("exporter.rows")
 local M = {}
 
 --- A new state for the metric of `plan`: keep one per plan, from bind until
--- the plan goes away, and pass it to every collection of that plan.
-function M.new_state(plan) -- luacheck: ignore 212
-  return rows.new_state()
+-- the plan goes away, and pass it to every collection of that plan. With
+-- the plan's fingerprint (fingerprint.lua) its series and label cache are
+-- the running configuration's, if it has the same metric (a reload); with
+-- `fresh` too, they start afresh and the next reload takes these over.
+function M.new_state(plan, fingerprint, fresh) -- luacheck: ignore 212
+  return rows.new_state(fingerprint, fresh)
 end
 
 -- States of plans collected without one (collect.<kind> called with four

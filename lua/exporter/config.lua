@@ -42,7 +42,7 @@ local function check_decoders(c, label_node, path, label, ctx)
           path = dpath,
         })
         if decode then
-          chain[#chain + 1] = { name = name, decode = decode }
+          chain[#chain + 1] = { name = name, decode = decode, options = d } -- options: for fingerprint.lua
         else
           c:fail(dpath, "%s", err)
         end
