@@ -71,8 +71,8 @@ function M.id(store, text)
   end
   store.last_id = id
   local acc = store.acc
-  if acc and acc.gens ~= c.gens then -- grown: the scrape under way writes to the new arrays
-    acc.gens, acc.slots = c.gens, c.slots
+  if acc and acc.capacity ~= c.capacity then -- grown: the scrape under way writes to the new arrays
+    acc.gens, acc.slots, acc.capacity = c.gens, c.slots, c.capacity
   end
   return id
 end
@@ -106,7 +106,7 @@ function M.begin(store, rows)
   if acc.size < rows + 1 then
     acc.sums, acc.order, acc.size = u64_array(rows + 1), u32_array(rows + 1), rows + 1
   end
-  acc.n, acc.gen, acc.gens, acc.slots = 0, c.gen, c.gens, c.slots
+  acc.n, acc.gen, acc.gens, acc.slots, acc.capacity = 0, c.gen, c.gens, c.slots, c.capacity
   return acc
 end
 
