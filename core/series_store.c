@@ -264,6 +264,38 @@ static int lane_rehash(struct elx_series_store *s, struct lane *l, uint32_t cap,
 	return 0;
 }
 
+static uint32_t pow2_for(uint64_t n)
+{
+	uint32_t cap = 64;
+
+	while (MAX_LOAD(cap) < n)
+		cap *= 2;
+	return cap;
+}
+
+/* Room, before the misses are put one by one, for n more keys on the lane and
+ * as many series: one rehash rather than one per doubling. Best effort. */
+static void reserve(struct elx_series_store *s, uint32_t lane, uint32_t key_size, uint32_t n)
+{
+	struct elx_series_private *p = s->priv;
+	struct lane *l = lane_of(s, lane);
+	uint32_t cap;
+
+	if (!l || (l->key_size && l->key_size != key_size))
+		return;
+	l->key_size = key_size;
+	cap = pow2_for((uint64_t)l->n + n);
+	if (cap > l->cap && lane_rehash(s, l, cap, 0) < 0)
+		return;
+	cap = pow2_for((uint64_t)s->nseries + n);
+	if (cap > p->index_cap && rebuild_index(s, cap) < 0)
+		return;
+	for (cap = s->capacity; cap < (uint64_t)s->nids + n + 1;)
+		cap *= 2;
+	if (cap > s->capacity)
+		grow_ids(s, cap);
+}
+
 ELX_EXPORT uint32_t elx_series_store_find(struct elx_series_store *s, uint32_t lane,
 					  const uint8_t *keys, uint32_t count, uint32_t key_size,
 					  double *entries, uint32_t *misses)
@@ -274,6 +306,7 @@ ELX_EXPORT uint32_t elx_series_store_find(struct elx_series_store *s, uint32_t l
 	if (!l || !l->cap || l->key_size != key_size) {
 		for (uint32_t i = 0; i < count; i++)
 			entries[i] = -1, misses[i] = i;
+		reserve(s, lane, key_size, count);
 		return count;
 	}
 	for (uint32_t i = 0; i < count; i++) {
@@ -289,6 +322,8 @@ ELX_EXPORT uint32_t elx_series_store_find(struct elx_series_store *s, uint32_t l
 		}
 	}
 	s->priv->seen_now += seen;
+	if (nmiss > 64)
+		reserve(s, lane, key_size, nmiss);
 	return nmiss;
 }
 

@@ -48,6 +48,30 @@ function M.label_pairs(names, values)
   return pairs_buf:tostring()
 end
 
+-- A label value already valid UTF-8 (labels.decode repaired it), escaped.
+local function escaped_valid(s)
+  if find(s, '"', 1, true) or find(s, "\\", 1, true) or find(s, "\n", 1, true) then
+    return (s:gsub('[\\\n"]', LABEL_ESCAPES))
+  end
+  return s
+end
+
+--- Writes 'family{a="x",b="y"} ' (or 'family ' without labels) into buf:
+-- values[index[j]] is the value of label names[j], valid UTF-8 already.
+-- The text of a sample series, put together without a Lua string.
+function M.put_sample_start(buf, family, names, index, values)
+  local n = #names
+  if n == 0 then
+    buf:put(family, " ")
+    return
+  end
+  buf:put(family, "{")
+  for j = 1, n do
+    buf:put(j > 1 and "," or "", names[j], '="', escaped_valid(values[index[j]]), '"')
+  end
+  buf:put("} ")
+end
+
 -- "# HELP" and "# TYPE" lines of a family.
 function M.put_header(buf, family, help, type_)
   buf:put("# HELP ", family, " ", M.escape_help(help), "\n# TYPE ", family, " ", type_, "\n")

@@ -44,9 +44,10 @@ end
 -- valid UTF-8 (and true when a decoder marked its answer UNCACHED), SKIP, or
 -- nil on a decoder error. The registry's decode functions return a string
 -- (maybe with UNCACHED), SKIP, or nil and a message; they raise only when a
--- users' decoder ran past its time budget (decoders.Overtime).
-function M.decode(plan, raw, stats)
-  local values, uncached = {}, false
+-- users' decoder ran past its time budget (decoders.Overtime). With `into`,
+-- the values go into that table (scratch the caller reuses) and not a new one.
+function M.decode(plan, raw, stats, into)
+  local values, uncached = into or {}, false
   for i, label in ipairs(plan.labels) do
     local v = raw:sub(label.offset + 1, label.offset + label.size)
     for _, d in ipairs(label.decoders) do

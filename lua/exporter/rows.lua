@@ -21,6 +21,7 @@ local u64p = ffi.typeof("const uint64_t *")
 local u16_box = ffi.typeof("uint16_t[1]")
 local double_array = ffi.typeof("double[?]")
 local u32_array = ffi.typeof("uint32_t[?]")
+local text_buf = require("string.buffer").new(256)
 
 --- A metric's state between scrapes, for the plan it was made for: its
 -- series store (series.lua), which holds the label cache of its keys (one
@@ -29,7 +30,7 @@ local u32_array = ffi.typeof("uint32_t[?]")
 -- when it has that metric unchanged, so a reload's first scrape is warm;
 -- `fresh` starts afresh all the same. The plan itself never changes after bind.
 function M.new_state(fingerprint, fresh)
-  return { series = series.new(fingerprint, fresh), entries = nil, misses = nil, rows = 0 }
+  return { series = series.new(fingerprint, fresh), entries = nil, misses = nil, rows = 0, values = {} }
 end
 
 --- Starts a scrape of a metric: returns its accumulator (series.begin).
@@ -140,15 +141,18 @@ end
 
 --- The entry of a kind whose series are sample lines (a counter): the id of
 -- its series, whose text is the sample line up to the value.
+-- The text is put together in text_buf and handed to the store from there.
 function M.sample_entry(plan, state, raw, stats)
-  local values, uncached = labels.decode(plan, raw, stats)
+  local values, uncached = labels.decode(plan, raw, stats, state.values)
   if values == nil then
     return nil
   elseif values == SKIP then
     return DROPPED
   end
-  local pairs_text = #values > 0 and labels.pairs_text(plan.label_order, values) or ""
-  return series.id(state.series, exposition.sample_start(plan.family, pairs_text)), uncached
+  local order = plan.label_order
+  text_buf:reset()
+  exposition.put_sample_start(text_buf, plan.family, order.names, order.index, values)
+  return series.id_bytes(state.series, text_buf:ref()), uncached
 end
 
 --- Walks a batch into one sum per series of sample lines; returns the

@@ -77,6 +77,22 @@ function M.id(store, text)
   return id
 end
 
+--- The id of the series text of `len` bytes at pointer `p` (a string.buffer's
+-- ref), new or known: no Lua string is made.
+function M.id_bytes(store, p, len)
+  local c = store.c
+  local id = lib.elx_series_store_id(c, p, len)
+  if id == 0 then
+    error("out of memory for a series")
+  end
+  store.last_id = id
+  local acc = store.acc
+  if acc and acc.capacity ~= c.capacity then
+    acc.gens, acc.slots, acc.capacity = c.gens, c.slots, c.capacity
+  end
+  return id
+end
+
 --- Looks up the `count` keys of `key_size` bytes at `keys` on `lane`:
 -- entries[i] (a double array) is the entry cached for key i, or -1 with i
 -- in misses (a uint32 array). Returns the number of misses.
