@@ -82,6 +82,33 @@ static int fill(int fd, __u32 n)
 	return ret;
 }
 
+/* Round r of keys that churn: the tenth of the n keys that round r - 1
+ * added first (the first tenth of fill's, for round 1) goes, and as many
+ * new ones come, so that 10% of the keys are new at each round. */
+static int churn(int fd, __u32 n, __u32 round)
+{
+	__u32 m = n / 10, count = m;
+	__u64 *gone = malloc(m * sizeof(*gone)), *keys = malloc(m * sizeof(*keys));
+	__u64 *values = malloc(m * sizeof(*values));
+	int ret = -ENOMEM;
+
+	if (gone && keys && values) {
+		for (__u32 i = 0; i < m; i++) {
+			gone[i] = ((__u64)(round - 1) * m + i) * 7919 + 1;
+			keys[i] = ((__u64)n + (__u64)(round - 1) * m + i) * 7919 + 1;
+			values[i] = i + 1;
+		}
+		ret = bpf_map_delete_batch(fd, gone, &count, NULL);
+		count = m;
+		if (!ret)
+			ret = bpf_map_update_batch(fd, keys, values, &count, NULL);
+	}
+	free(gone);
+	free(keys);
+	free(values);
+	return ret;
+}
+
 /* Inode numbers of the cgroup2 directories: the ids bpf_get_current_cgroup_id
  * returns, so the cgroup decoder finds them. */
 static __u64 cgroup_ids[4096];
@@ -205,8 +232,8 @@ int main(int argc, char **argv)
 	int fd, runs;
 
 	if (argc != 4) {
-		fprintf(stderr,
-			"usage: elx-bench-baseline fill|fill-decoded|floor|walk <map> <n|runs>\n");
+		fprintf(stderr, "usage: elx-bench-baseline fill|fill-decoded|churn|floor|walk "
+				"<map> <n|round|runs>\n");
 		return 2;
 	}
 	fd = find_map(argv[2], &info);
@@ -233,6 +260,13 @@ int main(int argc, char **argv)
 
 		if (ret)
 			fprintf(stderr, "elx-bench-baseline: fill: %s\n", strerror(-ret));
+		return ret ? 1 : 0;
+	}
+	if (strcmp(argv[1], "churn") == 0) {
+		int ret = runs > 0 ? churn(fd, info.max_entries, (__u32)runs) : -EINVAL;
+
+		if (ret)
+			fprintf(stderr, "elx-bench-baseline: churn: %s\n", strerror(-ret));
 		return ret ? 1 : 0;
 	}
 	__u64 *keys = malloc(info.max_entries * sizeof(*keys));

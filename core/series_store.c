@@ -45,7 +45,12 @@ struct elx_series_private {
 	uint64_t garbage;  /* arena bytes of freed series */
 };
 
+/* Tables of any size (not powers of two: 100,000 keys would take 262,144
+ * slots), slot = hash * cap / 2^32, at most 80% full; arrays grow by half. */
 #define MAX_LOAD(cap) ((uint64_t)(cap)*4 / 5)
+#define GROWN(n)      ((n) < 64 ? 64 : (n) + (n) / 2)
+#define SLOT(h, cap)  ((uint32_t)(((uint64_t)(uint32_t)(h) * (cap)) >> 32))
+#define NEXT(i, cap)  ((i) + 1 == (cap) ? 0 : (i) + 1)
 
 static struct elx_series_store *registry;
 
@@ -100,10 +105,10 @@ static int grow_ids(struct elx_series_store *s, uint32_t cap)
 
 static void index_insert(struct elx_series_private *p, uint32_t id)
 {
-	uint32_t mask = p->index_cap - 1, i = p->hashes[id] & mask;
+	uint32_t i = SLOT(p->hashes[id], p->index_cap);
 
 	while (p->index[i])
-		i = (i + 1) & mask;
+		i = NEXT(i, p->index_cap);
 	p->index[i] = id;
 }
 
@@ -129,7 +134,7 @@ static int arena_room(struct elx_series_store *s, uint32_t len)
 	uint64_t size = s->arena_size ? s->arena_size : 4096;
 
 	while (s->arena_used + len > size)
-		size *= 2;
+		size = GROWN(size);
 	if (size != s->arena_size) {
 		uint8_t *grown = realloc(s->arena, size);
 
@@ -149,14 +154,12 @@ static uint32_t new_id(struct elx_series_store *s, const uint8_t *text, uint32_t
 
 	if (arena_room(s, len) < 0)
 		return 0;
-	if (s->nseries + 1 > MAX_LOAD(p->index_cap) &&
-	    rebuild_index(s, p->index_cap ? p->index_cap * 2 : 64) < 0)
+	if (s->nseries + 1 > MAX_LOAD(p->index_cap) && rebuild_index(s, GROWN(p->index_cap)) < 0)
 		return 0;
 	if (p->nfree) {
 		id = p->free_ids[--p->nfree];
 	} else {
-		if (s->nids + 1 >= s->capacity &&
-		    grow_ids(s, s->capacity ? s->capacity * 2 : 64) < 0)
+		if (s->nids + 1 >= s->capacity && grow_ids(s, GROWN(s->capacity)) < 0)
 			return 0;
 		id = ++s->nids;
 	}
@@ -176,9 +179,9 @@ ELX_EXPORT uint32_t elx_series_store_id(struct elx_series_store *s, const uint8_
 	uint32_t h = (uint32_t)hash_bytes(text, len);
 
 	if (p->index_cap) {
-		uint32_t mask = p->index_cap - 1;
+		uint32_t cap = p->index_cap;
 
-		for (uint32_t i = h & mask, id; (id = p->index[i]); i = (i + 1) & mask)
+		for (uint32_t i = SLOT(h, cap), id; (id = p->index[i]); i = NEXT(i, cap))
 			if (p->hashes[id] == h && s->text_len[id] == len &&
 			    memcmp(s->arena + s->text_at[id], text, len) == 0)
 				return id;
@@ -211,10 +214,10 @@ static void free_lane(struct lane *l)
 /* The slot of key, or the empty slot where it would go. */
 static uint32_t lane_slot(const struct lane *l, const uint8_t *key, uint64_t h)
 {
-	uint32_t mask = l->cap - 1, i = (uint32_t)h & mask;
+	uint32_t i = SLOT(h, l->cap);
 
 	while (l->seen[i] && memcmp(l->keys + (size_t)i * l->key_size, key, l->key_size) != 0)
-		i = (i + 1) & mask;
+		i = NEXT(i, l->cap);
 	return i;
 }
 
@@ -264,13 +267,10 @@ static int lane_rehash(struct elx_series_store *s, struct lane *l, uint32_t cap,
 	return 0;
 }
 
-static uint32_t pow2_for(uint64_t n)
+/* Slots for n keys, with room for a quarter more. */
+static uint32_t slots_for(uint64_t n)
 {
-	uint32_t cap = 64;
-
-	while (MAX_LOAD(cap) < n)
-		cap *= 2;
-	return cap;
+	return n < 48 ? 64 : (uint32_t)(n + n / 2);
 }
 
 /* Room, before the misses are put one by one, for n more keys on the lane and
@@ -279,21 +279,19 @@ static void reserve(struct elx_series_store *s, uint32_t lane, uint32_t key_size
 {
 	struct elx_series_private *p = s->priv;
 	struct lane *l = lane_of(s, lane);
-	uint32_t cap;
 
 	if (!l || (l->key_size && l->key_size != key_size))
 		return;
 	l->key_size = key_size;
-	cap = pow2_for((uint64_t)l->n + n);
-	if (cap > l->cap && lane_rehash(s, l, cap, 0) < 0)
+	if (MAX_LOAD(l->cap) < (uint64_t)l->n + n &&
+	    lane_rehash(s, l, slots_for((uint64_t)l->n + n), 0) < 0)
 		return;
-	cap = pow2_for((uint64_t)s->nseries + n);
-	if (cap > p->index_cap && rebuild_index(s, cap) < 0)
+	if (MAX_LOAD(p->index_cap) < (uint64_t)s->nseries + n &&
+	    rebuild_index(s, slots_for((uint64_t)s->nseries + n)) < 0)
 		return;
-	for (cap = s->capacity; cap < (uint64_t)s->nids + n + 1;)
-		cap *= 2;
-	if (cap > s->capacity)
-		grow_ids(s, cap);
+	n = n > p->nfree ? n - p->nfree : 0; /* freed ids come back first */
+	if ((uint64_t)s->nids + n + 1 > s->capacity)
+		grow_ids(s, s->nids + n + 1 + (s->nids + n) / 4);
 }
 
 ELX_EXPORT uint32_t elx_series_store_find(struct elx_series_store *s, uint32_t lane,
@@ -346,7 +344,7 @@ ELX_EXPORT int elx_series_store_put(struct elx_series_store *s, uint32_t lane, c
 	}
 	if (dropped ? l->nskips >= p->max_skips : l->n - l->nskips >= p->max_keys)
 		return -ENOSPC;
-	if (l->n + 1 > MAX_LOAD(l->cap) && lane_rehash(s, l, l->cap ? l->cap * 2 : 64, 0) < 0)
+	if (l->n + 1 > MAX_LOAD(l->cap) && lane_rehash(s, l, GROWN(l->cap), 0) < 0)
 		return -ENOMEM;
 	slot = lane_slot(l, key, hash_bytes(key, key_size));
 	if (l->seen[slot]) { /* put again: the entry changes */
@@ -366,8 +364,9 @@ ELX_EXPORT int elx_series_store_put(struct elx_series_store *s, uint32_t lane, c
 /* Series texts moved together, leaving out what freed series held. */
 static int compact_arena(struct elx_series_store *s)
 {
-	uint64_t size = s->arena_used - s->priv->garbage, used = 0;
-	uint8_t *arena = malloc(size > 4096 ? size : 4096);
+	uint64_t live = s->arena_used - s->priv->garbage, used = 0;
+	uint64_t size = live + live / 4 > 4096 ? live + live / 4 : 4096; /* room for new series */
+	uint8_t *arena = malloc(size);
 
 	if (!arena)
 		return -ENOMEM;
@@ -381,7 +380,7 @@ static int compact_arena(struct elx_series_store *s)
 	free(s->arena);
 	s->arena = arena;
 	s->arena_used = used;
-	s->arena_size = size > 4096 ? size : 4096;
+	s->arena_size = size;
 	s->priv->garbage = 0;
 	return 0;
 }
@@ -396,11 +395,11 @@ static void sweep(struct elx_series_store *s, uint32_t oldest)
 	s->nkeys = 0;
 	for (uint32_t i = 0; i < p->nlanes; i++) {
 		struct lane *l = &p->lanes[i];
-		uint32_t cap = 64;
+		uint64_t kept = 0;
 
-		while (cap < l->n * 2)
-			cap *= 2;
-		if (l->cap && lane_rehash(s, l, cap < l->cap ? cap : l->cap, oldest) < 0)
+		for (uint32_t j = 0; j < l->cap; j++)
+			kept += l->seen[j] >= oldest;
+		if (l->cap && lane_rehash(s, l, slots_for(kept), oldest) < 0)
 			return; /* out of memory: everything stays */
 		s->nkeys += l->n;
 	}
@@ -411,9 +410,9 @@ static void sweep(struct elx_series_store *s, uint32_t oldest)
 		p->free_ids[p->nfree++] = id;
 		s->nseries--, freed++;
 	}
-	if (freed && rebuild_index(s, p->index_cap) < 0)
+	if (freed && rebuild_index(s, slots_for(s->nseries)) < 0)
 		return;
-	if (p->garbage > s->arena_used / 2)
+	if (p->garbage > s->arena_used / 4)
 		compact_arena(s);
 }
 
@@ -425,12 +424,12 @@ ELX_EXPORT void elx_series_store_begin(struct elx_series_store *s)
 
 	/* Series no key holds (uncached ones, or their keys went past the bound)
 	 * are counted only when the keys give no reason to sweep already. */
-	if (stale <= seen / 4 + 64)
+	if (stale <= seen / 8 + 64)
 		for (uint32_t id = 1; id <= s->nids && unheld <= s->nseries / 4 + 64; id++)
 			unheld += p->live[id] && !p->key_refs[id] && s->gens[id] != s->gen;
 	s->gen++;
 	p->seen_now = 0;
-	if (stale > seen / 4 + 64 || unheld > s->nseries / 4 + 64)
+	if (stale > seen / 8 + 64 || unheld > s->nseries / 4 + 64)
 		sweep(s, s->gen - 1);
 }
 
