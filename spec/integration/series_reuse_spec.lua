@@ -34,8 +34,8 @@ local function said(e)
 end
 
 local function reload(e)
-  local _, status = e:get("/-/reload", "-X POST")
-  assert.equal(200, status)
+  local body, status = e:get("/-/reload", "-X POST")
+  assert.equal(200, status, body)
 end
 
 describe("a reload", function()
@@ -61,7 +61,7 @@ describe("a reload", function()
     reload(e) -- the same file
     assert.same({ kept = 1, afresh = 1 }, said(e))
     assert.truthy((helper.read_file(e.log)):find(KEPT .. " (2 series, 2 keys)", 1, true))
-    write(dir .. "/reuse.yaml", yaml("value", "one", "Another help text: no series holds it"))
+    write(dir .. "/reuse.yaml", yaml("value", "one", "Another help text, which no series holds"))
     reload(e)
     assert.same({ kept = 2, afresh = 1 }, said(e))
     e:target("hit 2 1")
