@@ -267,10 +267,10 @@ static int lane_rehash(struct elx_series_store *s, struct lane *l, uint32_t cap,
 	return 0;
 }
 
-/* Slots for n keys, with room for a quarter more. */
+/* Slots for n keys: 75% full. */
 static uint32_t slots_for(uint64_t n)
 {
-	return n < 48 ? 64 : (uint32_t)(n + n / 2);
+	return n < 48 ? 64 : (uint32_t)(n + n / 3);
 }
 
 /* Room, before the misses are put one by one, for n more keys on the lane and
@@ -291,7 +291,7 @@ static void reserve(struct elx_series_store *s, uint32_t lane, uint32_t key_size
 		return;
 	n = n > p->nfree ? n - p->nfree : 0; /* freed ids come back first */
 	if ((uint64_t)s->nids + n + 1 > s->capacity)
-		grow_ids(s, s->nids + n + 1 + (s->nids + n) / 4);
+		grow_ids(s, s->nids + n + 1 + (s->nids + n) / 16);
 }
 
 ELX_EXPORT uint32_t elx_series_store_find(struct elx_series_store *s, uint32_t lane,
@@ -385,6 +385,22 @@ static int compact_arena(struct elx_series_store *s)
 	return 0;
 }
 
+/* What the arena holds past its texts and a sixteenth more goes back, once
+ * it is a quarter of them: a scrape that added many series grew it by half. */
+static void shrink_arena(struct elx_series_store *s)
+{
+	uint64_t size = s->arena_used + s->arena_used / 16 + 4096;
+	uint8_t *shrunk;
+
+	if (s->arena_size - s->arena_used <= s->arena_used / 4 + 4096)
+		return;
+	shrunk = realloc(s->arena, size);
+	if (shrunk) {
+		s->arena = shrunk;
+		s->arena_size = size;
+	}
+}
+
 /* Keys not seen since scrape `oldest` go; then series that no key holds and
  * that no scrape since then visited. */
 static void sweep(struct elx_series_store *s, uint32_t oldest)
@@ -429,6 +445,7 @@ ELX_EXPORT void elx_series_store_begin(struct elx_series_store *s)
 			unheld += p->live[id] && !p->key_refs[id] && s->gens[id] != s->gen;
 	s->gen++;
 	p->seen_now = 0;
+	shrink_arena(s);
 	if (stale > seen / 8 + 64 || unheld > s->nseries / 4 + 64)
 		sweep(s, s->gen - 1);
 }

@@ -330,6 +330,8 @@ end
 function M.metrics_text(scrape)
   local buf = state.buf
   buf:reset()
+  -- Room for as much as the last page took, at once rather than by doubling.
+  buf:reserve(state.metrics_len or 0)
   local configs = by_name(scrape)
   for _, cfg in ipairs(state.configs) do
     local c = configs[cfg.name]
@@ -341,6 +343,7 @@ function M.metrics_text(scrape)
   span_metrics.write(buf, scrape, state.configs)
   prog_stats.write(buf, scrape)
   bpf_collector.write(buf, scrape)
+  state.metrics_len = #buf + #buf / 8
   return buf
 end
 
@@ -374,8 +377,13 @@ function M.render(scrape)
   if not page then
     return nil, "no such page: " .. tostring(scrape.page)
   end
-  local data, len = page.text(scrape):ref()
-  if C.elx_scrape_set_body(scrape, data, len) ~= 0 then
+  local buf = page.text(scrape)
+  local data, len = buf:ref()
+  local ret = C.elx_scrape_set_body(scrape, data, len)
+  -- The core has its copy: the buffer's memory goes back until the next page
+  -- (a 100,000-series page is ~5 MiB, and growing by doubling held up to 2x).
+  buf:free()
+  if ret ~= 0 then
     return nil, "out of memory for the body"
   end
   scrape.content_type = page.content_type

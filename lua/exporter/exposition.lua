@@ -56,16 +56,17 @@ local function escaped_valid(s)
   return s
 end
 
---- Writes 'family{a="x",b="y"} ' (or 'family ' without labels) into buf:
--- values[index[j]] is the value of label names[j], valid UTF-8 already.
--- The text of a sample series, put together without a Lua string.
-function M.put_sample_start(buf, family, names, index, values)
+--- Writes what follows the family name in a sample line, up to the value:
+-- '{a="x",b="y"} ', or ' ' without labels: values[index[j]] is the value of
+-- label names[j], valid UTF-8 already. The text of a sample series (no Lua
+-- string is made; the family name is not repeated in every series' text).
+function M.put_sample_labels(buf, names, index, values)
   local n = #names
   if n == 0 then
-    buf:put(family, " ")
+    buf:put(" ")
     return
   end
-  buf:put(family, "{")
+  buf:put("{")
   for j = 1, n do
     buf:put(j > 1 and "," or "", names[j], '="', escaped_valid(values[index[j]]), '"')
   end
@@ -86,7 +87,7 @@ function M.sample_start(family, pairs_text)
 end
 
 --- Writes a family of samples (counter, gauge), one line per series: the
--- series' text (a sample_start) then its u64 value. `store` is a series
+-- family name, the series' text (put_sample_labels) then its u64 value. `store` is a series
 -- store, `acc` its accumulator of this scrape: slots 1..acc.n, series
 -- acc.order[s], value acc.sums[s]. Nothing at all without series.
 -- Returns the number of series.
@@ -99,6 +100,7 @@ function M.put_samples(buf, family, help, type_, store, acc)
   M.put_header(buf, family, help, type_)
   for s = 1, n do
     local id = order[s]
+    buf:put(family)
     buf:putcdata(arena + text_at[id], text_len[id])
     put_u64(buf, sums[s])
     buf:put("\n")

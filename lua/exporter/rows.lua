@@ -140,7 +140,8 @@ function M.each(plan, state, batch, stats, make_entry, visit, acc)
 end
 
 --- The entry of a kind whose series are sample lines (a counter): the id of
--- its series, whose text is the sample line up to the value.
+-- its series, whose text is the sample line after the family name, up to the
+-- value (exposition.put_sample_labels).
 -- The text is put together in text_buf and handed to the store from there.
 function M.sample_entry(plan, state, raw, stats)
   local values, uncached = labels.decode(plan, raw, stats, state.values)
@@ -151,7 +152,7 @@ function M.sample_entry(plan, state, raw, stats)
   end
   local order = plan.label_order
   text_buf:reset()
-  exposition.put_sample_start(text_buf, plan.family, order.names, order.index, values)
+  exposition.put_sample_labels(text_buf, order.names, order.index, values)
   return series.id_bytes(state.series, text_buf:ref()), uncached
 end
 

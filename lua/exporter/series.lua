@@ -7,7 +7,8 @@
 --
 -- A store's fields, read by exposition.lua's writers: the text of series id
 -- is `text_len[id]` bytes at `arena + text_at[id]`: for a sample family the
--- sample line up to the value, for a histogram its label pairs.
+-- sample line after the family name up to the value, for a histogram its
+-- label pairs.
 local ffi = require("ffi")
 local abi = require("exporter.abi") -- declares the store's functions
 
