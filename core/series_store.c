@@ -211,12 +211,24 @@ static void free_lane(struct lane *l)
 	memset(l, 0, sizeof(*l));
 }
 
+/* Keys of 8 bytes (the common u64 key) compare as one word. */
+static inline int key_equal(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+	uint64_t x, y;
+
+	if (n != 8)
+		return memcmp(a, b, n) == 0;
+	memcpy(&x, a, 8);
+	memcpy(&y, b, 8);
+	return x == y;
+}
+
 /* The slot of key, or the empty slot where it would go. */
 static uint32_t lane_slot(const struct lane *l, const uint8_t *key, uint64_t h)
 {
 	uint32_t i = SLOT(h, l->cap);
 
-	while (l->seen[i] && memcmp(l->keys + (size_t)i * l->key_size, key, l->key_size) != 0)
+	while (l->seen[i] && !key_equal(l->keys + (size_t)i * l->key_size, key, l->key_size))
 		i = NEXT(i, l->cap);
 	return i;
 }
