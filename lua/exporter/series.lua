@@ -63,6 +63,15 @@ function M.bound(store, max_keys, max_skips)
   lib.elx_series_store_bound(store.c, max_keys, max_skips)
 end
 
+-- The id arrays grew (a new id, or room made for a batch's misses): the
+-- scrape under way writes to the new ones.
+local function follow(store, c)
+  local acc = store.acc
+  if acc and acc.capacity ~= c.capacity then
+    acc.gens, acc.slots, acc.capacity = c.gens, c.slots, c.capacity
+  end
+end
+
 --- The id of a series text, new or known.
 function M.id(store, text)
   local c = store.c
@@ -71,10 +80,7 @@ function M.id(store, text)
     error("out of memory for series " .. text)
   end
   store.last_id = id
-  local acc = store.acc
-  if acc and acc.capacity ~= c.capacity then -- grown: the scrape under way writes to the new arrays
-    acc.gens, acc.slots, acc.capacity = c.gens, c.slots, c.capacity
-  end
+  follow(store, c)
   return id
 end
 
@@ -87,10 +93,7 @@ function M.id_bytes(store, p, len)
     error("out of memory for a series")
   end
   store.last_id = id
-  local acc = store.acc
-  if acc and acc.capacity ~= c.capacity then
-    acc.gens, acc.slots, acc.capacity = c.gens, c.slots, c.capacity
-  end
+  follow(store, c)
   return id
 end
 
@@ -98,7 +101,10 @@ end
 -- entries[i] (a double array) is the entry cached for key i, or -1 with i
 -- in misses (a uint32 array). Returns the number of misses.
 function M.find(store, lane, keys, count, key_size, entries, misses)
-  return lib.elx_series_store_find(store.c, lane, keys, count, key_size, entries, misses)
+  local c = store.c
+  local nmiss = lib.elx_series_store_find(c, lane, keys, count, key_size, entries, misses)
+  follow(store, c)
+  return nmiss
 end
 
 --- Caches key (a pointer to key_size bytes) -> entry, which holds series
