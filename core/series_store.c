@@ -245,8 +245,8 @@ static void lane_set(struct lane *l, uint32_t i, const uint8_t *key, double entr
 	l->n++;
 }
 
-/* The lane's keys in a table of cap slots; keep(seen) says which stay, and
- * drop(id) is told of each key that goes. */
+/* The lane's keys in a table of cap slots, those not seen since scrape
+ * `oldest` left out (and their series' references dropped). */
 static int lane_rehash(struct elx_series_store *s, struct lane *l, uint32_t cap, uint32_t oldest)
 {
 	struct lane old = *l;
@@ -415,31 +415,84 @@ static void shrink_arena(struct elx_series_store *s)
 
 /* Keys not seen since scrape `oldest` go; then series that no key holds and
  * that no scrape since then visited. */
+/* Whether slot k's home h lies cyclically in (i, j]: then the entry at j
+ * cannot move back to i without falling before its home. */
+static int home_between(uint32_t h, uint32_t i, uint32_t j)
+{
+	return i <= j ? (i < h && h <= j) : (i < h || h <= j);
+}
+
+/* Empties lane slot i, moving later entries of its run back (linear
+ * probing's deletion: no tombstones). */
+static void lane_delete(struct lane *l, uint32_t i)
+{
+	for (uint32_t j = NEXT(i, l->cap); l->seen[j]; j = NEXT(j, l->cap)) {
+		const uint8_t *key = l->keys + (size_t)j * l->key_size;
+
+		if (home_between(SLOT(hash_bytes(key, l->key_size), l->cap), i, j))
+			continue;
+		lane_set(l, i, key, l->entries[j], l->ids[j], l->seen[j], l->dropped[j]);
+		l->n--, l->nskips -= l->dropped[j];
+		i = j;
+	}
+	l->seen[i] = 0;
+}
+
+/* Keys of the lane not seen since scrape `oldest` go, in place. A slot
+ * that took a later entry is looked at again. */
+static void lane_sweep(struct elx_series_store *s, struct lane *l, uint32_t oldest)
+{
+	for (uint32_t i = 0; i < l->cap;) {
+		if (!l->seen[i] || l->seen[i] >= oldest) {
+			i++;
+			continue;
+		}
+		if (l->ids[i])
+			s->priv->key_refs[l->ids[i]]--;
+		l->n--, l->nskips -= l->dropped[i];
+		lane_delete(l, i);
+	}
+}
+
+/* Takes id out of the text index, moving later ids of its run back. */
+static void index_delete(struct elx_series_private *p, uint32_t id)
+{
+	uint32_t cap = p->index_cap, i = SLOT(p->hashes[id], cap);
+
+	while (p->index[i] != id)
+		i = NEXT(i, cap);
+	for (uint32_t j = NEXT(i, cap), other; (other = p->index[j]); j = NEXT(j, cap)) {
+		if (home_between(SLOT(p->hashes[other], cap), i, j))
+			continue;
+		p->index[i] = other;
+		i = j;
+	}
+	p->index[i] = 0;
+}
+
+/* Keys not seen since scrape `oldest` go, then series that no key holds and
+ * that no scrape since then visited; their ids are handed out again. */
 static void sweep(struct elx_series_store *s, uint32_t oldest)
 {
 	struct elx_series_private *p = s->priv;
-	uint32_t freed = 0;
 
 	s->nkeys = 0;
 	for (uint32_t i = 0; i < p->nlanes; i++) {
 		struct lane *l = &p->lanes[i];
-		uint64_t kept = 0;
 
-		for (uint32_t j = 0; j < l->cap; j++)
-			kept += l->seen[j] >= oldest;
-		if (l->cap && lane_rehash(s, l, slots_for(kept), oldest) < 0)
-			return; /* out of memory: everything stays */
+		lane_sweep(s, l, oldest);
+		if (l->cap > 1024 && l->cap > 4 * (uint64_t)slots_for(l->n)) /* most keys went */
+			lane_rehash(s, l, slots_for(l->n), 0);
 		s->nkeys += l->n;
 	}
 	for (uint32_t id = 1; id <= s->nids; id++) {
 		if (!p->live[id] || p->key_refs[id] || s->gens[id] >= oldest)
 			continue;
+		index_delete(p, id);
 		p->live[id] = 0, p->garbage += s->text_len[id];
 		p->free_ids[p->nfree++] = id;
-		s->nseries--, freed++;
+		s->nseries--;
 	}
-	if (freed && rebuild_index(s, slots_for(s->nseries)) < 0)
-		return;
 	if (p->garbage > s->arena_used / 4)
 		compact_arena(s);
 }
