@@ -4,7 +4,9 @@ local ffi = require("ffi")
 local api = require("exporter.decoder_api")
 local numfmt = require("exporter.numfmt")
 
-local M = {}
+local M = {
+  ascii_only = true, -- digits: labels.lua skips the UTF-8 check
+}
 
 local SIZES = { [1] = true, [2] = true, [4] = true, [8] = true }
 local u64p = ffi.typeof("const uint64_t *")

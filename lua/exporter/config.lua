@@ -42,7 +42,8 @@ local function check_decoders(c, label_node, path, label, ctx)
           path = dpath,
         })
         if decode then
-          chain[#chain + 1] = { name = name, decode = decode, options = d } -- options: for fingerprint.lua
+          chain[#chain + 1] = { name = name, decode = decode, options = d, -- options: for fingerprint.lua
+            ascii = ctx.registry:ascii_only(name) }
         else
           c:fail(dpath, "%s", err)
         end

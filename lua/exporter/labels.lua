@@ -50,6 +50,7 @@ function M.decode(plan, raw, stats, into)
   local values, uncached = into or {}, false
   for i, label in ipairs(plan.labels) do
     local v = raw:sub(label.offset + 1, label.offset + label.size)
+    local ascii = false -- the last decoder's answers are always ASCII
     for _, d in ipairs(label.decoders) do
       local out, err = d.decode(v)
       if out == SKIP then
@@ -59,9 +60,9 @@ function M.decode(plan, raw, stats, into)
         return nil
       end
       uncached = uncached or err == UNCACHED
-      v = out
+      v, ascii = out, d.ascii
     end
-    values[i] = valid_value(v, stats)
+    values[i] = ascii and v or valid_value(v, stats)
   end
   return values, uncached
 end
