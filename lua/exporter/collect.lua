@@ -3,7 +3,9 @@
 -- copies) into series and writes its family. A metric's state between
 -- scrapes (caches, series) is an object of its own, made by new_state: the
 -- plan stays what binding made it.
+local fingerprint = require("exporter.fingerprint")
 local kinds = require("exporter.kinds")
+local log = require("exporter.log")
 local rows = require("exporter.rows")
 
 local M = {}
@@ -13,8 +15,22 @@ local M = {}
 -- the plan's fingerprint (fingerprint.lua) its series and label cache are
 -- the running configuration's, if it has the same metric (a reload); with
 -- `fresh` too, they start afresh and the next reload takes these over.
-function M.new_state(plan, fingerprint, fresh) -- luacheck: ignore 212
-  return rows.new_state(fingerprint, fresh)
+function M.new_state(plan, fp, fresh) -- luacheck: ignore 212
+  return rows.new_state(fp, fresh)
+end
+
+--- The state of a plan that a configuration bound, and the plan's
+-- fingerprint (fingerprint.lua; `registry` is the decoders'): the running
+-- configuration's series store when it has the metric unchanged, so that a
+-- reload's first scrape is warm. The log says which (with --debug).
+function M.bound_state(plan, registry)
+  local fp = fingerprint.of(plan, registry)
+  local state = M.new_state(plan, fp)
+  local store = state.series
+  log.debug(("config %s, metric %s: %s"):format(plan.config, plan.name, store.adopted
+    and ("series taken over from the running configuration (%d series, %d keys)"):format(store.nseries, store.nkeys)
+    or "series start afresh"))
+  return state, fp
 end
 
 -- States of plans collected without one (collect.<kind> called with four

@@ -17,7 +17,6 @@ local config_counters = require("exporter.config_counters")
 local debug_maps = require("exporter.debug_maps")
 local decoders = require("exporter.decoders")
 local exposition = require("exporter.exposition")
-local fingerprint = require("exporter.fingerprint")
 local guard = require("exporter.guard")
 local landing = require("exporter.landing")
 local log = require("exporter.log")
@@ -142,22 +141,10 @@ local function decoder_names(plans, span_plans)
   return names
 end
 
--- A plan's state: the running configuration's series store when the
--- metric's fingerprint is unchanged (a reload's first scrape is then warm).
-local function state_of(plan, fp)
-  local st = collect.new_state(plan, fp)
-  local store = st.series
-  log.debug(("config %s, metric %s: %s"):format(plan.config, plan.name, store.adopted
-    and ("series taken over from the running configuration (%d series, %d keys)"):format(store.nseries, store.nkeys)
-    or "series start afresh"))
-  return st
-end
-
 local function register(name, cfg, plans, span_plans, bound)
   local read_errors, lost, states, fingerprints = {}, {}, {}, {}
   for i, plan in ipairs(plans) do
-    fingerprints[i] = fingerprint.of(plan, state.registry)
-    states[i] = state_of(plan, fingerprints[i])
+    states[i], fingerprints[i] = collect.bound_state(plan, state.registry)
     state.family_owner[plan.family] = name
     read_errors[plan.name] = 0
     lost[plan.name] = plan.event and 0 or nil
