@@ -73,13 +73,14 @@ static uint64_t hash_bytes(const uint8_t *p, uint32_t n)
 	return h ^ (h >> 32);
 }
 
-static int grow_array(void **p, size_t elem, uint32_t old, uint32_t cap)
+/* Not zeroed: new_id sets every field of an id before anything reads it,
+ * and pages never written stay out of our RSS. */
+static int grow_array(void **p, size_t elem, uint32_t cap)
 {
 	void *grown = realloc(*p, (size_t)cap * elem);
 
 	if (!grown)
 		return -ENOMEM;
-	memset((uint8_t *)grown + (size_t)old * elem, 0, (size_t)(cap - old) * elem);
 	*p = grown;
 	return 0;
 }
@@ -88,16 +89,11 @@ static int grow_array(void **p, size_t elem, uint32_t old, uint32_t cap)
 static int grow_ids(struct elx_series_store *s, uint32_t cap)
 {
 	struct elx_series_private *p = s->priv;
-	uint32_t old = s->capacity;
 
-	if (grow_array((void **)&s->text_at, 4, old, cap) ||
-	    grow_array((void **)&s->text_len, 4, old, cap) ||
-	    grow_array((void **)&s->gens, 4, old, cap) ||
-	    grow_array((void **)&s->slots, 4, old, cap) ||
-	    grow_array((void **)&p->hashes, 4, old, cap) ||
-	    grow_array((void **)&p->key_refs, 4, old, cap) ||
-	    grow_array((void **)&p->live, 1, old, cap) ||
-	    grow_array((void **)&p->free_ids, 4, old, cap))
+	if (grow_array((void **)&s->text_at, 4, cap) || grow_array((void **)&s->text_len, 4, cap) ||
+	    grow_array((void **)&s->gens, 4, cap) || grow_array((void **)&s->slots, 4, cap) ||
+	    grow_array((void **)&p->hashes, 4, cap) || grow_array((void **)&p->key_refs, 4, cap) ||
+	    grow_array((void **)&p->live, 1, cap) || grow_array((void **)&p->free_ids, 4, cap))
 		return -ENOMEM;
 	s->capacity = cap;
 	return 0;
