@@ -61,10 +61,12 @@ build = {
       ["exporter.names.syscalls_amd64"] = "lua/exporter/names/syscalls_amd64.lua",
       ["exporter.names.syscalls_arm64"] = "lua/exporter/names/syscalls_arm64.lua",
       ["exporter.rows"] = "lua/exporter/rows.lua",
+      ["exporter.scrape_budget"] = "lua/exporter/scrape_budget.lua",
       ["exporter.series"] = "lua/exporter/series.lua",
       ["exporter.span_metrics"] = "lua/exporter/span_metrics.lua",
       ["exporter.spans"] = "lua/exporter/spans.lua",
       ["exporter.tracing_config"] = "lua/exporter/tracing_config.lua",
+      ["exporter.web_config"] = "lua/exporter/web_config.lua",
       -- Built-in decoders sit next to exporter/decoders.lua, which finds them there.
       ["exporter.decoders.cgroup"] = "decoders/cgroup.lua",
       ["exporter.decoders.dname"] = "decoders/dname.lua",

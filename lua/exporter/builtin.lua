@@ -46,7 +46,7 @@ end
 
 -- Sample lines of the per-config and per-map families, configs by name.
 local function config_lines(configs)
-  local out = { enabled = {}, decoder_errors = {}, durations = {}, read_errors = {}, lost = {} }
+  local out = { enabled = {}, decoder_errors = {}, durations = {}, read_errors = {}, lost = {}, success = {} }
   local sorted = {}
   for i, cfg in ipairs(configs) do
     sorted[i] = cfg
@@ -58,6 +58,7 @@ local function config_lines(configs)
     out.enabled[#out.enabled + 1] = '{name="' .. name .. '"} 1'
     out.decoder_errors[#out.decoder_errors + 1] = label .. stats.decoder_errors
     out.durations[#out.durations + 1] = label .. numfmt.decimal(stats.duration)
+    out.success[#out.success + 1] = label .. (stats.success == false and "0" or "1")
     local maps = {}
     for map in pairs(stats.read_errors) do
       maps[#maps + 1] = map
@@ -111,9 +112,9 @@ local function write_process(buf, p)
     { " " .. numfmt.u64(p.virtual_bytes) })
 end
 
---- Writes the built-in families, in name order. `configs` are the loaded
--- config states in order ({name, stats, plans}); `scrape` the core's struct
--- elx_scrape *.
+--- Writes the built-in families, in name order. `configs` are the config
+-- states of the scrape in order ({name, stats, plans}): collect[] and
+-- exclude[] leave the others out; `scrape` the core's struct elx_scrape *.
 function M.write(buf, scrape, configs)
   local p, c = program_lines(scrape), config_lines(configs)
   write_build_info(buf, scrape.about)
@@ -134,6 +135,9 @@ function M.write(buf, scrape, configs)
     "counter", c.read_errors)
   family(buf, "ebpf_exporter_scrape_duration_seconds",
     "How long reading and decoding a config's maps took at this scrape", "gauge", c.durations)
+  family(buf, "ebpf_exporter_scrape_success",
+    "Whether every metric of a config was collected in full at this scrape (0: a map read failed, or the "
+      .. "scrape's time budget ran out first)", "gauge", c.success)
   write_process(buf, scrape.process)
 end
 

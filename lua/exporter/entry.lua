@@ -18,9 +18,11 @@ local exposition = require("exporter.exposition")
 local landing = require("exporter.landing")
 local log = require("exporter.log")
 local metric = require("exporter.metric")
+local scrape_budget = require("exporter.scrape_budget")
 local span_metrics = require("exporter.span_metrics")
 local spans = require("exporter.spans")
 local prog_stats = require("exporter.prog_stats")
+local web_config = require("exporter.web_config")
 
 local M = {}
 
@@ -192,8 +194,10 @@ function M.configure(call)
   return true
 end
 
--- If a metric fails half-way (a bug, or memory), the scrape loses that
--- metric's series, not its syntax: the buffer goes back to what it held before.
+-- If a metric fails half-way (a bug, or memory), or the scrape's time
+-- budget cuts it (scrape_budget), the scrape loses that metric's series, not
+-- its syntax: the buffer goes back to what it held before. Returns whether
+-- the metric was collected.
 local function collect_metric(plan, plan_state, batch, buf, stats)
   local before = #buf
   local ok, err = pcall(collect.metric, plan, plan_state, batch, buf, stats)
@@ -201,29 +205,50 @@ local function collect_metric(plan, plan_state, batch, buf, stats)
     local kept = buf:get(before)
     buf:reset()
     buf:put(kept)
-    log.error(("config %s, metric %s: %s"):format(plan.config, plan.name, tostring(err)))
+    if err == scrape_budget.CUT then
+      stats.cut = true
+    else
+      log.error(("config %s, metric %s: %s"):format(plan.config, plan.name, tostring(err)))
+    end
+  end
+  return ok
+end
+
+-- A config cut by the time budget says so once, and once when it is not any more.
+local function report_cut(cfg, was_cut)
+  local stats = cfg.stats
+  if stats.cut and not was_cut then
+    log.warn(("config %s: not collected in full within the scrape's time budget; what was not is left "
+      .. "out, and ebpf_exporter_scrape_success is 0"):format(cfg.name))
+  elseif was_cut and not stats.cut then
+    log.info(("config %s: collected within the scrape's time budget again"):format(cfg.name))
   end
 end
 
 -- One config's metrics from its batches. Its decoder error count is the
 -- core's (a reload carries it over); its read errors and lost records come
 -- with each batch.
+-- stats.success: every metric collected in full (no read error, no
+-- failure, no cut).
 local function collect_config(cfg, c, buf)
   local stats = cfg.stats
-  local started = clock.monotonic()
+  local started, was_cut = clock.monotonic(), stats.cut
   stats.decoder_errors = tonumber(c.counters.decoder_errors)
+  stats.success, stats.cut = true, false
   for i, plan in ipairs(cfg.plans) do
     local batch = c.batches[i - 1]
     stats.read_errors[plan.name] = tonumber(batch.read_errors)
     if plan.event then
       stats.lost[plan.name] = tonumber(batch.lost)
     end
-    if batch.error == 0 then
-      collect_metric(plan, cfg.states[i], batch, buf, stats)
+    stats.cut = stats.cut or scrape_budget.spent()
+    if stats.cut or batch.error ~= 0 or not collect_metric(plan, cfg.states[i], batch, buf, stats) then
+      stats.success = false
     end
   end
   c.counters.decoder_errors = stats.decoder_errors
   stats.duration = clock.monotonic() - started + tonumber(c.read_ns) * 1e-9
+  report_cut(cfg, was_cut)
 end
 
 local function by_name(scrape)
@@ -235,18 +260,23 @@ local function by_name(scrape)
 end
 
 --- The exposition text of one scrape (a struct elx_scrape *), in a
--- string.buffer valid until the next render.
+-- string.buffer valid until the next render: the configs the core read
+-- (collect[] and exclude[] leave some out), within the scrape's time budget.
 function M.metrics_text(scrape)
   local buf = state.buf
   buf:reset()
-  local configs = by_name(scrape)
+  local configs, present = by_name(scrape), {}
   for _, cfg in ipairs(state.configs) do
-    local c = configs[cfg.name]
-    if c then
-      collect_config(cfg, c, buf)
-    end
+    present[#present + 1] = configs[cfg.name] and cfg or nil
   end
-  builtin.write(buf, scrape, state.configs)
+  local deadline = tonumber(scrape.deadline)
+  local order = scrape_budget.order(present, deadline)
+  for i, cfg in ipairs(order) do
+    scrape_budget.enter(deadline, #order - i + 1)
+    collect_config(cfg, configs[cfg.name], buf)
+    scrape_budget.leave()
+  end
+  builtin.write(buf, scrape, present)
   span_metrics.write(buf, scrape, state.configs)
   prog_stats.write(buf, scrape)
   bpf_collector.write(buf, scrape)
@@ -330,12 +360,28 @@ function M.spans(call)
   return true
 end
 
+--- ELX_ENTRY_WEB_CONFIG, with a struct elx_web_config *: reads and checks
+-- --web.config.file. Needs no init: the core asks a state of its own.
+function M.web_config(call)
+  local ok, err = abi.check()
+  if not ok then
+    return nil, err
+  end
+  local cfg, errors = web_config.load(ffi.string(call.path))
+  if not cfg then
+    return nil, table.concat(errors, "\n")
+  end
+  web_config.answer(call, cfg)
+  return true
+end
+
 local ENTRIES = {
   [C.ELX_ENTRY_INIT] = { fn = M.init, ctype = ffi.typeof("struct elx_init *") },
   [C.ELX_ENTRY_CONFIGURE] = { fn = M.configure, ctype = ffi.typeof("struct elx_configure *") },
   [C.ELX_ENTRY_RENDER] = { fn = M.render, ctype = ffi.typeof("struct elx_scrape *") },
   [C.ELX_ENTRY_CGROUP_SYNC] = { fn = M.cgroup_sync, ctype = ffi.typeof("struct elx_cgroup_sync *") },
   [C.ELX_ENTRY_SPANS] = { fn = M.spans, ctype = ffi.typeof("struct elx_span_call *") },
+  [C.ELX_ENTRY_WEB_CONFIG] = { fn = M.web_config, ctype = ffi.typeof("struct elx_web_config *") },
 }
 
 -- Kept until the next call, so that elx_call.error may point into it.
