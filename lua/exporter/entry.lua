@@ -214,16 +214,6 @@ local function collect_metric(plan, plan_state, batch, buf, stats)
   return ok
 end
 
--- A config cut by the time budget says so once, and once when it is not any more.
-local function report_cut(cfg, was_cut)
-  local stats = cfg.stats
-  if stats.cut and not was_cut then
-    log.warn(("config %s: not collected in full within the scrape's time budget; what was not is left "
-      .. "out, and ebpf_exporter_scrape_success is 0"):format(cfg.name))
-  elseif was_cut and not stats.cut then
-    log.info(("config %s: collected within the scrape's time budget again"):format(cfg.name))
-  end
-end
 
 -- One config's metrics from its batches. Its decoder error count is the
 -- core's (a reload carries it over); its read errors and lost records come
@@ -248,7 +238,7 @@ local function collect_config(cfg, c, buf)
   end
   c.counters.decoder_errors = stats.decoder_errors
   stats.duration = clock.monotonic() - started + tonumber(c.read_ns) * 1e-9
-  report_cut(cfg, was_cut)
+  scrape_budget.report(cfg, was_cut)
 end
 
 local function by_name(scrape)
@@ -360,28 +350,13 @@ function M.spans(call)
   return true
 end
 
---- ELX_ENTRY_WEB_CONFIG, with a struct elx_web_config *: reads and checks
--- --web.config.file. Needs no init: the core asks a state of its own.
-function M.web_config(call)
-  local ok, err = abi.check()
-  if not ok then
-    return nil, err
-  end
-  local cfg, errors = web_config.load(ffi.string(call.path))
-  if not cfg then
-    return nil, table.concat(errors, "\n")
-  end
-  web_config.answer(call, cfg)
-  return true
-end
-
 local ENTRIES = {
   [C.ELX_ENTRY_INIT] = { fn = M.init, ctype = ffi.typeof("struct elx_init *") },
   [C.ELX_ENTRY_CONFIGURE] = { fn = M.configure, ctype = ffi.typeof("struct elx_configure *") },
   [C.ELX_ENTRY_RENDER] = { fn = M.render, ctype = ffi.typeof("struct elx_scrape *") },
   [C.ELX_ENTRY_CGROUP_SYNC] = { fn = M.cgroup_sync, ctype = ffi.typeof("struct elx_cgroup_sync *") },
   [C.ELX_ENTRY_SPANS] = { fn = M.spans, ctype = ffi.typeof("struct elx_span_call *") },
-  [C.ELX_ENTRY_WEB_CONFIG] = { fn = M.web_config, ctype = ffi.typeof("struct elx_web_config *") },
+  [C.ELX_ENTRY_WEB_CONFIG] = { fn = web_config.entry, ctype = ffi.typeof("struct elx_web_config *") },
 }
 
 -- Kept until the next call, so that elx_call.error may point into it.

@@ -5,10 +5,14 @@
 -- is cut when its share is spent and costs only itself; time the cheap ones
 -- did not use goes to those after them.
 local clock = require("exporter.clock")
+local log = require("exporter.log")
 
 local M = {}
 
-local now = clock.monotonic
+-- Looked up at each call: specs replace the clock.
+local function now()
+  return clock.monotonic()
+end
 
 --- What check() raises when the share is spent: compare by identity.
 M.CUT = setmetatable({}, { __tostring = function() return "the scrape's time budget ran out" end })
@@ -69,6 +73,18 @@ end
 
 function M.leave()
   share_ends = nil
+end
+
+--- A config cut by the budget says so once, and once when it is not any
+-- more: `was_cut` is stats.cut before this scrape.
+function M.report(cfg, was_cut)
+  local stats = cfg.stats
+  if stats.cut and not was_cut then
+    log.warn(("config %s: not collected in full within the scrape's time budget; what was not is left "
+      .. "out, and ebpf_exporter_scrape_success is 0"):format(cfg.name))
+  elseif was_cut and not stats.cut then
+    log.info(("config %s: collected within the scrape's time budget again"):format(cfg.name))
+  end
 end
 
 return M

@@ -6,6 +6,7 @@
 -- misspelt basic_auth_users would leave every endpoint open.
 local ffi = require("ffi")
 local lyaml = require("lyaml")
+local abi = require("exporter.abi")
 local checker = require("exporter.checker")
 local config = require("exporter.config")
 
@@ -362,6 +363,21 @@ function M.answer(call, cfg)
   call.users, call.nusers = users, #cfg.users
   call.headers = cfg.headers
   return kept
+end
+
+--- ELX_ENTRY_WEB_CONFIG, with a struct elx_web_config *: reads and checks
+-- --web.config.file. It needs no init: the core asks a state of its own.
+function M.entry(call)
+  local ok, err = abi.check()
+  if not ok then
+    return nil, err
+  end
+  local cfg, errors = M.load(ffi.string(call.path))
+  if not cfg then
+    return nil, table.concat(errors, "\n")
+  end
+  M.answer(call, cfg)
+  return true
 end
 
 return M
