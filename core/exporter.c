@@ -147,14 +147,14 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 		if (ret)
 			return ret;
 	}
+	set_about(e);
+	log_info("ebpf-lua-exporter %s (revision %s), libbpf %s, %s", e->about.version,
+		 e->about.revision, e->about.libbpf, LUAJIT_VERSION);
 	if (flags->web_config_file) {
 		ret = elx_web_config_load(flags->web_config_file, loop, &e->web);
 		if (ret)
 			return ret;
 	}
-	set_about(e);
-	log_info("ebpf-lua-exporter %s (revision %s), libbpf %s, %s", e->about.version,
-		 e->about.revision, e->about.libbpf, LUAJIT_VERSION);
 	e->stats_fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDONLY | O_CLOEXEC);
 	ret = elx_attach_register_handlers();
 	if (ret) {

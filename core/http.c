@@ -1107,8 +1107,9 @@ static void conn_tls_result(struct elx_http_conn *conn, enum elx_tls_feed r, con
 static void conn_tls_feed(struct elx_http_conn *conn, const char *data, size_t len)
 {
 	const char *why = NULL;
+	enum elx_tls_feed r = elx_tls_conn_feed(conn->tls, data, len, &why);
 
-	conn_tls_result(conn, elx_tls_conn_feed(conn->tls, data, len, &why), why);
+	conn_tls_result(conn, r, why);
 }
 
 /* The parser may go on: parse what arrived meanwhile, then read on. */
@@ -1129,8 +1130,9 @@ static void conn_resume(struct elx_http_conn *conn)
 	/* TLS may hold plaintext already: it comes before the socket's. */
 	if (conn->tls && conn->state == CONN_READING && !conn->paused) {
 		const char *why = NULL;
+		enum elx_tls_feed r = elx_tls_conn_pull(conn->tls, &why);
 
-		conn_tls_result(conn, elx_tls_conn_pull(conn->tls, &why), why);
+		conn_tls_result(conn, r, why);
 	}
 	if (conn->state == CONN_READING && !conn->paused)
 		conn_read_start(conn);

@@ -184,10 +184,16 @@ static void stat_files(char *const *files, size_t n, struct file_sig *sigs)
 static void describe(const struct elx_web_config_state *w, const struct web_read *r,
 		     const char *what)
 {
-	log_info("web config %s%s: %s%s%s, basic auth %s (%zu users), %s", w->path, what,
-		 r->tls ? "TLS" : "no TLS", r->tls ? ", client certificates: " : "",
-		 r->tls ? auth_names[r->client_auth] : "", r->nusers ? "on" : "off", r->nusers,
-		 w->headers ? "response headers set" : "no response headers");
+	char tls[96] = "no TLS", auth[48] = "no basic auth";
+
+	if (r->tls)
+		snprintf(tls, sizeof(tls), "TLS (client certificates: %s)",
+			 auth_names[r->client_auth]);
+	if (r->nusers)
+		snprintf(auth, sizeof(auth), "basic auth (%zu user%s)", r->nusers,
+			 r->nusers == 1 ? "" : "s");
+	log_info("web config %s%s: %s, %s, %s", w->path, what, tls, auth,
+		 w->headers ? "response headers" : "no response headers");
 }
 
 /* Puts a read in force; it is taken. */
