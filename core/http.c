@@ -1094,9 +1094,11 @@ static void conn_tls_result(struct elx_http_conn *conn, enum elx_tls_feed r, con
 		return;
 	if (r == ELX_TLS_FAILED) {
 		log_debug("http: TLS: %s", why ? why : "failed");
-		conn_read_stop(conn);
 		conn->in_request = 0;
 		conn_shutdown(conn);
+		/* Lingering, the client's FIN is looked for (and its input dropped). */
+		if (conn->state == CONN_LINGER)
+			conn_read_start(conn);
 	} else if (r == ELX_TLS_CLOSED) {
 		conn_on_eof(conn, UV_EOF);
 	} else if (conn->handshaking && elx_tls_conn_ready(conn->tls)) {
