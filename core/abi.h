@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#define ELX_ABI_VERSION 11
+#define ELX_ABI_VERSION 13
 
 /* Functions called from Lua must be visible to the FFI (-rdynamic). */
 #define ELX_EXPORT __attribute__((visibility("default")))
@@ -26,7 +26,8 @@ enum elx_entry {
 	ELX_ENTRY_RENDER = 3,	   /* arg: struct elx_scrape * */
 	ELX_ENTRY_CGROUP_SYNC = 4, /* arg: struct elx_cgroup_sync * */
 	ELX_ENTRY_SPANS = 5,	   /* arg: struct elx_span_call * */
-	ELX_ENTRY_WEB_CONFIG = 6,  /* arg: struct elx_web_config * */
+	ELX_ENTRY_PROCESSES = 6,   /* arg: struct elx_process_sync * */
+	ELX_ENTRY_WEB_CONFIG = 7,  /* arg: struct elx_web_config * */
 };
 
 /* The call in progress from the core into Lua. Lua sets `error` (a string
@@ -37,6 +38,29 @@ struct elx_call {
 	uint32_t reserved;
 	void *arg;
 	const char *error;
+	struct elx_guard *guard; /* the called state's guard of users' decoder code */
+};
+
+/* What users' decoder code may spend, one guard per Lua state
+ * (core/lua_host.c). Lua marks the sections it is budgeted in (a config's
+ * part of a scrape, one `new`, one file's load) and each call of users' code
+ * (elx_guard_enter/leave); the core enforces the budget:
+ * - memory: the state's allocator fails an allocation that would take the
+ *   heap past heap_limit while it is set (during users' calls);
+ * - time: a watchdog timer, armed when users' code starts and the section's
+ *   budget remains, sets a count hook from its signal handler; the hook
+ *   raises an error in users' code once its time in the section reaches the
+ *   budget. Users' chunks are compiled with jit.off, since hooks never fire
+ *   inside compiled traces. */
+struct elx_guard {
+	uint64_t heap_bytes; /* core: what the state's heap holds now */
+	uint64_t heap_limit; /* core: while not 0, the most the heap may hold */
+	double budget;	     /* Lua: seconds users' code may run in this section */
+	double spent;	     /* seconds it ran in this section, in calls that returned */
+	double entered;	     /* core: CLOCK_MONOTONIC seconds when the running call of
+			      * users' code began; 0 when none runs */
+	uint32_t armed;	     /* core: the watchdog's timer is set */
+	uint32_t expired;    /* core: the hook found the section's budget spent */
 };
 
 /* ELX_ENTRY_INIT: the options the Lua side works with. */
@@ -44,9 +68,13 @@ struct elx_init {
 	const char *config_dir;
 	const char *const *decoder_dirs; /* after the built-in and <config_dir>/decoders */
 	uint32_t ndecoder_dirs;
-	uint32_t strict;	  /* --config.strict: what ebpf_exporter ignores is an error */
-	uint64_t cache_size;	  /* decoded label sets kept per metric */
-	uint64_t skip_cache_size; /* keys whose rows a decoder dropped, per metric */
+	uint32_t strict;	       /* --config.strict: what ebpf_exporter ignores is an error */
+	uint64_t cache_size;	       /* decoded label sets kept per metric */
+	uint64_t skip_cache_size;      /* keys whose rows a decoder dropped, per metric */
+	double decoder_time_limit;     /* --decoders.time-limit, seconds */
+	uint64_t decoder_memory_limit; /* --decoders.memory-limit, bytes */
+	uint32_t decoders_unrestricted; /* --decoders.unrestricted */
+	uint32_t reserved;
 };
 
 /* One BPF map of a config as libbpf sees it after open, before load. */
@@ -66,6 +94,16 @@ struct elx_metric_map {
 	uint32_t record_size; /* 0: read the map whole; else count its records' label bytes */
 	uint32_t reserved;
 	uint64_t flush_ms; /* event counters: how often their counts start afresh */
+	/* targets: where the key holds a process id (pid_size 4 or 8 bytes at
+	 * pid_offset), so that an exited process's keys can be deleted; 0: none */
+	uint32_t pid_offset;
+	uint32_t pid_size;
+};
+
+/* One program of a config's opened object, for configure. */
+struct elx_program_info {
+	const char *name;
+	const char *section; /* its SEC() name */
 };
 
 /* A ring buffer whose records become spans (a config's tracing.spans[i]). */
@@ -91,6 +129,13 @@ struct elx_configure {
 	/* out: ring buffers read as spans, in tracing.spans order */
 	uint32_t nspan_streams;
 	const struct elx_span_stream *span_streams;
+	/* in: the object's programs (NULL when it could not be opened) */
+	const struct elx_program_info *programs;
+	uint32_t nprograms;
+	/* out: programs that `targets:` attaches per process, not at load */
+	uint32_t ntarget_programs;
+	const char *const *target_programs;
+	uint64_t target_grace_ms; /* out: how long an exited process's keys stay */
 };
 
 /* The whole content of one metric map, read at one scrape; for an event
@@ -119,14 +164,27 @@ struct elx_program {
 	int32_t attached; /* 1 when a link exists */
 	uint64_t run_time_ns;
 	uint64_t run_count;
-	const char *section;	  /* its SEC() name */
-	const char *attach_error; /* why it is not attached, or NULL */
+	const char *section;	       /* its SEC() name */
+	const char *attach_error;      /* why it is not attached, or NULL */
+	uint32_t targeted;	       /* 1: attached per process by `targets:` */
+	uint32_t attached_processes;   /* targeted: processes it has links in now */
+	uint64_t target_attach_errors; /* targeted: attaches to a process that failed */
+};
+
+/* The errors of one decoder in a config. */
+struct elx_decoder_count {
+	char decoder[48]; /* its name, NUL-terminated; "" for a free slot */
+	uint64_t errors;
 };
 
 /* Counters of a config that Lua adds to and the core keeps: a reload
- * carries them to the config of the same name. */
+ * carries them to the config of the same name. Decoders past the 32nd of a
+ * config count in the last slot. */
 struct elx_config_counters {
-	uint64_t decoder_errors;
+	uint64_t invalid_utf8; /* label values decoded with invalid UTF-8, repaired */
+	uint32_t ndecoders;    /* slots in use */
+	uint32_t reserved;
+	struct elx_decoder_count decoders[32];
 };
 
 /* One config's part of a scrape. */
@@ -290,6 +348,57 @@ struct elx_span_call {
 	uint32_t reserved;
 };
 
+/* What the core learned about a process (ELX_ENTRY_PROCESSES). */
+enum elx_process_change {
+	ELX_PROCESS_FOUND = 1, /* running at a scan of /proc */
+	ELX_PROCESS_EXEC = 2,  /* ran a new program: its links are gone */
+	ELX_PROCESS_FORK = 3,  /* a new process, child of ppid */
+	ELX_PROCESS_EXIT = 4,  /* exited: its links are gone, its keys stay for the grace period */
+};
+
+struct elx_process_event {
+	uint32_t change; /* enum elx_process_change */
+	uint32_t pid;	 /* the process (thread group) id */
+	uint32_t ppid;	 /* 0 when unknown (FOUND) */
+	uint32_t reserved;
+	char comm[16];	      /* "" when unknown: read /proc */
+	char parent_comm[16]; /* "" when unknown */
+};
+
+/* A process of a config whose grace period is over: its keys were deleted. */
+struct elx_process_gone {
+	const char *config;
+	uint32_t pid;
+	uint32_t reserved;
+};
+
+/* Attach a program of a config to a process, on `binary` as the process sees
+ * it (NULL: the path of the program's SEC()). */
+struct elx_target_op {
+	const char *config;
+	const char *program;
+	const char *binary;
+	uint32_t pid;
+	uint32_t reserved;
+};
+
+/* ELX_ENTRY_PROCESSES: processes that ran, changed or went; Lua answers
+ * with the attachments they need. With `listing`, the FOUND events are every
+ * process there is, and the answer is the whole set of attachments wanted:
+ * the core detaches the others. The ops are the Lua state's, valid until its
+ * next call. */
+struct elx_process_sync {
+	const struct elx_process_event *events;
+	uint32_t nevents;
+	uint32_t listing;
+	const struct elx_process_gone *gone;
+	uint32_t ngone;
+	uint32_t all_forks;		 /* out: a selector needs every fork (parent_comm) */
+	const struct elx_target_op *ops; /* out */
+	uint32_t nops;			 /* out */
+	uint32_t reserved;
+};
+
 /* The policies of tls_server_config.client_auth_type (exporter-toolkit's,
  * after Go's tls.ClientAuthType). */
 enum elx_tls_client_auth {
@@ -370,6 +479,16 @@ int elx_ksym_stack(struct elx_ksym_index *index, const char *frames, uint32_t n,
 /* Why the last read failed: "<path>: <reason>". */
 const char *elx_ksym_index_error(const struct elx_ksym_index *index);
 void elx_ksym_index_stats(const struct elx_ksym_index *index, struct elx_ksym_stats *stats);
+
+/* Around each call of users' code (see struct elx_guard). enter returns 1,
+ * and arms nothing, when the section's time is spent; else it arms the
+ * watchdog for what remains (unless it runs), sets the heap ceiling and
+ * returns 0. leave takes the ceiling away first, adds the call's time and
+ * returns `expired`. disarm, at the end of a section, stops the watchdog and
+ * takes its hook away. */
+int elx_guard_enter(struct elx_guard *guard, uint64_t heap_limit);
+int elx_guard_leave(struct elx_guard *guard);
+void elx_guard_disarm(struct elx_guard *guard);
 
 /* Core symbols Lua may use. */
 extern struct elx_call elx_call;

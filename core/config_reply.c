@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "config_reply.h"
 
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,8 @@ static int copy_answer(const struct elx_configure *call, struct elx_config_reply
 {
 	reply->maps = calloc(call->nmetric_maps + 1, sizeof(*reply->maps));
 	reply->kaddrs = calloc(call->nkaddrs + 1, sizeof(*reply->kaddrs));
-	if (!reply->maps || !reply->kaddrs)
+	reply->targets = calloc(call->ntarget_programs + 1, sizeof(*reply->targets));
+	if (!reply->maps || !reply->kaddrs || !reply->targets)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < call->nmetric_maps; i++) {
 		reply->maps[i] = call->metric_maps[i];
@@ -43,17 +45,53 @@ static int copy_answer(const struct elx_configure *call, struct elx_config_reply
 			return -ENOMEM;
 		reply->nkaddrs++;
 	}
+	for (uint32_t i = 0; i < call->ntarget_programs; i++) {
+		reply->targets[i] = strdup(call->target_programs[i]);
+		if (!reply->targets[i])
+			return -ENOMEM;
+		reply->ntargets++;
+	}
+	reply->grace_ms = call->target_grace_ms;
 	return copy_streams(call, reply);
 }
 
+/* The programs of the opened object, by name and SEC(): `targets:` names
+ * them. The strings are libbpf's, valid while the object is open. */
+static struct elx_program_info *program_infos(const struct bpf_object *obj, uint32_t *n)
+{
+	struct bpf_program *prog;
+	struct elx_program_info *infos;
+
+	*n = 0;
+	bpf_object__for_each_program(prog, obj)(*n)++;
+	infos = calloc(*n + 1, sizeof(*infos));
+	*n = 0;
+	bpf_object__for_each_program(prog, obj)
+	{
+		if (!infos)
+			break;
+		infos[*n].name = bpf_program__name(prog);
+		infos[(*n)++].section = bpf_program__section_name(prog);
+	}
+	return infos;
+}
+
 int elx_config_reply_ask(struct elx_lua *lua, const char *name, const struct elx_map_info *infos,
-			 size_t ninfos, struct elx_config_reply *reply, char **err)
+			 size_t ninfos, const struct bpf_object *obj,
+			 struct elx_config_reply *reply, char **err)
 {
 	struct elx_configure call = { .name = name, .maps = infos, .nmaps = (uint32_t)ninfos };
+	struct elx_program_info *programs = obj ? program_infos(obj, &call.nprograms) : NULL;
 	int ret;
 
 	memset(reply, 0, sizeof(*reply));
+	if (obj && !programs) {
+		*err = strdup("out of memory");
+		return -ENOMEM;
+	}
+	call.programs = programs;
 	ret = elx_lua_call(lua, ELX_ENTRY_CONFIGURE, &call, err);
+	free(programs);
 	if (ret)
 		return ret;
 	ret = copy_answer(&call, reply);
@@ -77,5 +115,8 @@ void elx_config_reply_free(struct elx_config_reply *reply)
 		free((char *)reply->streams[i].service);
 	}
 	free(reply->streams);
+	for (size_t i = 0; i < reply->ntargets; i++)
+		free(reply->targets[i]);
+	free(reply->targets);
 	memset(reply, 0, sizeof(*reply));
 }

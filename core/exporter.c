@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,12 +27,14 @@
 #include "lua_host.h"
 #include "process_stats.h"
 #include "prog_stats_mode.h"
+#include "process_targets.h"
 #include "revision.h"
 #include "routes.h"
 #include "span_export.h"
 #include "systemd.h"
 #include "tls.h"
 #include "web_config.h"
+#include "watch_busy.h"
 
 /* --config.watch waits for changes to settle: editors and cp write in steps. */
 #define WATCH_DEBOUNCE_MS 300
@@ -175,6 +178,8 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 	ret = elx_bpf_collector_new(flags, &e->bpf_collector);
 	if (!ret)
 		ret = elx_prog_stats_mode_start(loop, flags, &e->prog_stats);
+	if (!ret)
+		ret = elx_process_targets_update(&e->targets, e->gen, loop);
 	if (ret)
 		return ret;
 	ret = elx_caps_keep(flags->capabilities_keep, &err);
@@ -235,6 +240,8 @@ int elx_exporter_reload(struct elx_exporter *e, const char *why, char **reasons)
 	ret = elx_cgroup_id_map_start(e->gen, e->loop, &e->cgroup_watch);
 	if (ret)
 		log_error("reload: cgroup_id_map sync did not start: %s", strerror(-ret));
+	if (elx_process_targets_update(&e->targets, e->gen, e->loop))
+		log_error("reload: targets are not followed");
 	e->last_reload_ok = 1;
 	e->last_success_ms = unix_ms();
 	e->reloads_ok++;
@@ -394,8 +401,23 @@ static void on_signal(uv_signal_t *handle, int signum)
 
 static void on_settled(uv_timer_t *handle)
 {
-	if (elx_exporter_request_reload(handle->data, "a change in a watched directory", NULL,
-					NULL) < 0)
+	struct elx_exporter *e = handle->data;
+	const char *dirs[ELX_WATCH_BUSY_MAX_DIRS];
+	char decoders[PATH_MAX], busy[PATH_MAX + 32];
+	size_t n = 0;
+
+	/* A file still open for writing is not whole yet: wait until it closes. */
+	dirs[n++] = e->flags->config_dir;
+	snprintf(decoders, sizeof(decoders), "%s/decoders", e->flags->config_dir);
+	dirs[n++] = decoders;
+	for (size_t i = 0; i < e->flags->ndecoder_dirs && n < ELX_WATCH_BUSY_MAX_DIRS; i++)
+		dirs[n++] = e->flags->decoder_dirs[i];
+	if (elx_watch_busy(dirs, n, busy, sizeof(busy))) {
+		log_debug("--config.watch: waiting for %s to be written", busy);
+		uv_timer_start(handle, on_settled, WATCH_DEBOUNCE_MS, 0);
+		return;
+	}
+	if (elx_exporter_request_reload(e, "a change in a watched directory", NULL, NULL) < 0)
 		log_error("--config.watch: out of memory asking for a reload");
 }
 
@@ -575,6 +597,8 @@ void elx_exporter_free(struct elx_exporter *e)
 	e->cgroup_watch = NULL;
 	elx_prog_stats_mode_stop(e->prog_stats);
 	elx_bpf_collector_free(e->bpf_collector);
+	elx_process_targets_stop(e->targets);
+	e->targets = NULL;
 	for (size_t i = 0; i < e->nwatches; i++) {
 		e->watches[i]->data = e->watches[i];
 		uv_close((uv_handle_t *)e->watches[i], free_handle_owner);

@@ -17,6 +17,7 @@ struct elx_span_export;
 struct elx_web_config_state;
 struct elx_bpf_collector;
 struct elx_prog_stats_control;
+struct elx_process_targets;
 
 /* Directories --config.watch follows: the config dir, its decoders/, and
  * every --decoders.path. */
@@ -41,8 +42,9 @@ struct elx_exporter {
 	struct elx_web_config_state *web; /* --web.config.file, or NULL */
 	unsigned scrapes_answering;	  /* metrics pages not sent yet: --web.max-requests */
 	struct elx_cgroup_watch *cgroup_watch;
-	struct elx_span_export *spans; /* OpenTelemetry spans of every config */
-	struct elx_about about;	       /* what the landing page and build_info say */
+	struct elx_span_export *spans;	     /* OpenTelemetry spans of every config */
+	struct elx_process_targets *targets; /* configs' `targets:`, or NULL */
+	struct elx_about about;		     /* what the landing page and build_info say */
 	char libbpf_version[16];
 	/* Reloads, for the built-in metrics. */
 	int last_reload_ok;

@@ -54,6 +54,14 @@ static const struct flag_def flag_defs[] = {
 	  "Kernel BTF to use where the kernel has no /sys/kernel/btf/vmlinux." },
 	{ "decoders.path", FLAG_LIST, FIELD(decoder_dirs), "DIR",
 	  "A directory of decoder scripts (<name>.lua), after <config.dir>/decoders; repeatable." },
+	{ "decoders.time-limit", FLAG_DURATION, FIELD(decoders_time_limit_ns), "DURATION",
+	  "Time users' decoders may run in one config's scrape, in one new() or while their file "
+	  "loads; past it the config's series are left out of that scrape (default 1s)." },
+	{ "decoders.memory-limit", FLAG_COUNT, FIELD(decoders_memory_limit), "MIB",
+	  "The Lua heap, in MiB, past which users' decoders may not allocate (default 512)." },
+	{ "decoders.unrestricted", FLAG_BOOL, FIELD(decoders_unrestricted), NULL,
+	  "Run users' decoders with all of LuaJIT (os, io, the FFI) rather than in their "
+	  "sandbox." },
 	{ "debug", FLAG_BOOL, FIELD(debug), NULL, "Log debug messages, libbpf's among them." },
 	{ "log.no-timestamps", FLAG_BOOL, 0, NULL, "Leave timestamps out of log lines." },
 	{ "web.listen-address", FLAG_LIST, FIELD(listen_addresses), "ADDR",
@@ -310,6 +318,8 @@ static void set_defaults(struct elx_flags *f)
 	f->web_max_connections = 1024;
 	f->web_max_requests = 40;
 	f->web_timeout_offset_ns = 500000000;
+	f->decoders_time_limit_ns = 1000000000; /* 1 s */
+	f->decoders_memory_limit = 512;
 }
 
 /* Reads argv[*i]: which flag, and its value, from "=value" or from the next
@@ -522,6 +532,11 @@ static enum elx_flags_result check_flags(struct elx_flags *f, const char *names)
 		return flag_error("--web.max-connections must be from 1 to 1000000");
 	if (check_listen(f) != ELX_FLAGS_OK)
 		return ELX_FLAGS_ERROR;
+	if (f->decoders_memory_limit < 1 || f->decoders_memory_limit > (1L << 40))
+		return flag_error("--decoders.memory-limit must be at least 1 (MiB)");
+	/* A day at most: past that, a budget is none. */
+	if (f->decoders_time_limit_ns > 86400ull * 1000000000)
+		return flag_error("--decoders.time-limit must be a day at most");
 	return check_stats_mode(f);
 }
 

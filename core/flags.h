@@ -42,6 +42,9 @@ struct elx_flags {
 	int prog_stats_mode; /* enum elx_prog_stats_mode */
 	uint64_t prog_stats_sample_interval_ns;
 	uint64_t prog_stats_sample_duration_ns;
+	uint64_t decoders_time_limit_ns;
+	long decoders_memory_limit; /* MiB */
+	int decoders_unrestricted;
 };
 
 enum elx_flags_result { ELX_FLAGS_OK, ELX_FLAGS_EXIT_OK, ELX_FLAGS_ERROR };

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "span_export.h"
 #include "span_target.h"
+#include "targets.h"
 
 /* An empty function that programs may probe with
  * SEC("uprobe//proc/self/exe:post_attach_mark") to run once their object is
@@ -132,6 +133,9 @@ static int start_lua(struct elx_generation *gen, const struct elx_flags *flags)
 		.strict = (uint32_t)flags->config_strict,
 		.cache_size = flags->config_cache_size,
 		.skip_cache_size = flags->config_skip_cache_size,
+		.decoder_time_limit = (double)flags->decoders_time_limit_ns / 1e9,
+		.decoder_memory_limit = (uint64_t)flags->decoders_memory_limit << 20,
+		.decoders_unrestricted = (uint32_t)flags->decoders_unrestricted,
 	};
 	char *err = NULL;
 	int ret = elx_lua_new(&gen->lua, &err);
@@ -169,7 +173,8 @@ static int open_and_configure(struct build *b)
 		}
 		gen->views[gen->nviews++].obj = o;
 		if (elx_config_reply_ask(gen->lua, b->names[i], opened ? o->map_infos : NULL,
-					 opened ? o->nmap_infos : 0, &b->replies[i], &err) != 0) {
+					 opened ? o->nmap_infos : 0, opened ? o->obj : NULL,
+					 &b->replies[i], &err) != 0) {
 			log_failure(&err);
 			failed++;
 		}
@@ -177,8 +182,9 @@ static int open_and_configure(struct build *b)
 	return failed;
 }
 
-/* Phase 2: kaddrs go into objects before they load. A kept object asked
- * for other kaddrs is another object: the same .bpf.o is opened anew. */
+/* Phase 2: kaddrs go into objects before they load, and so does which
+ * programs `targets:` attaches per process. A kept object asked for other
+ * kaddrs or targets is another object: the same .bpf.o is opened anew. */
 static int apply_kaddrs(struct build *b)
 {
 	char *err = NULL;
@@ -188,7 +194,8 @@ static int apply_kaddrs(struct build *b)
 		struct elx_config_reply *r = &b->replies[i];
 
 		if (is_shared(b->prev, v->obj) &&
-		    elx_object_kaddrs_differ(v->obj, r->kaddrs, r->nkaddrs)) {
+		    (elx_object_kaddrs_differ(v->obj, r->kaddrs, r->nkaddrs) ||
+		     elx_targets_differ(v->obj, r->targets, r->ntargets))) {
 			struct elx_object *fresh = calloc(1, sizeof(*fresh));
 
 			if (!fresh || elx_object_open(fresh, b->flags->config_dir, b->names[i],
@@ -204,6 +211,10 @@ static int apply_kaddrs(struct build *b)
 		if (elx_object_set_kaddrs(v->obj, r->kaddrs, r->nkaddrs, "/proc/kallsyms", &err)) {
 			log_error("%s.yaml: %s", v->obj->name, err ? err : "out of memory");
 			free(err);
+			return -EINVAL;
+		}
+		if (elx_targets_new(v->obj, r->targets, r->ntargets, &err)) {
+			log_failure(&err);
 			return -EINVAL;
 		}
 	}
@@ -269,6 +280,9 @@ static int bind_sources(struct build *b)
 		v->batches = calloc(r->nmaps + 1, sizeof(*v->batches));
 		if (!v->sources || !v->batches)
 			return ret;
+		if (v->obj->targets &&
+		    elx_targets_configure(v->obj->targets, r->grace_ms, r->maps, r->nmaps))
+			return ret;
 		for (size_t j = 0; j < r->nmaps; j++) {
 			v->sources[j] = elx_object_source(v->obj, &r->maps[j], b->loop, &ret);
 			if (!v->sources[j])
@@ -280,9 +294,13 @@ static int bind_sources(struct build *b)
 			return ret;
 		log_info("config %s: %zu of %zu programs attached, %zu metric maps, %zu span "
 			 "streams%s",
-			 v->obj->name, v->obj->nattached, v->obj->nprograms, v->nsources,
-			 v->nspan_streams,
+			 v->obj->name, v->obj->nattached, v->obj->nprograms - v->obj->ntargeted,
+			 v->nsources, v->nspan_streams,
 			 is_shared(b->prev, v->obj) ? " (object unchanged: kept loaded)" : "");
+		if (v->obj->ntargeted)
+			log_info("config %s: %zu program(s) attach per process, to those targets: "
+				 "selects",
+				 v->obj->name, v->obj->ntargeted);
 	}
 	return 0;
 }
@@ -480,7 +498,8 @@ size_t elx_generation_attached(const struct elx_generation *gen, size_t *total)
 	*total = 0;
 	for (size_t i = 0; gen && i < gen->nviews; i++) {
 		attached += gen->views[i].obj->nattached;
-		*total += gen->views[i].obj->nprograms;
+		/* Programs of targets attach per process, not at load. */
+		*total += gen->views[i].obj->nprograms - gen->views[i].obj->ntargeted;
 	}
 	return attached;
 }

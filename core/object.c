@@ -20,6 +20,7 @@
 #include "libbpf_log.h"
 #include "log.h"
 #include "object_check.h"
+#include "targets.h"
 
 static uint64_t hash_bytes(uint64_t h, const unsigned char *p, size_t n)
 {
@@ -282,6 +283,10 @@ int elx_object_attach(struct elx_object *o, int strict)
 
 		if (o->prog_fds[k] < 0 && !o->attach_errors[k])
 			continue; /* not loaded: autoload turned off by its author */
+		if (elx_targets_program_at(o->targets, k)) {
+			o->ntargeted++; /* attached per process, later */
+			continue;
+		}
 		if (o->prog_fds[k] < 0) {
 			ret = -EOPNOTSUPP;
 		} else {
@@ -305,6 +310,7 @@ int elx_object_attach(struct elx_object *o, int strict)
 		log_debug("config %s: attached %s (SEC(\"%s\")) with %zu link(s)", o->name,
 			  bpf_program__name(prog), bpf_program__section_name(prog), o->links[k].n);
 	}
+	elx_targets_publish(o);
 	return 0;
 }
 
@@ -489,6 +495,7 @@ static void detach_all(struct elx_object *o)
 
 void elx_object_close(struct elx_object *o)
 {
+	elx_targets_free(o->targets);
 	detach_all(o);
 	for (size_t i = 0; i < o->nsources; i++)
 		free_source(o->sources[i]);

@@ -14,6 +14,7 @@
 
 struct bpf_object;
 struct bpf_link;
+struct elx_targets;
 
 /* The links of one program: one, or one per CPU for perf_event/ programs. */
 struct elx_program_links {
@@ -57,6 +58,8 @@ struct elx_object {
 	size_t nattached;
 	struct elx_source **sources; /* by map name; a map has one of each kind at most */
 	size_t nsources;
+	struct elx_targets *targets; /* programs attached per process (targets.c), or NULL */
+	size_t ntargeted;	     /* how many: they are not attached at load */
 };
 
 /* A file's FNV-1a hash, to tell whether a .bpf.o changed. Returns 0 or -errno. */
@@ -85,8 +88,8 @@ int elx_object_set_kaddrs(struct elx_object *o, char *const *kaddrs, size_t n, c
  * libbpf through our print callback. */
 int elx_object_load(struct elx_object *o);
 
-/* Attaches every program from its SEC() name. Failures are logged; with
- * `strict` the first one is returned, else 0. */
+/* Attaches every program from its SEC() name, but those of `targets:`.
+ * Failures are logged; with `strict` the first one is returned, else 0. */
 int elx_object_attach(struct elx_object *o, int strict);
 
 /* The source that reads metric map `m`: the object's own if it has one of

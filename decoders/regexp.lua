@@ -6,6 +6,7 @@
 local ffi = require("ffi")
 local api = require("exporter.decoder_api")
 local pcre2 = require("exporter.pcre2")
+local utf8 = require("exporter.utf8")
 
 local M = {}
 
@@ -34,10 +35,12 @@ local FLAGS = bit.bor(pcre2.UTF, pcre2.MATCH_INVALID_UTF, pcre2.DOLLAR_ENDONLY,
 -- best of 15); the JIT costs ~15 us more per pattern, once, at config load.
 local USE_JIT = true
 
-local REPLACEMENT = "\239\191\189" -- U+FFFD in UTF-8
+local REPLACEMENT = utf8.REPLACEMENT
+local sequence = utf8.sequence
 
 -- Go reads text as UTF-8 and takes each byte that does not start a valid
--- sequence as one U+FFFD, which `.`, [^x] and \x{FFFD} then match. PCRE2
+-- sequence as one U+FFFD (exporter.utf8's rule, which label values follow
+-- too), which `.`, [^x] and \x{FFFD} then match. PCRE2
 -- would instead let no pattern item match such a byte, so the same text is
 -- built here: for input with invalid bytes, returns the text with each of
 -- them replaced by U+FFFD, and a map from the text's character offsets back
@@ -54,40 +57,11 @@ local function go_text(input)
     end
   end
   if ascii then return nil end
-  local byte = string.byte
   local n = #input
   local parts, map = {}, {}
   local i, out, invalid = 1, 0, false
   while i <= n do
-    local b = byte(input, i)
-    local len = 0
-    if b < 0x80 then
-      len = 1
-    else
-      local lo, hi, need = 0x80, 0xbf, 0
-      if b >= 0xc2 and b <= 0xdf then need = 1
-      elseif b == 0xe0 then need, lo = 2, 0xa0 -- no overlong forms
-      elseif b == 0xed then need, hi = 2, 0x9f -- no surrogates
-      elseif b >= 0xe1 and b <= 0xef then need = 2
-      elseif b == 0xf0 then need, lo = 3, 0x90
-      elseif b == 0xf4 then need, hi = 3, 0x8f -- nothing above U+10FFFF
-      elseif b >= 0xf1 and b <= 0xf3 then need = 3
-      end
-      if need > 0 and i + need <= n then
-        local c = byte(input, i + 1)
-        if c >= lo and c <= hi then
-          len = 2
-          for k = 2, need do
-            c = byte(input, i + k)
-            if c < 0x80 or c > 0xbf then
-              len = 0
-              break
-            end
-            len = k + 1
-          end
-        end
-      end
-    end
+    local len = sequence(input, i) or 0
     map[out] = i - 1
     if len > 0 then
       parts[#parts + 1] = input:sub(i, i + len - 1)

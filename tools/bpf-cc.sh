@@ -4,6 +4,7 @@
 # and the exporter's headers (maps.bpf.h, bits.bpf.h, tracing.bpf.h).
 #
 #   bpf-cc.sh [-o DIR] [--btf FILE] DIR|FILE.bpf.c...
+#   (installed: ebpf-lua-exporter-bpf-cc, with the same arguments)
 #
 # vmlinux.h is made once per kernel BTF with bpftool and kept in
 # ${XDG_CACHE_HOME:-~/.cache}/ebpf-lua-exporter. `make bpf SRC=...` runs this.
@@ -15,8 +16,9 @@ usage() {
 }
 
 here=$(cd "$(dirname "$0")" && pwd)
-# The headers: the source tree's bpf/, or where `make install` put them.
-for headers in "$here/../bpf" "$here/../share/ebpf-lua-exporter/bpf"; do
+# The headers: the source tree's bpf/, or where `make install` put them
+# (installed as bin/ebpf-lua-exporter-bpf-cc next to include/).
+for headers in "$here/../bpf" "$here/../include/ebpf-lua-exporter"; do
 	[ -f "$headers/maps.bpf.h" ] && break
 done
 [ -f "$headers/maps.bpf.h" ] || { echo "bpf-cc.sh: cannot find maps.bpf.h next to $here" >&2; exit 1; }

@@ -133,8 +133,8 @@ static void test_params(void)
 	struct elx_scrape_params p = { .timeout = 10 };
 
 	expect_params("", NULL, "", "", 0);
-	expect_params("collect%5B%5D=biolatency&collect[]=timers&debug=1", "9.5", "biolatency,timers",
-		      "", 9.5);
+	expect_params("collect%5B%5D=biolatency&collect[]=timers&debug=1", "9.5",
+		      "biolatency,timers", "", 9.5);
 	expect_params("exclude%5b%5d=a%2Bb+c&&x", "1", "", "a+b c", 1);
 	expect_params_error("collect[]=a&exclude[]=b", NULL,
 			    "collect[] and exclude[] cannot be used together");
@@ -143,8 +143,8 @@ static void test_params(void)
 	expect_params_error("collect[]=a%2", NULL, "the query string has a broken %-escape");
 	expect_params_error("collect[]=a%00b", NULL, "the query string has a broken %-escape");
 	for (const char *bad = "abc\0 \0-1\0 0\0inf\0nan\0 1s\0"; *bad; bad += strlen(bad) + 1)
-		expect_params_error("", bad,
-				    "X-Prometheus-Scrape-Timeout-Seconds is not a number of seconds");
+		expect_params_error(
+		    "", bad, "X-Prometheus-Scrape-Timeout-Seconds is not a number of seconds");
 	/* The offset comes off; an offset past the whole timeout is ignored. */
 	CHECK(elx_scrape_params_budget(&p, 0.5) == 9.5);
 	p.timeout = 0.4;

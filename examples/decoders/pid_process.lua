@@ -15,19 +15,14 @@
 -- "host" for a process outside any container.
 -- A process that has exited gives "exited:<pid>". Pids are reused, so an
 -- answer is kept for `ttl` seconds only (default 60).
+--
+-- It runs in the decoder sandbox: api.read_file reads /proc, which every
+-- user may read, where io.open is not available.
 local api = require("exporter.decoder_api")
 
 local M = {}
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return nil
-  end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read_file = api.read_file
 
 local function command_line(pid, max_length)
   local raw = read_file(("%s/%d/cmdline"):format(api.paths.proc or "/proc", pid))

@@ -21,6 +21,7 @@ local function programs_of(scrape)
       programs[#programs + 1] = {
         config = ffi.string(c.name), name = ffi.string(p.name), tag = ffi.string(p.tag),
         id = p.id, attached = p.attached, run_time_ns = p.run_time_ns, run_count = p.run_count,
+        targeted = p.targeted ~= 0, processes = p.attached_processes, target_errors = p.target_attach_errors,
       }
     end
   end
@@ -30,9 +31,14 @@ end
 
 -- Sample lines (after the family name) of the program families.
 local function program_lines(scrape)
-  local out = { info = {}, attached = {}, run_time = {}, run_count = {} }
+  local out = { info = {}, attached = {}, run_time = {}, run_count = {}, processes = {}, target_errors = {} }
   for _, p in ipairs(programs_of(scrape)) do
     local id = '{id="' .. p.id .. '"} '
+    if p.targeted then -- attached per process by targets:
+      local pair = ('{config="%s",program="%s"} '):format(esc(p.config), esc(p.name))
+      out.processes[#out.processes + 1] = pair .. p.processes
+      out.target_errors[#out.target_errors + 1] = pair .. numfmt.u64(p.target_errors)
+    end
     out.info[#out.info + 1] = ('{config="%s",id="%d",program="%s",tag="%s"} 1'):format(
       esc(p.config), p.id, esc(p.name), p.tag)
     out.attached[#out.attached + 1] = id .. p.attached
@@ -46,7 +52,8 @@ end
 
 -- Sample lines of the per-config and per-map families, configs by name.
 local function config_lines(configs)
-  local out = { enabled = {}, decoder_errors = {}, durations = {}, read_errors = {}, lost = {}, success = {} }
+  local out = { enabled = {}, decoder_errors = {}, durations = {}, read_errors = {}, lost = {}, success = {},
+    invalid_utf8 = {} }
   local sorted = {}
   for i, cfg in ipairs(configs) do
     sorted[i] = cfg
@@ -56,9 +63,18 @@ local function config_lines(configs)
     local name, stats = esc(cfg.name), cfg.stats
     local label = '{config="' .. name .. '"} '
     out.enabled[#out.enabled + 1] = '{name="' .. name .. '"} 1'
-    out.decoder_errors[#out.decoder_errors + 1] = label .. stats.decoder_errors
+    local decoders = {}
+    for decoder in pairs(stats.errors) do
+      decoders[#decoders + 1] = decoder
+    end
+    table.sort(decoders)
+    for _, decoder in ipairs(decoders) do
+      out.decoder_errors[#out.decoder_errors + 1] = ('{config="%s",decoder="%s"} %d'):format(name, esc(decoder),
+        stats.errors[decoder])
+    end
     out.durations[#out.durations + 1] = label .. numfmt.decimal(stats.duration)
     out.success[#out.success + 1] = label .. (stats.success == false and "0" or "1")
+    out.invalid_utf8[#out.invalid_utf8 + 1] = label .. stats.invalid_utf8_total
     local maps = {}
     for map in pairs(stats.read_errors) do
       maps[#maps + 1] = map
@@ -117,6 +133,10 @@ end
 -- exclude[] leave the others out; `scrape` the core's struct elx_scrape *.
 function M.write(buf, scrape, configs)
   local p, c = program_lines(scrape), config_lines(configs)
+  if #p.processes > 0 then
+    family(buf, "ebpf_exporter_attached_processes", "Processes a program of targets: is attached to", "gauge",
+      p.processes)
+  end
   write_build_info(buf, scrape.about)
   write_reloads(buf, scrape)
   family(buf, "ebpf_exporter_decoder_errors_total", "How many times has decoders encountered errors",
@@ -131,6 +151,9 @@ function M.write(buf, scrape, configs)
   family(buf, "ebpf_exporter_event_records_lost_total",
     "Records of perf event arrays and ring buffers never counted: lost by the kernel or past the exporter's bound",
     "counter", c.lost)
+  family(buf, "ebpf_exporter_invalid_utf8_label_values_total",
+    "Label values decoded with bytes that are not UTF-8, each such byte exported as U+FFFD", "counter",
+    c.invalid_utf8)
   family(buf, "ebpf_exporter_map_read_errors_total", "How many times reading a metric map failed",
     "counter", c.read_errors)
   family(buf, "ebpf_exporter_scrape_duration_seconds",
@@ -138,6 +161,10 @@ function M.write(buf, scrape, configs)
   family(buf, "ebpf_exporter_scrape_success",
     "Whether every metric of a config was collected in full at this scrape (0: a map read failed, or the "
       .. "scrape's time budget ran out first)", "gauge", c.success)
+  if #p.target_errors > 0 then
+    family(buf, "ebpf_exporter_target_attach_errors_total",
+      "Attaches of a program of targets: to a process that failed", "counter", p.target_errors)
+  end
   write_process(buf, scrape.process)
 end
 

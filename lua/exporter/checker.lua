@@ -63,6 +63,21 @@ function M.parse_duration(s)
   return total
 end
 
+--- A YAML value as an error message names it: `the string "4"` (a quoted
+-- number is a string in YAML), `a list`, `a mapping`, or the value itself.
+function M.describe(v)
+  if type(v) == "string" then
+    return ("the string %q"):format(v)
+  elseif type(v) == "table" and next(v) == nil then
+    return "an empty list or mapping"
+  elseif M.is_sequence(v) then
+    return "a list"
+  elseif type(v) == "table" then
+    return "a mapping"
+  end
+  return tostring(v)
+end
+
 function Checker:fail(path, fmt, ...)
   local msg = select("#", ...) > 0 and fmt:format(...) or fmt
   local where = path ~= "" and (path .. ": ") or ""
@@ -145,7 +160,7 @@ function Checker:optional_integer(node, key, path, min)
     return nil
   end
   if not is_integer(v) or v < min then
-    self:fail(path .. "." .. key, "must be an integer >= %d, not %s", min, tostring(v))
+    self:fail(path .. "." .. key, "must be an integer >= %d, not %s", min, M.describe(v))
     return nil
   end
   return v

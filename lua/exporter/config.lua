@@ -7,6 +7,8 @@ local checker = require("exporter.checker")
 local exposition = require("exporter.exposition")
 local kinds = require("exporter.kinds")
 local tracing_config = require("exporter.tracing_config")
+local yaml_keys = require("exporter.yaml_keys")
+local targets = require("exporter.targets")
 
 local M = {}
 
@@ -214,11 +216,24 @@ local function check_kaddrs(c, kaddrs, cfg)
   end
 end
 
-local TOP_KEYS = { metrics = true, kaddrs = true, tracing = true, cgroup_id_map = true }
+local TOP_KEYS = { metrics = true, kaddrs = true, tracing = true, cgroup_id_map = true, targets = true }
+
+-- As ebpf_exporter: a config must define something. An empty or cut file
+-- (`metrics:` and nothing more) is a mistake, not a config without metrics.
+-- A config with mistakes said so already: being empty is not one more.
+local function check_not_empty(c, cfg)
+  if #c.errors > 0 then
+    return
+  end
+  if #cfg.metrics == 0 and #(cfg.spans or {}) == 0 then
+    c:fail("", 'neither metrics nor tracing are defined for config "%s"', tostring(cfg.name))
+  end
+end
 
 local function check_config(c, doc, ctx)
   local cfg = { name = ctx.config, file = c.file, metrics = {}, kaddrs = {}, spans = {} }
   if not present(doc) then
+    check_not_empty(c, cfg)
     return cfg
   end
   if not is_mapping(doc) then
@@ -238,6 +253,10 @@ local function check_config(c, doc, ctx)
   if present(doc.kaddrs) then
     check_kaddrs(c, doc.kaddrs, cfg)
   end
+  if present(doc.targets) then
+    cfg.targets = targets.check(c, doc.targets, ctx)
+  end
+  check_not_empty(c, cfg)
   return cfg
 end
 
@@ -270,6 +289,9 @@ function M.parse(text, file, ctx)
   if not ok then
     c:fail("", "%s", syntax_error(text, doc))
     return nil, c.errors
+  end
+  for _, d in ipairs(yaml_keys.duplicates(text)) do
+    c:fail(d.path, "given twice, at lines %d and %d: a key may appear once in a mapping", d.first, d.again)
   end
   local cfg = check_config(c, doc, ctx)
   if #c.errors > 0 then

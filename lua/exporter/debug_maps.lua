@@ -3,6 +3,7 @@
 -- The layout follows ebpf_exporter's page: a section per config and map.
 local ffi = require("ffi")
 local api = require("exporter.decoder_api")
+local guard = require("exporter.guard")
 local labels = require("exporter.labels")
 local numfmt = require("exporter.numfmt")
 
@@ -72,8 +73,16 @@ function M.write(buf, scrape, configs)
     local c = by_name[cfg.name]
     if c then
       buf:put("## Config: ", cfg.name, "\n\n")
-      for i, plan in ipairs(cfg.plans) do
-        write_map(buf, plan, c.batches[i - 1])
+      -- Users' decoders get the time budget of a scrape, per config here too.
+      guard.begin()
+      local ok, err = pcall(function()
+        for i, plan in ipairs(cfg.plans) do
+          write_map(buf, plan, c.batches[i - 1])
+        end
+      end)
+      guard.finish()
+      if not ok then
+        buf:put("\n(stopped: ", tostring(err), ")\n\n")
       end
     end
   end

@@ -14,13 +14,14 @@ local M = {}
 
 --- Returned by a decode function to drop the whole row (map key) from the scrape.
 -- Compare by identity: `if out == api.SKIP then`.
-M.SKIP = setmetatable({}, { __tostring = function() return "exporter.decoder_api.SKIP" end })
+M.SKIP = setmetatable({}, { __tostring = function() return "exporter.decoder_api.SKIP" end, __metatable = false })
 
 --- Returned after a label value, `return "unknown:7", api.UNCACHED`, for a
 -- stand-in answer that may become a real one (a device or cgroup not seen
 -- yet): the row is exported with it, but not cached, so the decoder is asked
 -- again at the next scrape.
-M.UNCACHED = setmetatable({}, { __tostring = function() return "exporter.decoder_api.UNCACHED" end })
+M.UNCACHED = setmetatable({}, { __tostring = function() return "exporter.decoder_api.UNCACHED" end,
+  __metatable = false })
 
 local DEFAULT_PATHS = {
   kallsyms = "/proc/kallsyms",
@@ -112,6 +113,21 @@ function M.bounded_cache(n)
   }
 end
 
+--- Reads a whole file, such as /proc/<pid>/cmdline, as a string (bytes as
+-- they are), at most `max_bytes` of it (default 1 MiB).
+-- @tparam string path
+-- @tparam[opt=1048576] number max_bytes
+-- @return the content, or nil and "<path>: <reason>"
+function M.read_file(path, max_bytes)
+  local f, err = io.open(path, "rb")
+  if not f then
+    return nil, err
+  end
+  local s = f:read(max_bytes or 1048576) or ""
+  f:close()
+  return s
+end
+
 --- Iterates over the lines of a file, for large files such as /proc/kallsyms.
 -- The file is closed when the iteration reaches its end.
 -- @tparam string path
@@ -181,6 +197,46 @@ function M.state(name)
     states[name] = s
   end
   return s
+end
+
+local function read_only(t, what)
+  return setmetatable({}, {
+    __index = t,
+    __newindex = function(_, k)
+      error(("%s.%s: %s is read-only for decoders"):format(what, tostring(k), what), 2)
+    end,
+    __metatable = false,
+  })
+end
+
+-- Reads of sandboxed decoders: only files every user may read.
+local function readable(fn)
+  return function(path, ...)
+    if type(path) ~= "string" then
+      error("a file path must be a string, not " .. type(path), 2)
+    end
+    local ok, err = require("exporter.file_access").readable_by_all(path)
+    if not ok then
+      return nil, err .. ": decoders read only files that every user may read"
+    end
+    return fn(path, ...)
+  end
+end
+
+--- The API as sandboxed decoders see it (exporter.sandbox): read-only, with
+-- their own state tables, and reads of files that every user may read only.
+function M.sandboxed()
+  local view = {}
+  for k, v in pairs(M) do
+    view[k] = v
+  end
+  view.paths = read_only(M.paths, "api.paths")
+  view.state = function(name) return M.state("user:" .. tostring(name)) end
+  view.read_file, view.lines, view.read_lines = readable(M.read_file), readable(M.lines), readable(M.read_lines)
+  view.reset, view.sandboxed = nil, nil
+  -- Looked up at each call: specs replace M.now.
+  view.now = function() return M.now() end
+  return read_only(view, "api")
 end
 
 --- For specs: forgets all decoder state and restores the default paths and

@@ -1,7 +1,8 @@
 -- The entry points the C core calls in a Lua state, through one dispatcher
 -- that reads the call from elx_call (core/abi.h): init once, configure each
 -- config (parse, check, bind to its maps), render pages from a read of the
--- maps, and answer cgroup_id_map syncs.
+-- maps, answer cgroup_id_map syncs, and say which processes targets attach
+-- to.
 local ffi = require("ffi")
 local buffer = require("string.buffer")
 local abi = require("exporter.abi")
@@ -12,9 +13,11 @@ local cgroup_index = require("exporter.cgroup_index")
 local clock = require("exporter.clock")
 local collect = require("exporter.collect")
 local config = require("exporter.config")
+local config_counters = require("exporter.config_counters")
 local debug_maps = require("exporter.debug_maps")
 local decoders = require("exporter.decoders")
 local exposition = require("exporter.exposition")
+local guard = require("exporter.guard")
 local landing = require("exporter.landing")
 local log = require("exporter.log")
 local metric = require("exporter.metric")
@@ -22,6 +25,8 @@ local scrape_budget = require("exporter.scrape_budget")
 local span_metrics = require("exporter.span_metrics")
 local spans = require("exporter.spans")
 local prog_stats = require("exporter.prog_stats")
+local processes = require("exporter.processes")
+local targets = require("exporter.targets")
 local web_config = require("exporter.web_config")
 
 local M = {}
@@ -53,7 +58,8 @@ function M.init(opts)
   for i = 0, opts.ndecoder_dirs - 1 do
     dirs[#dirs + 1] = ffi.string(opts.decoder_dirs[i])
   end
-  local registry, rerr = decoders.load(dirs, log.info)
+  guard.setup({ time_limit = opts.decoder_time_limit, memory_limit = tonumber(opts.decoder_memory_limit) })
+  local registry, rerr = decoders.load(dirs, log.info, { unrestricted = opts.decoders_unrestricted ~= 0 })
   if not registry then
     return nil, rerr
   end
@@ -69,6 +75,7 @@ function M.init(opts)
     by_name = {},
     family_owner = {},
     cgroup_id_maps = {},
+    target_configs = {},
     buf = buffer.new(65536),
   }
   return true
@@ -113,13 +120,40 @@ local function bind(cfg, infos)
   return plans, span_plans
 end
 
-local function register(name, cfg, plans, span_plans)
+-- The names of the decoders a config's metrics and spans use, sorted.
+local function decoder_names(plans, span_plans)
+  local seen, names = {}, {}
+  local function add(labels)
+    for _, label in ipairs(labels) do
+      for _, d in ipairs(label.decoders) do
+        if not seen[d.name] then
+          seen[d.name] = true
+          names[#names + 1] = d.name
+        end
+      end
+    end
+  end
+  for _, plan in ipairs(plans) do
+    add(plan.labels)
+  end
+  for _, plan in ipairs(span_plans or {}) do
+    add(plan.fields)
+  end
+  table.sort(names)
+  return names
+end
+
+local function register(name, cfg, plans, span_plans, bound)
   local read_errors, lost, states = {}, {}, {}
   for i, plan in ipairs(plans) do
     states[i] = collect.new_state(plan)
     state.family_owner[plan.family] = name
     read_errors[plan.name] = 0
     lost[plan.name] = plan.event and 0 or nil
+  end
+  if cfg.targets then
+    state.target_configs[#state.target_configs + 1] = { name = name, entries = cfg.targets.entries,
+      grace = cfg.targets.grace }
   end
   if cfg.cgroup_id_map then
     local m = cfg.cgroup_id_map
@@ -135,9 +169,12 @@ local function register(name, cfg, plans, span_plans)
     states = states, -- per plan: its caches and series, changed by every scrape
     span_plans = span_plans,
     span_states = span_states,
+    decoders = decoder_names(plans, span_plans),
+    slots = {}, -- decoder name -> its slot in the core's counters (config_counters)
+    pid_fields = bound and bound.pid_fields, -- targets: per plan, where keys hold a pid
     stats = {
-      decoder_errors = 0, read_errors = read_errors, lost = lost, duration = 0,
-      logged = {}, nlogged = 0, log = log.warn,
+      decoder_errors = 0, errors_by_decoder = {}, errors = {}, invalid_utf8 = 0, invalid_utf8_total = 0,
+      read_errors = read_errors, lost = lost, duration = 0, logged = {}, nlogged = 0, log = log.warn,
     },
   }
   state.by_name[name] = state.configs[#state.configs]
@@ -145,7 +182,7 @@ end
 
 -- The answer goes into the call's out fields, in memory this state keeps
 -- until its next call (the core copies it at once).
-local function answer(call, plans, kaddrs, span_plans)
+local function answer(call, plans, kaddrs, span_plans, bound)
   local maps = ffi.new("struct elx_metric_map[?]", #plans + 1)
   local syms = ffi.new("const char *[?]", #kaddrs + 1)
   local streams = ffi.new("struct elx_span_stream[?]", #span_plans + 1)
@@ -159,7 +196,7 @@ local function answer(call, plans, kaddrs, span_plans)
   for i, sym in ipairs(kaddrs) do
     syms[i - 1] = sym
   end
-  state.answer = { maps, syms, plans, kaddrs, streams, span_plans }
+  state.answer = { maps, syms, plans, kaddrs, streams, span_plans, bound and targets.answer(call, bound, maps) }
   call.metric_maps, call.nmetric_maps = maps, #plans
   call.kaddrs, call.nkaddrs = syms, #kaddrs
   call.span_streams, call.nspan_streams = streams, #span_plans
@@ -179,32 +216,54 @@ function M.configure(call)
     end
     return nil, table.concat(errors, "\n")
   end
-  local infos, plans, span_plans = map_infos(call), {}, {}
+  local infos, plans, span_plans, bound, target_warnings = map_infos(call), {}, {}, nil, {}
   if infos then
     plans, span_plans = bind(cfg, infos)
     if not plans then
       return nil, table.concat(span_plans, "\n")
     end
-    register(name, cfg, plans, span_plans)
+    if cfg.targets then
+      bound, target_warnings = targets.bind(cfg, targets.program_infos(call), plans)
+      if not bound then
+        return nil, table.concat(target_warnings, "\n")
+      end
+    end
+    register(name, cfg, plans, span_plans, bound)
   end
   for _, warning in ipairs(cfg.warnings or {}) do
     log.warn(warning)
   end
-  answer(call, plans, cfg.kaddrs, span_plans)
+  for _, warning in ipairs(bound and target_warnings or {}) do
+    log.warn(warning)
+  end
+  answer(call, plans, cfg.kaddrs, span_plans, bound)
   return true
+end
+
+-- Puts back what the buffer held before a collection that failed half-way.
+local function truncate(buf, before)
+  local kept = buf:get(before)
+  buf:reset()
+  buf:put(kept)
+end
+
+local function is_overtime(err)
+  return type(err) == "table" and getmetatable(err) == decoders.Overtime
 end
 
 -- If a metric fails half-way (a bug, or memory), or the scrape's time
 -- budget cuts it (scrape_budget), the scrape loses that metric's series, not
--- its syntax: the buffer goes back to what it held before. Returns whether
--- the metric was collected.
+-- its syntax: the buffer goes back to what it held before. A users' decoder
+-- past its time budget stops the whole config (collect_config). Returns
+-- whether the metric was collected.
 local function collect_metric(plan, plan_state, batch, buf, stats)
   local before = #buf
   local ok, err = pcall(collect.metric, plan, plan_state, batch, buf, stats)
   if not ok then
-    local kept = buf:get(before)
-    buf:reset()
-    buf:put(kept)
+    truncate(buf, before)
+    if is_overtime(err) then
+      error(err, 0)
+    end
     if err == scrape_budget.CUT then
       stats.cut = true
     else
@@ -214,17 +273,10 @@ local function collect_metric(plan, plan_state, batch, buf, stats)
   return ok
 end
 
-
--- One config's metrics from its batches. Its decoder error count is the
--- core's (a reload carries it over); its read errors and lost records come
--- with each batch.
 -- stats.success: every metric collected in full (no read error, no
 -- failure, no cut).
-local function collect_config(cfg, c, buf)
+local function collect_plans(cfg, c, buf)
   local stats = cfg.stats
-  local started, was_cut = clock.monotonic(), stats.cut
-  stats.decoder_errors = tonumber(c.counters.decoder_errors)
-  stats.success, stats.cut = true, false
   for i, plan in ipairs(cfg.plans) do
     local batch = c.batches[i - 1]
     stats.read_errors[plan.name] = tonumber(batch.read_errors)
@@ -236,7 +288,32 @@ local function collect_config(cfg, c, buf)
       stats.success = false
     end
   end
-  c.counters.decoder_errors = stats.decoder_errors
+end
+
+-- One config's metrics from its batches, in a section of the guard: when a
+-- users' decoder runs past the time budget, none of the config's series are
+-- in this scrape, and the decoder is named in the log and in its errors. The
+-- counters are the core's (a reload carries them over); read errors and lost
+-- records come with each batch.
+local function collect_config(cfg, c, buf)
+  local stats = cfg.stats
+  local started, before, was_cut = clock.monotonic(), #buf, stats.cut
+  stats.success, stats.cut = true, false
+  guard.begin()
+  local ok, err = pcall(collect_plans, cfg, c, buf)
+  guard.finish()
+  if not ok then
+    truncate(buf, before)
+    stats.success = false
+    if is_overtime(err) then
+      stats.decoder_errors = stats.decoder_errors + 1
+      stats.errors_by_decoder[err.decoder] = (stats.errors_by_decoder[err.decoder] or 0) + 1
+      log.error(("config %s: %s: its series are left out of this scrape"):format(cfg.name, err.message))
+    else
+      log.error(("config %s: %s"):format(cfg.name, tostring(err)))
+    end
+  end
+  config_counters.sync(c.counters, stats, cfg.decoders, cfg.slots)
   stats.duration = clock.monotonic() - started + tonumber(c.read_ns) * 1e-9
   scrape_budget.report(cfg, was_cut)
 end
@@ -347,7 +424,31 @@ function M.spans(call)
     return nil, ("no span stream %d in config %s"):format(call.stream, ffi.string(call.config))
   end
   spans.decode(plan, cfg.span_states[call.stream + 1], call, cfg.stats)
+  config_counters.sync(call.counters, cfg.stats, cfg.decoders, cfg.slots)
   return true
+end
+
+-- A process whose keys the core deleted: its config's metrics with a pid
+-- label decode afresh, so that a reused pid is never named by a label set
+-- cached for the process that had it before.
+local function forget_process(config_name)
+  for _, cfg in ipairs(state.configs) do
+    if cfg.name == config_name then
+      for i, plan in ipairs(cfg.plans) do
+        if cfg.pid_fields and cfg.pid_fields[i] then
+          cfg.states[i] = collect.new_state(plan)
+        end
+      end
+    end
+  end
+end
+
+--- ELX_ENTRY_PROCESSES, with a struct elx_process_sync *.
+function M.processes(call)
+  if not state.processes then
+    state.processes = processes.new(state.target_configs, forget_process)
+  end
+  return state.processes:sync(call)
 end
 
 local ENTRIES = {
@@ -356,6 +457,7 @@ local ENTRIES = {
   [C.ELX_ENTRY_RENDER] = { fn = M.render, ctype = ffi.typeof("struct elx_scrape *") },
   [C.ELX_ENTRY_CGROUP_SYNC] = { fn = M.cgroup_sync, ctype = ffi.typeof("struct elx_cgroup_sync *") },
   [C.ELX_ENTRY_SPANS] = { fn = M.spans, ctype = ffi.typeof("struct elx_span_call *") },
+  [C.ELX_ENTRY_PROCESSES] = { fn = M.processes, ctype = ffi.typeof("struct elx_process_sync *") },
   [C.ELX_ENTRY_WEB_CONFIG] = { fn = web_config.entry, ctype = ffi.typeof("struct elx_web_config *") },
 }
 

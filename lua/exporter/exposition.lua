@@ -2,6 +2,7 @@
 -- every family a metric kind exports (samples, histograms) from its series
 -- (series.lua) and their values at this scrape.
 local numfmt = require("exporter.numfmt")
+local utf8 = require("exporter.utf8")
 
 local M = {}
 
@@ -19,8 +20,14 @@ end
 -- Plain finds first: they are compiled, gsub is not, and most values need
 -- no escaping at all.
 local find = string.find
+local is_ascii = utf8.is_ascii
 
+--- A label value as the text format writes it: escaped, and valid UTF-8
+-- (exporter.utf8; decoded values were repaired and counted before).
 function M.escape_label_value(s)
+  if not is_ascii(s) then
+    s = utf8.repair(s)
+  end
   if find(s, '"', 1, true) or find(s, "\\", 1, true) or find(s, "\n", 1, true) then
     return (s:gsub('[\\\n"]', LABEL_ESCAPES))
   end

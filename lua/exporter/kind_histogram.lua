@@ -95,10 +95,19 @@ function M.check(c, node, path, m)
   if #m.labels == 0 then
     c:fail(path .. ".labels", "a histogram needs a label for the bucket (its last label)")
   end
+  local errors = #c.errors
   if bt == "fixed" then
     check_fixed(c, node, path, m)
   elseif bt then
     check_range(c, node, path, m)
+  end
+  -- Only buckets whose every key checked out can be looked at as a whole.
+  local ready = bt and m.bucket_multiplier and (m.bucket_keys or (m.bucket_min and m.bucket_max))
+  if ready and #c.errors == errors then
+    local key, why = histogram.check(m)
+    if key then
+      c:fail(path .. "." .. key, "%s", why)
+    end
   end
 end
 
@@ -125,7 +134,9 @@ local function entry(plan, state, raw, stats)
   local b = plan.bucket_label
   local bucket = tonumber(values[b])
   if bucket == nil or bucket ~= floor(bucket) then
-    labels.decode_error(stats, plan, plan.labels[b], ("bucket %q is not an integer"):format(values[b]))
+    local label = plan.labels[b]
+    labels.decode_error(stats, plan, label, label.decoders[#label.decoders].name,
+      ("bucket %q is not an integer"):format(values[b]))
     return nil
   end
   local set = plan.buckets

@@ -3,15 +3,22 @@
 local api = require("exporter.decoder_api")
 local exposition = require("exporter.exposition")
 local scrape_budget = require("exporter.scrape_budget")
+local utf8 = require("exporter.utf8")
 
 local M = {}
 
 local SKIP, UNCACHED = api.SKIP, api.UNCACHED
+local is_ascii = utf8.is_ascii
 
---- Counts a decoder failure, which costs its row; the log gets each distinct
--- message once, so a broken decoder cannot flood it.
-function M.decode_error(stats, plan, label, err)
+--- Counts a failure of decoder `decoder` (a name), which costs its row, in
+-- stats.decoder_errors and stats.errors_by_decoder; the log gets each
+-- distinct message once, so a broken decoder cannot flood it.
+function M.decode_error(stats, plan, label, decoder, err)
   stats.decoder_errors = stats.decoder_errors + 1
+  local by = stats.errors_by_decoder
+  if by then
+    by[decoder] = (by[decoder] or 0) + 1
+  end
   local msg = ("config %s, metric %s, label %s: %s"):format(plan.config, plan.name, label.name, tostring(err))
   if not stats.logged[msg] and stats.nlogged < 100 then
     stats.logged[msg] = true
@@ -20,11 +27,25 @@ function M.decode_error(stats, plan, label, err)
   end
 end
 
+-- A value that is not valid UTF-8 is repaired (exporter.utf8) and counted
+-- in stats.invalid_utf8.
+local function valid_value(v, stats)
+  if not is_ascii(v) then
+    local fixed, replaced = utf8.repair(v)
+    if replaced > 0 then
+      stats.invalid_utf8 = (stats.invalid_utf8 or 0) + 1
+      return fixed
+    end
+  end
+  return v
+end
+
 --- Runs every label's decoder chain over the raw key bytes (each label reads
--- its `size` bytes at its `offset`). Returns the list of label values (and
--- true when a decoder marked its answer UNCACHED), SKIP, or nil on a decoder
--- error. The registry's decode functions never raise and return a string
--- (maybe with UNCACHED), SKIP, or nil and a message.
+-- its `size` bytes at its `offset`). Returns the list of label values, all
+-- valid UTF-8 (and true when a decoder marked its answer UNCACHED), SKIP, or
+-- nil on a decoder error. The registry's decode functions return a string
+-- (maybe with UNCACHED), SKIP, or nil and a message; they raise only when a
+-- users' decoder ran past its time budget (decoders.Overtime).
 function M.decode(plan, raw, stats)
   scrape_budget.check() -- a slow decoder is where a scrape runs out of time
   local values, uncached = {}, false
@@ -35,13 +56,13 @@ function M.decode(plan, raw, stats)
       if out == SKIP then
         return SKIP
       elseif out == nil then
-        M.decode_error(stats, plan, label, err)
+        M.decode_error(stats, plan, label, d.name, err)
         return nil
       end
       uncached = uncached or err == UNCACHED
       v = out
     end
-    values[i] = v
+    values[i] = valid_value(v, stats)
   end
   return values, uncached
 end

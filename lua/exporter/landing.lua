@@ -34,6 +34,10 @@ local function write_programs(buf, c)
   for j = 0, c.nprograms - 1 do
     local p = c.programs[j]
     local state = p.attached == 1 and "yes" or ("no: " .. cstring(p.attach_error, "not loaded"))
+    if p.targeted ~= 0 then -- targets: attaches it per process
+      state = ("to %d processes (targets), %s failed attaches"):format(p.attached_processes,
+        tostring(p.target_attach_errors):gsub("ULL$", ""))
+    end
     buf:put("<tr><td>", html(ffi.string(p.name)), "</td><td><code>", html(cstring(p.section, "")),
       "</code></td><td>", p.id, "</td><td>", html(state), "</td></tr>\n")
   end

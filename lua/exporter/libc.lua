@@ -61,6 +61,8 @@ void *exporter_libc_realloc(void *p, size_t size) __asm__("realloc");
 void exporter_libc_free(void *p) __asm__("free");
 struct exporter_libc_timespec { int64_t tv_sec; long tv_nsec; };
 int exporter_libc_clock_gettime(int clock, struct exporter_libc_timespec *ts) __asm__("clock_gettime");
+long exporter_libc_readlink(const char *path, char *buf, size_t size) __asm__("readlink");
+int exporter_libc_fnmatch(const char *pattern, const char *string, int flags) __asm__("fnmatch");
 ]])
 end
 local C = ffi.C
@@ -182,6 +184,22 @@ function M.if_indextoname(idx)
   local p = C.exporter_libc_if_indextoname(idx, ifname_buf)
   if p == nil then return nil end
   return ffi.string(p)
+end
+
+local link_buf = ffi.new("char[?]", 4096)
+
+--- readlink(2): where a symbolic link points (/proc/PID/exe: the executable).
+-- @return the target, or nil and the errno
+function M.readlink(path)
+  local n = tonumber(C.exporter_libc_readlink(path, link_buf, 4096))
+  if n < 0 then return nil, ffi.errno() end
+  return ffi.string(link_buf, n)
+end
+
+--- fnmatch(3) without flags: shell wildcards, where `*` also matches "/".
+-- @return true when `s` matches `pattern`
+function M.fnmatch(pattern, s)
+  return C.exporter_libc_fnmatch(pattern, s, 0) == 0
 end
 
 -- Libraries loaded by load_library, by the name that worked: one FFI

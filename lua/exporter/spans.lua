@@ -155,9 +155,12 @@ function M.new_state()
 end
 
 -- A record that cannot become a span: counted (as ebpf_exporter counts it
--- in decoder_errors_total) and logged once per distinct reason.
-local function failed(call, stats, plan, field, err)
-  call.counters.decoder_errors = call.counters.decoder_errors + 1
+-- in decoder_errors_total: under its label's last decoder, or "span" when no
+-- decoder failed) and logged once per distinct reason.
+local function failed(stats, plan, field, err)
+  local decoders = field and field.decoders
+  local name = decoders and #decoders > 0 and decoders[#decoders].name or "span"
+  stats.errors_by_decoder[name] = (stats.errors_by_decoder[name] or 0) + 1
   local msg = ("config %s, span %s%s: %s"):format(plan.config, plan.name,
     field and (", label " .. field.name) or "", tostring(err))
   if not stats.logged[msg] and stats.nlogged < 100 then
@@ -188,9 +191,9 @@ end
 
 -- One record into `span`, its attributes from attrs[a]. Returns the number
 -- of attributes used, or false when the record makes no span.
-local function fill(plan, span, p, size, attrs, a, keep, call, stats)
+local function fill(plan, span, p, size, attrs, a, keep, stats)
   if size < plan.min_size then
-    return failed(call, stats, plan, nil, ("a %d-byte record is shorter than its labels (%d bytes)")
+    return failed(stats, plan, nil, ("a %d-byte record is shorter than its labels (%d bytes)")
       :format(size, plan.min_size))
   end
   ffi.fill(span, SPAN_SIZE)
@@ -206,11 +209,11 @@ local function fill(plan, span, p, size, attrs, a, keep, call, stats)
       if v == SKIP then
         return false
       elseif v == nil then
-        return failed(call, stats, plan, f, err)
+        return failed(stats, plan, f, err)
       elseif f.set then
         local ok, serr = f.set(span, v, keep)
         if not ok then
-          return failed(call, stats, plan, f, serr)
+          return failed(stats, plan, f, serr)
         end
       else
         keep[#keep + 1] = v
@@ -222,7 +225,7 @@ local function fill(plan, span, p, size, attrs, a, keep, call, stats)
   end
   -- otel-go refuses an all-zero trace id; without a trace_id label one is made.
   if plan.has_trace_id and zero_trace(span) then
-    return failed(call, stats, plan, nil, "trace_id is all zeros")
+    return failed(stats, plan, nil, "trace_id is all zeros")
   end
   local at = attrs[a]
   at.key, at.key_len, at.value, at.value_len = CONFIG_ATTRIBUTE, #CONFIG_ATTRIBUTE, plan.config, #plan.config
@@ -234,7 +237,8 @@ end
 
 --- Decodes the records of a struct elx_span_call into call.spans, setting
 -- call.nspans. `state` is the plan's (new_state), `stats` its config's
--- ({logged, nlogged, log}); decoder errors count in call.counters.
+-- ({logged, nlogged, log, errors_by_decoder}); the caller adds the decoder
+-- errors counted there to call.counters (config_counters.sync).
 function M.decode(plan, state, call, stats)
   local nrecords = call.nrecords
   local need = nrecords * plan.nattrs
@@ -246,7 +250,7 @@ function M.decode(plan, state, call, stats)
   local n, a = 0, 0
   for i = 0, nrecords - 1 do
     local r = records[i]
-    local used = fill(plan, spans[n], data + r.offset, r.size, attrs, a, keep, call, stats)
+    local used = fill(plan, spans[n], data + r.offset, r.size, attrs, a, keep, stats)
     if used then
       n, a = n + 1, a + used
     end

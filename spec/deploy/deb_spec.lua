@@ -33,14 +33,21 @@ describe("the Debian package", function()
     assert.equal(version, field(deb, "Version"))
   end)
 
-  it("depends on exactly the libraries the binary links, lua-yaml and PCRE2", function()
+  it("depends on exactly the libraries the binary links, lua-yaml and PCRE2; recommends libcurl for spans", function()
     local names = {}
     for dep in field(deb, "Depends"):gmatch("[^,]+") do
       names[#names + 1] = dep:match("^%s*([%w.+-]+)")
     end
     table.sort(names)
-    assert.same({ "libbpf1", "libc6", "libcap2", "libcrypt1", "libhttp-parser2.9", "libluajit-5.1-2", "libpcre2-8-0",
-      "libssl3", "libsystemd0", "libuv1", "lua-yaml", "zlib1g" }, names)
+    assert.same({ "libbpf1", "libc6", "libcap2", "libcrypt1", "libelf1", "libhttp-parser2.9", "libluajit-5.1-2",
+      "libpcre2-8-0", "libprotobuf-c1", "libssl3", "libsystemd0", "libuv1", "lua-yaml", "zlib1g" }, names)
+    -- libcurl is loaded (dlopen) only to export spans over OTLP.
+    local recommends = {}
+    for dep in field(deb, "Recommends"):gmatch("[^,]+") do
+      recommends[#recommends + 1] = dep:match("^%s*([%w.+-]+)")
+    end
+    table.sort(recommends)
+    assert.same({ "hwdata", "libcurl4" }, recommends)
   end)
 
   it("installs into a clean Debian 12 root, checks every example there and purges without leftovers", function()

@@ -22,6 +22,7 @@ local function expected_files()
   local set = {}
   local function add(path) set[path] = true end
   add("/usr/bin/ebpf-lua-exporter")
+  add("/usr/bin/ebpf-lua-exporter-bpf-cc")
   local lua = "/usr/share/ebpf-lua-exporter/lua/exporter/"
   -- Modules in subdirectories of lua/exporter too.
   for f in deploy.run("cd lua/exporter && find . -name '*.lua'"):gmatch("%./([^\n]+)") do add(lua .. f) end
@@ -31,6 +32,7 @@ local function expected_files()
     add("/usr/share/ebpf-lua-exporter/examples/" .. name .. ".bpf.o")
     add("/usr/share/ebpf-lua-exporter/examples/" .. name .. ".yaml")
   end
+  add("/usr/share/ebpf-lua-exporter/examples/usdt-trace-demo") -- the program usdt-trace probes
   for _, dir in ipairs({ "grafana", "prometheus" }) do
     for _, f in ipairs(ls("deploy/" .. dir, ".")) do add("/usr/share/ebpf-lua-exporter/" .. dir .. "/" .. f) end
   end
@@ -99,6 +101,43 @@ describe("make install", function()
         .. "--config.names=%s"):format(binary, examples, DEFAULTS))
       assert.equal(0, code, out)
       assert.equal("info: config check passed: 4 configs loaded, 7 of 7 programs attached", out:match("([^\n]*)\n$"))
+    end)
+
+    it("compiles your own program with its installed headers (ebpf-lua-exporter-bpf-cc)", function()
+      local dir = files.tmpdir()
+      files.write(dir .. "/mine.bpf.c", [[
+#include <vmlinux.h>
+#include <bpf/bpf_helpers.h>
+#include "maps.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, u32);
+	__type(value, u64);
+} mine_total SEC(".maps");
+
+SEC("tracepoint/syscalls/sys_enter_kill")
+int count_kill(void *ctx)
+{
+	u32 zero = 0;
+
+	increment_map(&mine_total, &zero, 1);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
+]])
+      files.write(dir .. "/mine.yaml", "metrics:\n  counters:\n    - name: mine_total\n      help: kill calls\n"
+        .. "      labels: [{ name: k, size: 4, decoders: [{ name: uint }] }]\n")
+      -- Copied out of the tree, as an installed script finds its headers.
+      local out, code = deploy.sh(root .. "/usr/bin/ebpf-lua-exporter-bpf-cc " .. dir)
+      assert.equal(0, code, out)
+      assert.equal(dir .. "/mine.bpf.o\n", out)
+      out, code = deploy.sh(("%s --log.no-timestamps --web.listen-address=127.0.0.1:0 --config.check --config.strict "
+        .. "--config.dir=%s --config.names=mine"):format(binary, dir))
+      assert.equal(0, code, out)
+      assert.equal("info: config check passed: 1 configs loaded, 1 of 1 programs attached", out:match("([^\n]*)\n$"))
     end)
 
     it("counts N real events", function()

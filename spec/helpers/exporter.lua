@@ -132,6 +132,19 @@ function Exporter:samples()
   return M.samples(self:scrape())
 end
 
+--- A config's decoder errors, every decoder's summed
+-- (decoder_errors_total{config,decoder}); nil when it has no such series.
+function M.decoder_errors(samples, config)
+  local prefix = ('ebpf_exporter_decoder_errors_total{config="%s",decoder="'):format(config)
+  local total
+  for series, v in pairs(samples) do
+    if series:sub(1, #prefix) == prefix then
+      total = (total or 0) + v
+    end
+  end
+  return total
+end
+
 --- Stops with SIGTERM and returns the exit code and the log.
 function Exporter:stop()
   if self.pid then

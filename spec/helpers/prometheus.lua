@@ -56,11 +56,13 @@ function Server:query(expr)
   return doc.data.result
 end
 
---- Polls until `expr` gives one sample equal to `value` (10 s at most);
+--- Polls until `expr` gives one sample equal to `value` (30 s at most);
 -- returns the last value seen.
 function Server:wait_value(expr, value)
   local seen
-  for _ = 1, 100 do
+  -- Up to 30 s: on a loaded machine a scrape, a rule evaluation and a
+  -- query each take their time; an exact value ends the wait at once.
+  for _ = 1, 300 do
     local r = self:query(expr)
     seen = r[1] and tonumber(r[1].value[2])
     if seen == value then

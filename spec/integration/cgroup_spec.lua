@@ -98,7 +98,7 @@ describe("cgroup example", function()
       migrate(first, 10)
       local s = e:samples()
       assert.equal(10, s[SERIES:format(first)])
-      assert.equal(0, s['ebpf_exporter_decoder_errors_total{config="cgroup"}'])
+      assert.equal(0, helper.decoder_errors(s, "cgroup"))
 
       local lines = log_lines(e)
       -- Rescan lines carry timings: count them by their start.
@@ -130,7 +130,7 @@ describe("cgroup example", function()
       assert.equal(4, s[SERIES:format(second)])
       -- The deleted cgroup's row keeps its path.
       assert.equal(10, s[SERIES:format(first)])
-      assert.equal(0, s['ebpf_exporter_decoder_errors_total{config="cgroup"}'])
+      assert.equal(0, helper.decoder_errors(s, "cgroup"))
       remove(second)
       s = e:samples()
       assert.equal(4, s[SERIES:format(second)])

@@ -86,7 +86,7 @@ describe("tcp-connects example", function()
       -- The mapped form never shows as IPv6 text.
       assert.is_nil(after[series("::ffff:127.0.0.1", port)])
       assert.is_nil(after[series("::ffff:7f00:1", port)])
-      assert.equal(0, after['ebpf_exporter_decoder_errors_total{config="tcp-connects"}'])
+      assert.equal(0, helper.decoder_errors(after, "tcp-connects"))
     end)
   end)
 end)

@@ -151,7 +151,7 @@ describe("parity examples", function()
         end
       end
       assert.equal(0, s['ebpf_exporter_event_records_lost_total{config="oomkill",map="oom_kills_total"}'])
-      assert.equal(0, s['ebpf_exporter_decoder_errors_total{config="oomkill"}'])
+      assert.equal(0, helper.decoder_errors(s, "oomkill"))
       local code_stop, log = e:stop()
       e = nil
       assert.equal(0, code_stop, log)
@@ -223,7 +223,7 @@ print(port, high_port)
       assert.equal(25, delta(before, after, series("ipv4", port)))
       assert.equal(9, delta(before, after, series("ipv6", port)))
       assert.is_nil(after[series("ipv4", high)])
-      assert.equal(0, after['ebpf_exporter_decoder_errors_total{config="xdp"}'])
+      assert.equal(0, helper.decoder_errors(after, "xdp"))
     end)
   end)
 
@@ -396,7 +396,7 @@ os._exit(0)
       -- Python's start-up in the cgroup called malloc before "r".
       assert.is_true(before[series] ~= nil and before[series] > 0, "no malloc calls counted at start-up")
       assert.equal(1000, delta(before, after, series))
-      assert.equal(0, after['ebpf_exporter_decoder_errors_total{config="uprobe"}'])
+      assert.equal(0, helper.decoder_errors(after, "uprobe"))
       local code_stop, log = e:stop()
       e = nil
       assert.equal(0, code_stop, log)

@@ -236,7 +236,6 @@ for kind, times in sorted(kinds.items()):
 end)
 
 describe("reload storms", function()
-  local TARGET = helper.spec_dir .. "/elx-test-target"
 
   --- Three configs over uprobe_test.bpf.o, each with a metric of its own.
   local function three_configs()
@@ -309,7 +308,7 @@ print(sent)
   it("answer each POST /-/reload with the outcome of a reload that began after it", function()
     local dir = three_configs()
     local e = start({ dir = dir, names = "c1,c2,c3", args = "--web.enable-lifecycle" })
-    helper.sh(TARGET .. " hit 3 1")
+    e:target("hit 3 1")
     assert.equal(string.rep("200,", 49) .. "200", parallel_reloads(e, 50))
     local reloads = e:samples()['ebpf_exporter_config_reloads_total{result="success"}']
     assert.is_true(reloads >= 1 and reloads < 50, reloads .. " reloads")

@@ -24,6 +24,14 @@ describe("flags", function()
         "ebpf-lua-exporter: error: --config.cache-size: lots is not a count (a whole number >= 0), try --help" },
       { "--config.dir=/tmp --config.names=a --web.telemetry-path=metrics",
         "ebpf-lua-exporter: error: --web.telemetry-path: metrics must start with /, try --help" },
+      { "--config.dir=/tmp --config.names=a --decoders.time-limit=soon",
+        "ebpf-lua-exporter: error: --decoders.time-limit: soon is not a duration (such as 500ms, 10s or 1m30s), try --help" },
+      { "--config.dir=/tmp --config.names=a --decoders.time-limit=0s",
+        "ebpf-lua-exporter: error: --decoders.time-limit: 0s is shorter than 1ms, try --help" },
+      { "--config.dir=/tmp --config.names=a --decoders.time-limit=1x",
+        "ebpf-lua-exporter: error: --decoders.time-limit: 1x is not a duration (such as 500ms, 10s or 1m30s), try --help" },
+      { "--config.dir=/tmp --config.names=a --decoders.memory-limit=0",
+        "ebpf-lua-exporter: error: --decoders.memory-limit must be at least 1 (MiB), try --help" },
       { "--debug=1", "ebpf-lua-exporter: error: --debug takes no value, try --help" },
       { "--config.dir", "ebpf-lua-exporter: error: --config.dir needs a value, try --help" },
     }
@@ -59,7 +67,8 @@ describe("flags", function()
     assert.equal(0, code)
     assert.equal("usage: ebpf-lua-exporter --config.dir=DIR --config.names=NAMES [flags]", lines(out)[1])
     for _, flag in ipairs({ "--config.dir=DIR", "--config.names=NAMES", "--[no-]config.strict", "--[no-]config.check",
-      "--[no-]debug", "--[no-]log.no-timestamps", "--web.listen-address=ADDR", "--web.telemetry-path=PATH", "--version" }) do
+      "--[no-]debug", "--[no-]log.no-timestamps", "--web.listen-address=ADDR", "--web.telemetry-path=PATH", "--version",
+      "--decoders.time-limit=DURATION", "--decoders.memory-limit=MIB", "--[no-]decoders.unrestricted" }) do
       assert.is_truthy(out:find("\n  " .. flag .. " ", 1, true), flag)
     end
     out, code = helper.run("--version")
@@ -124,7 +133,7 @@ metrics:
   end)
 
   it("says what libbpf found wrong with an object, not its error number", function()
-    local dir = helper.config_dir("uprobe_test", "bad", "metrics: {}\n")
+    local dir = helper.config_dir("uprobe_test", "bad", "metrics:\n  counters:\n    - { name: test_hits_total, help: x }\n")
     files.write(dir .. "/bad.bpf.o", "\127ELF but not really")
     local out, code = helper.run("--log.no-timestamps --config.dir=" .. dir .. " --config.names=bad")
     os.execute("rm -rf " .. dir)

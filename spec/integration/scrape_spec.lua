@@ -230,11 +230,11 @@ describe("listening", function()
     helper.sh(("(systemd-socket-activate -l 127.0.0.1:%d -l 127.0.0.1:%d %s --config.dir=%s "
       .. "--config.names=uprobe_test --web.systemd-socket >%s/log 2>&1 & echo $! >%s/pid) </dev/null >/dev/null 2>&1")
       :format(p1, p2, helper.binary, helper.spec_dir, work, work))
-    local function get(port)
+    local function fetch(port)
       return helper.sh(("curl -s -m 20 --retry 40 --retry-delay 0 --retry-max-time 10 --retry-connrefused "
         .. "http://127.0.0.1:%d/metrics"):format(port))
     end
-    local a, b = get(p1), get(p2)
+    local a, b = fetch(p1), fetch(p2)
     os.execute("kill -TERM $(cat " .. work .. "/pid)")
     helper.sleep(0.5)
     local log = helper.read_file(work .. "/log")

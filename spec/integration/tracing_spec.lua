@@ -31,7 +31,7 @@ local function spans_total(e, config)
     return s[('ebpf_exporter_spans_total{config="%s",result="%s"}'):format(config, result)]
   end
   return { exported = v("exported"), dropped = v("dropped"), failed = v("failed"),
-    queued = s["ebpf_exporter_span_queue_length"], decoder_errors = s[('ebpf_exporter_decoder_errors_total{config="%s"}'):format(config)] }
+    queued = s["ebpf_exporter_span_queue_length"], decoder_errors = helper.decoder_errors(s, config) }
 end
 
 -- Waits until the config's spans have all gone somewhere.

@@ -37,7 +37,7 @@ describe("user decoders", function()
     assert.equal(1, s['ebpf_exporter_test_hits_by_value_total{value="https"}'])
     assert.equal(1, s['ebpf_exporter_test_hits_by_value_total{value="ephemeral"}'])
     assert.equal(1, s['ebpf_exporter_test_hits_by_value_total{value="other"}'])
-    assert.equal(0, s['ebpf_exporter_decoder_errors_total{config="ports"}'])
+    assert.equal(0, helper.decoder_errors(s, "ports"))
   end)
 
   it("from --decoders.path, and one that overrides a built-in decoder", function()
@@ -80,8 +80,8 @@ end end }
     assert.equal(1, first['ebpf_exporter_test_hits_by_value_total{value="2"}'])
     assert.is_nil(first['ebpf_exporter_test_hits_by_value_total{value="13"}'])
     -- One failing key, counted at each scrape that meets it.
-    assert.equal(1, first['ebpf_exporter_decoder_errors_total{config="fragile"}'])
-    assert.equal(2, second['ebpf_exporter_decoder_errors_total{config="fragile"}'])
+    assert.equal(1, first['ebpf_exporter_decoder_errors_total{config="fragile",decoder="fragile"}'])
+    assert.equal(2, second['ebpf_exporter_decoder_errors_total{config="fragile",decoder="fragile"}'])
     local message = 'config fragile, metric test_hits_by_value_total, label value: decoder "fragile" raised: unlucky number'
     local _, times = log:gsub(message:gsub("%p", "%%%0"), "")
     assert.equal(1, times, log)
@@ -98,7 +98,7 @@ end end }
     local e = helper.start({ dir = dir, names = "fragile", args = "--web.enable-lifecycle" })
     e:target("values 13")
     local function errors()
-      return e:samples()['ebpf_exporter_decoder_errors_total{config="fragile"}']
+      return e:samples()['ebpf_exporter_decoder_errors_total{config="fragile",decoder="fragile"}']
     end
     assert.equal(1, errors())
     -- YAML-only: the object is kept and its key 13 fails again at each scrape.

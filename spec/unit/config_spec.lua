@@ -56,9 +56,104 @@ kaddrs: [bpf_jit_current]
     assert.same({ "bpf_jit_current" }, cfg.kaddrs)
   end)
 
-  it("takes an empty file as a config without metrics", function()
-    local cfg = assert(parse(""))
+  -- Issue 9.11: `printf 'metrics:\n' > x.yaml` and a reload dropped the
+  -- config's series and reported success.
+  it("refuses a config that defines nothing, as ebpf_exporter does: an empty or cut file", function()
+    local nothing = { 'test.yaml: neither metrics nor tracing are defined for config "test"' }
+    for _, text in ipairs({ "", "\n", "# a comment\n", "metrics:\n", "metrics: {}\n", "metrics:\n  counters:\n",
+      "metrics:\n  counters: []\n  histograms: []\n", "kaddrs: [x]\n", "tracing:\n", "tracing: { spans: [] }\n" }) do
+      local cfg, errors = parse(text)
+      assert.is_nil(cfg, text)
+      assert.same(nothing, errors, text)
+    end
+    -- Spans alone are a config for ebpf_exporter (and a warning here: not supported yet).
+    local cfg = assert(parse("tracing: { spans: [{ name: s, ringbuf: r }] }\n"))
     assert.same({}, cfg.metrics)
+  end)
+
+  -- Issue 9.12: lyaml keeps the last of two equal keys and says nothing.
+  it("refuses a key given twice in a mapping, naming both lines", function()
+    local _, errors = parse([[
+metrics:
+  counters:
+    - name: a_total
+      help: first
+      labels: []
+      help: second
+    - { name: b_total, help: x, name: c_total }
+metrics:
+  histograms: []
+]])
+    assert.same({
+      "test.yaml: metrics.counters[0].help: given twice, at lines 4 and 6: a key may appear once in a mapping",
+      "test.yaml: metrics.counters[1].name: given twice, at lines 7 and 7: a key may appear once in a mapping",
+      "test.yaml: metrics: given twice, at lines 1 and 8: a key may appear once in a mapping",
+    }, errors)
+    -- A merge key may come back, and equal keys in different mappings are fine.
+    local cfg, errs = parse([[
+base: &base { help: x, labels: [] }
+metrics:
+  counters:
+    - { <<: *base, name: a_total }
+    - { <<: *base, name: b_total }
+]])
+    assert.is_nil(errs)
+    assert.same({ "a_total", "b_total" }, { cfg.metrics[1].name, cfg.metrics[2].name })
+    assert.same({ "x", "x" }, { cfg.metrics[1].help, cfg.metrics[2].help })
+  end)
+
+  -- Issue 9.9: exp2 with bucket_max 1100 wrote 78 series of le="+Inf";
+  -- linear with bucket_max 10000000 took minutes and gigabytes to load.
+  it("refuses histograms whose buckets have no finite, increasing bounds, or are too many", function()
+    local function histogram(fields)
+      return ("metrics:\n  histograms:\n    - { name: h, help: h, %s,\n"
+        .. "        labels: [{ name: bucket, size: 8, decoders: [{ name: uint }] }] }\n"):format(fields)
+    end
+    local cases = {
+      { "bucket_type: exp2, bucket_min: 0, bucket_max: 1100", "bucket_max: bucket 1024 has no finite upper bound "
+        .. "(2^1024 × 1 is past the largest float64): at most 1023 with this bucket_type and bucket_multiplier" },
+      { "bucket_type: exp2zero, bucket_min: 1020, bucket_max: 1030, bucket_multiplier: 4", "bucket_max: bucket 1023 "
+        .. "has no finite upper bound (2^(1023 - 1) × 4 is past the largest float64): at most 1022 with this "
+        .. "bucket_type and bucket_multiplier" },
+      { "bucket_type: exp2, bucket_min: 1000, bucket_max: 1001, bucket_multiplier: 1e10", "bucket_min: bucket 1000 "
+        .. "has no finite upper bound (2^1000 × 1e+10 is past the largest float64)" },
+      { "bucket_type: linear, bucket_min: 0, bucket_max: 10000000", "bucket_max: 10000001 buckets (bucket_min 0 "
+        .. "to bucket_max 10000000); a histogram may have at most 4096" },
+      { "bucket_type: fixed, bucket_keys: [1, 2], bucket_multiplier: 1e308", "bucket_keys[1]: bucket 2 has no "
+        .. "finite upper bound (2 × 1e+308 is past the largest float64)" },
+      -- Past 2^53 a float64 cannot tell neighbours apart: two buckets, one le.
+      { "bucket_type: linear, bucket_min: 9007199254740000, bucket_max: 9007199254740991, bucket_multiplier: 3",
+        "bucket_max: bucket 9007199254740003's upper bound 2.702159776422001e+16 is not above the one before it, "
+        .. "2.702159776422001e+16" },
+    }
+    for _, case in ipairs(cases) do
+      local _, errors = parse(histogram(case[1]))
+      assert.same({ "test.yaml: metrics.histograms[0]." .. case[2] }, errors, case[1])
+    end
+    -- The largest ones that work.
+    assert(parse(histogram("bucket_type: exp2, bucket_min: 0, bucket_max: 1023")))
+    assert(parse(histogram("bucket_type: linear, bucket_min: 1, bucket_max: 4096")))
+  end)
+
+  -- Issue 9.12: `size: "4"` was reported as `not 4`.
+  it("says that a quoted number is a string", function()
+    local _, errors = parse([[
+metrics:
+  counters:
+    - name: a_total
+      help: x
+      labels:
+        - { name: a, size: "4", decoders: [{ name: uint }] }
+        - { name: b, size: [4], padding: { x: 1 }, decoders: [{ name: uint }] }
+        - { name: c, size: 4.5, padding: true, decoders: [{ name: uint }] }
+]])
+    assert.same({
+      'test.yaml: metrics.counters[0].labels[0].size: must be an integer >= 1, not the string "4"',
+      "test.yaml: metrics.counters[0].labels[1].size: must be an integer >= 1, not a list",
+      "test.yaml: metrics.counters[0].labels[1].padding: must be an integer >= 0, not a mapping",
+      "test.yaml: metrics.counters[0].labels[2].size: must be an integer >= 1, not 4.5",
+      "test.yaml: metrics.counters[0].labels[2].padding: must be an integer >= 0, not true",
+    }, errors)
   end)
 
   it("defaults bucket_multiplier to 1, also when it is 0", function()
@@ -227,7 +322,8 @@ metric: {}
   end)
 
   it("parses cgroup_id_map with its regexps, matched as the regexp decoder matches", function()
-    local cfg = assert(parse([[
+    local metric = "metrics: { counters: [{ name: a_total, help: x }] }\n"
+    local cfg = assert(parse(metric .. [[
 cgroup_id_map:
   name: allowed
   type: cgrp_storage
@@ -237,18 +333,19 @@ cgroup_id_map:
     assert.equal("cgrp_storage", cfg.cgroup_id_map.type)
     assert.equal("system.slice/ssh.service", cfg.cgroup_id_map.match("/sys/fs/cgroup/system.slice/ssh.service"))
     assert.equal(require("exporter.decoder_api").SKIP, cfg.cgroup_id_map.match("/sys/fs/cgroup/user.slice"))
-    assert.equal("hash", assert(parse("cgroup_id_map: { name: m, regexps: [x] }")).cgroup_id_map.type)
+    assert.equal("hash", assert(parse(metric .. "cgroup_id_map: { name: m, regexps: [x] }")).cgroup_id_map.type)
   end)
 
   it("names every mistake in cgroup_id_map", function()
-    local _, errors = parse("cgroup_id_map: { type: tree, regexps: ['(unclosed'], extra: 1 }", true)
+    local metric = "metrics: { counters: [{ name: a_total, help: x }] }\n"
+    local _, errors = parse(metric .. "cgroup_id_map: { type: tree, regexps: ['(unclosed'], extra: 1 }", true)
     assert.same({
       "test.yaml: cgroup_id_map.extra: unknown key",
       "test.yaml: cgroup_id_map.name: missing",
       'test.yaml: cgroup_id_map.type: "tree" is not one of hash, cgrp_storage',
       'test.yaml: cgroup_id_map.regexps: regexp: regexps[0] "(unclosed" does not compile: missing closing parenthesis at offset 9',
     }, errors)
-    _, errors = parse("cgroup_id_map: { name: m }")
+    _, errors = parse(metric .. "cgroup_id_map: { name: m }")
     assert.same({ "test.yaml: cgroup_id_map.regexps: missing: a list of patterns for the cgroup paths to keep in the map" },
       errors)
   end)

@@ -105,6 +105,7 @@ metrics:
   it("are gone once unregistered", function()
     kinds.unregister("gauge")
     local _, errors = parse("metrics: { gauges: [] }", true)
+    -- One mistake, said once: that the config is left empty by it is no second one.
     assert.same({ "t.yaml: metrics.gauges: unknown key" }, errors)
     assert.is_nil(collect.gauge)
     kinds.register(gauge)
