@@ -21,7 +21,7 @@ linux-libc-dev hwdata netbase
 # Prometheus, curl; the rock, the Debian package (debhelper) and the clean
 # root it is installed into (debootstrap).
 TEST="
-lua-busted lua-check lua-cjson luarocks prometheus curl iproute2 python3.11
+lua-busted lua-check lua-cjson luarocks prometheus curl iproute2 python3.11 bpftrace
 debhelper debootstrap libclang-rt-dev
 "
 CONTAINER="podman runc libcap2-bin"
