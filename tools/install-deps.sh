@@ -18,7 +18,8 @@ protobuf-c-compiler libprotobuf-c-dev libcurl4-openssl-dev systemtap-sdt-dev
 linux-libc-dev hwdata netbase
 "
 # The tests: specs, lint, JSON (Prometheus's API, the dashboards), a real
-# Prometheus, curl; the rock, the Debian package (debhelper) and the clean
+# Prometheus, curl, bpftrace (the baseline of the bench's kernel-side cost);
+# the rock, the Debian package (debhelper) and the clean
 # root it is installed into (debootstrap).
 TEST="
 lua-busted lua-check lua-cjson luarocks prometheus curl iproute2 python3.11 bpftrace
