@@ -153,14 +153,15 @@ local function start_bpftrace(work, probes)
   for i, p in ipairs(probes) do lines[i] = p.probe end
   files.write(script, table.concat(lines, "\n") .. "\n")
   local pid = tonumber((common.run(("bpftrace %s >%s 2>&1 </dev/null & echo $!"):format(script, out))))
+  local progs = {}
   for _ = 1, 600 do
-    if (helper.read_file(out) or ""):find("Attaching %d+ probes") then break end
+    progs = helper.bpf_fds(pid).progs
+    if #progs == #probes then break end
     helper.sleep(0.05)
   end
-  helper.sleep(0.5) -- "Attaching" comes before the attaches
-  local progs = helper.bpf_fds(pid).progs
   assert(#progs == #probes, ("bpftrace holds %d programs, not %d:\n%s"):format(#progs, #probes,
     helper.read_file(out) or ""))
+  helper.sleep(0.2) -- it attaches each program right after loading it
   local ids = {}
   for i, p in ipairs(probes) do ids[p.of] = progs[i] end
   return pid, ids
