@@ -6,7 +6,8 @@
 -- batch lookup + sprintf per line) and a key-by-key walk (get_next_key +
 -- lookup, the way ebpf_exporter reads maps); reloads; spans exported to an
 -- OTLP receiver on localhost; --collector.bpf with 1,000 maps and 1,000
--- programs loaded; and targets: 200 processes attached in a burst.
+-- programs loaded; targets: 200 processes attached in a burst; and the web
+-- surface: the same scrape over TLS, and with basic auth.
 -- Usage: luajit bench/run.lua <build dir>
 package.path = "bench/?.lua;spec/?.lua;lua/?.lua;" .. (arg[1] or "build") .. "/gen/?.lua;" .. package.path
 local common = require("common")
@@ -51,6 +52,7 @@ require("stalled_clients")(build)
 require("targets")(build)
 require("kernel_cost")(build)
 require("shutdown")(build)
+require("web")(build)
 
 with_exporter({ dir = build .. "/bench", names = "bench" }, function(e)
   local rss_idle = rss_kib(e.pid)

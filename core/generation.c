@@ -449,10 +449,22 @@ static uint64_t monotonic_ns(void)
 
 void elx_generation_read(struct elx_generation *gen, struct elx_scrape *scrape, int read_maps)
 {
+	elx_generation_read_some(gen, scrape, read_maps, NULL);
+}
+
+void elx_generation_read_some(struct elx_generation *gen, struct elx_scrape *scrape, int read_maps,
+			      const unsigned char *selected)
+{
+	size_t n = 0;
+
 	for (size_t i = 0; i < gen->nviews; i++) {
 		struct elx_view *v = &gen->views[i];
-		struct elx_config_scrape *out = &gen->scrapes[i];
+		struct elx_config_scrape *out = &gen->scrapes[n];
 		uint64_t start = monotonic_ns();
+
+		if (selected && !selected[i])
+			continue;
+		n++;
 
 		for (size_t j = 0; read_maps && j < v->nsources; j++)
 			elx_source_read(v->obj, v->sources[j], &v->batches[j]);
@@ -466,7 +478,7 @@ void elx_generation_read(struct elx_generation *gen, struct elx_scrape *scrape, 
 		out->counters = &v->counters;
 		out->read_ns = monotonic_ns() - start;
 	}
-	scrape->nconfigs = (uint32_t)gen->nviews;
+	scrape->nconfigs = (uint32_t)n;
 	scrape->configs = gen->scrapes;
 }
 

@@ -58,6 +58,11 @@ void elx_generation_free_at_exit(struct elx_generation *gen);
  * source read now (else the batches are those of the last read). */
 void elx_generation_read(struct elx_generation *gen, struct elx_scrape *scrape, int read_maps);
 
+/* The same for the views whose `selected[i]` is set (NULL: every one): the
+ * others are neither read nor in scrape->configs (collect[], exclude[]). */
+void elx_generation_read_some(struct elx_generation *gen, struct elx_scrape *scrape, int read_maps,
+			      const unsigned char *selected);
+
 /* Points the span streams of every config at this generation's Lua state
  * and at the export (NULL: their records are dropped): call it when the
  * generation starts serving. Returns 0 or -errno. */

@@ -2,6 +2,7 @@
 -- values, what a failing decoder costs, and the label pairs of a series.
 local api = require("exporter.decoder_api")
 local exposition = require("exporter.exposition")
+local scrape_budget = require("exporter.scrape_budget")
 local utf8 = require("exporter.utf8")
 
 local M = {}
@@ -46,6 +47,7 @@ end
 -- (maybe with UNCACHED), SKIP, or nil and a message; they raise only when a
 -- users' decoder ran past its time budget (decoders.Overtime).
 function M.decode(plan, raw, stats)
+  scrape_budget.check() -- a slow decoder is where a scrape runs out of time
   local values, uncached = {}, false
   for i, label in ipairs(plan.labels) do
     local v = raw:sub(label.offset + 1, label.offset + label.size)

@@ -7,6 +7,7 @@
 -- the ids the kernel shows in their holder's /proc fdinfo.
 local files = require("helpers.files")
 local helper = require("helpers.exporter")
+local lock = require("helpers.lock")
 
 local TARGET = helper.spec_dir .. "/elx-test-target"
 local OBJECTS = helper.spec_dir .. "/elx-bpf-objects"
@@ -430,7 +431,8 @@ describe("--prog-stats-mode", function()
     local e = helper.start({ names = "bpf_collector_test",
       args = "--collector.bpf --no-collector.bpf.btf --no-collector.bpf.links "
         .. "--prog-stats-mode=sample --prog-stats-sample-interval=2s --prog-stats-sample-duration=1s" })
-    local ok, err = pcall(function()
+    -- Under the lock every copy of the specs takes to set the sysctl.
+    local ok, err = pcall(lock.with, "bpf-stats", function()
       local v = e:samples()
       assert.equal(0.5, v.ebpf_exporter_prog_stats_duty_cycle)
       assert.equal(1, v['ebpf_exporter_prog_stats_mode{mode="sample"}'])
