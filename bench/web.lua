@@ -53,7 +53,7 @@ local function measure(build, dir, what, auth)
       url = url:gsub("^http:", "https:")
       extra = "--cacert " .. dir .. "/cert.pem" .. (auth and " -u bench:bench" or "")
     end
-    common.run(("%s/elx-bench-baseline fill bench_values %d"):format(build, N))
+    common.run(("%s/elx-bench-baseline fill %d %d"):format(build, common.map_id(e, "bench_values"), N))
     t = median_ms(url, extra)
   end)
   return t

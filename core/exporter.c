@@ -608,7 +608,7 @@ void elx_exporter_free(struct elx_exporter *e)
 		uv_close((uv_handle_t *)e->debounce, free_handle_owner);
 	}
 	/* Event counters close their own handles when their objects close. */
-	elx_generation_retire(e->gen, NULL);
+	elx_generation_free_at_exit(e->gen);
 	e->gen = NULL;
 	/* The spans of the ring buffers just read out, and any queued. */
 	if (e->spans) {

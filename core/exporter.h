@@ -84,7 +84,8 @@ int elx_exporter_request_reload(struct elx_exporter *e, const char *why, elx_rel
 /* Serves HTTP and handles signals until SIGINT or SIGTERM. */
 int elx_exporter_serve(struct elx_exporter *e);
 
-/* Detaches and closes everything. */
+/* Detaches and closes everything, at process exit: the last Lua state is
+ * left to the exit (elx_generation_free_at_exit). */
 void elx_exporter_free(struct elx_exporter *e);
 
 /* What a scrape asks for beyond its page (routes.c reads it off the request). */

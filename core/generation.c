@@ -86,7 +86,9 @@ static void free_object(struct elx_object *o)
 	free(o);
 }
 
-static void free_generation(struct elx_generation *gen)
+/* Frees the generation; `at_exit` leaves its Lua state to the process's exit
+ * (elx_lua_abandon). */
+static void free_generation_as(struct elx_generation *gen, int at_exit)
 {
 	for (size_t i = 0; gen && i < gen->nviews; i++) {
 		free(gen->views[i].sources);
@@ -98,11 +100,19 @@ static void free_generation(struct elx_generation *gen)
 		free(gen->views[i].span_targets);
 	}
 	if (gen) {
-		elx_lua_free(gen->lua);
+		if (at_exit)
+			elx_lua_abandon(gen->lua);
+		else
+			elx_lua_free(gen->lua);
 		free(gen->views);
 		free(gen->scrapes);
 		free(gen);
 	}
+}
+
+static void free_generation(struct elx_generation *gen)
+{
+	free_generation_as(gen, 0);
 }
 
 /* A build under way: what the phases below share. */
@@ -416,6 +426,17 @@ void elx_generation_retire(struct elx_generation *old, struct elx_generation *cu
 	if (current)
 		prune_sources(current);
 	free_generation(old);
+}
+
+void elx_generation_free_at_exit(struct elx_generation *gen)
+{
+	for (size_t i = 0; gen && i < gen->nviews; i++) {
+		struct elx_object *o = gen->views[i].obj;
+
+		if (o && --o->refs == 0)
+			free_object(o);
+	}
+	free_generation_as(gen, 1);
 }
 
 static uint64_t monotonic_ns(void)

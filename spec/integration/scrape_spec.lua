@@ -26,6 +26,14 @@ after_each(function()
   end
 end)
 
+-- Fills the bench_values map of exporter e (found by its own fds) with n keys.
+local function fill(e, n)
+  local map = helper.maps_named(e.pid, "bench_values")
+  assert.equal(1, #map)
+  local out, code = helper.sh(("%s/elx-bench-baseline fill %d %d"):format(helper.build, map[1], n))
+  assert.equal(0, code, out)
+end
+
 -- 25 ms of CPU per key, every scrape (UNCACHED: it never gets cheaper).
 local SLOWDOWN = [[
 local api = require("exporter.decoder_api")
@@ -86,9 +94,7 @@ describe("the scrape budget", function()
     -- of CPU can take past its default 1 s, and it would cut the config too.
     local e = start({ dir = dir, names = "slow,uprobe_test",
       args = "--web.timeout-offset=500ms --decoders.time-limit=60s" })
-    local out, code = helper.sh(("ELX_MAP_OWNER=%d %s/elx-bench-baseline fill bench_values 20"):format(e.pid,
-      helper.build))
-    assert.equal(0, code, out)
+    fill(e, 20)
     e:target("hit 7")
     -- Prometheus gives 0.8 s: 0.3 s after the offset, 0.15 s the slow config's share.
     local header = "-H 'X-Prometheus-Scrape-Timeout-Seconds: 0.8'"
@@ -145,7 +151,7 @@ describe("collect[] and exclude[]", function()
   it("scrape some configs only, and refuse both at once or a name no config has", function()
     local dir = slow_dir()
     local e = start({ dir = dir, names = "slow,uprobe_test" })
-    helper.sh(("ELX_MAP_OWNER=%d %s/elx-bench-baseline fill bench_values 3"):format(e.pid, helper.build))
+    fill(e, 3)
     e:target("hit 5")
     local function configs(text)
       local seen = {}
@@ -185,7 +191,7 @@ end)
 describe("--web.max-requests", function()
   it("answers 503 to scrapes beyond it while others are being answered", function()
     local e = start({ dir = helper.build .. "/bench", names = "bench", args = "--web.max-requests=2" })
-    helper.sh(("ELX_MAP_OWNER=%d %s/elx-bench-baseline fill bench_values 100000"):format(e.pid, helper.build))
+    fill(e, 100000)
     e:scrape() -- decoded once
     local ready = e.work .. "/ready"
     local bg = ("/usr/bin/python3.11 spec/helpers/stalled_clients.py %d 2 %s 3 >/dev/null 2>&1 &"):format(e.port,
