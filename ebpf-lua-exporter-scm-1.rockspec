@@ -67,6 +67,7 @@ build = {
       ["exporter.names.syscalls_amd64"] = "lua/exporter/names/syscalls_amd64.lua",
       ["exporter.names.syscalls_arm64"] = "lua/exporter/names/syscalls_arm64.lua",
       ["exporter.rows"] = "lua/exporter/rows.lua",
+      ["exporter.scrape_budget"] = "lua/exporter/scrape_budget.lua",
       ["exporter.sandbox"] = "lua/exporter/sandbox.lua",
       ["exporter.selector"] = "lua/exporter/selector.lua",
       ["exporter.series"] = "lua/exporter/series.lua",
@@ -75,6 +76,7 @@ build = {
       ["exporter.targets"] = "lua/exporter/targets.lua",
       ["exporter.tracing_config"] = "lua/exporter/tracing_config.lua",
       ["exporter.utf8"] = "lua/exporter/utf8.lua",
+      ["exporter.web_config"] = "lua/exporter/web_config.lua",
       ["exporter.yaml_keys"] = "lua/exporter/yaml_keys.lua",
       -- Built-in decoders sit next to exporter/decoders.lua, which finds them there.
       ["exporter.decoders.cgroup"] = "decoders/cgroup.lua",

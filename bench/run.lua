@@ -2,9 +2,10 @@
 -- the kernel symbol index before and after it moved into the core, the
 -- memory of every shared index, a user decoder holding a big table; then the
 -- scrape cost of a 100,000-series map over real HTTP (bench/scrape.lua) and
--- where a cold scrape spends its time (bench/cold_profile.lua); reloads; spans exported to an
--- OTLP receiver on localhost; --collector.bpf with 1,000 maps and 1,000
--- programs loaded; and targets: 200 processes attached in a burst.
+-- where a cold scrape spends its time (bench/cold_profile.lua); reloads;
+-- spans exported to an OTLP receiver on localhost; --collector.bpf with 1,000 maps and 1,000
+-- programs loaded; targets: 200 processes attached in a burst; and the web
+-- surface: the same scrape over TLS, and with basic auth.
 -- Usage: luajit bench/run.lua <build dir>
 package.path = "bench/?.lua;spec/?.lua;lua/?.lua;" .. (arg[1] or "build") .. "/gen/?.lua;" .. package.path
 local common = require("common")
@@ -39,6 +40,9 @@ require("spans")(build)
 require("bpf_collector")(build)
 require("stalled_clients")(build)
 require("targets")(build)
+require("kernel_cost")(build)
+require("shutdown")(build)
+require("web")(build)
 
 require("scrape")(build)
 require("cold_profile")(build)

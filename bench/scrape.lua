@@ -44,8 +44,9 @@ end
 -- first round, after round 100 and after the last.
 local function churn(e, baseline)
   local rss, times = { rss_kib(e.pid) }, {}
+  local map = common.map_id(e, "bench_values") -- after the reload: the exporter's own, by id
   for round = 1, CHURN_ROUNDS do
-    run(("%s churn bench_values %d"):format(baseline, round))
+    run(("%s churn %d %d"):format(baseline, map, round))
     times[round] = curl_ms(e)
     if round == 100 then
       rss[2] = rss_kib(e.pid)
@@ -60,7 +61,8 @@ local function uint_map(build)
   local baseline = build .. "/elx-bench-baseline"
   common.with_exporter({ dir = build .. "/bench", names = "bench", args = "--web.enable-lifecycle" }, function(e)
     local rss_idle = rss_kib(e.pid)
-    run(("%s fill bench_values %d"):format(baseline, N))
+    local map = common.map_id(e, "bench_values")
+    run(("%s fill %d %d"):format(baseline, map, N))
     local cold = curl_ms(e)
     local lines = series_in(e, "ebpf_exporter_bench_values")
     assert(lines == N, ("the scrape has %d series, not %d"):format(lines, N))
@@ -76,8 +78,8 @@ local function uint_map(build)
     local rss = rss_kib(e.pid)
     reload(e)
     local after_reload = curl_ms(e)
-    local floor = ms(("%s floor bench_values %d"):format(baseline, WARM_RUNS))
-    local walk = ms(("%s walk bench_values 3"):format(baseline))
+    local floor = ms(("%s floor %d %d"):format(baseline, map, WARM_RUNS))
+    local walk = ms(("%s walk %d 3"):format(baseline, map))
     local times, rss_churn = churn(e, baseline)
     local churn_ms = median(times)
     print(("\nscrape of %d series (u64 keys, uint decoder), over HTTP with curl:"):format(N))
@@ -106,7 +108,7 @@ end
 -- decoder (examples/decoders/port_service.lua, from build/bench/decoders).
 local function decoded_map(build)
   common.with_exporter({ dir = build .. "/bench", names = "bench_decoded" }, function(e)
-    run(("%s/elx-bench-baseline fill-decoded bench_decoded %d"):format(build, N))
+    run(("%s/elx-bench-baseline fill-decoded %d %d"):format(build, common.map_id(e, "bench_decoded"), N))
     local cold = curl_ms(e)
     local lines = series_in(e, "ebpf_exporter_bench_decoded")
     local text = helper.read_file(e.work .. "/out")

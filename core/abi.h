@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#define ELX_ABI_VERSION 13
+#define ELX_ABI_VERSION 14
 
 /* Functions called from Lua must be visible to the FFI (-rdynamic). */
 #define ELX_EXPORT __attribute__((visibility("default")))
@@ -27,6 +27,7 @@ enum elx_entry {
 	ELX_ENTRY_CGROUP_SYNC = 4, /* arg: struct elx_cgroup_sync * */
 	ELX_ENTRY_SPANS = 5,	   /* arg: struct elx_span_call * */
 	ELX_ENTRY_PROCESSES = 6,   /* arg: struct elx_process_sync * */
+	ELX_ENTRY_WEB_CONFIG = 7,  /* arg: struct elx_web_config * */
 };
 
 /* The call in progress from the core into Lua. Lua sets `error` (a string
@@ -266,6 +267,10 @@ struct elx_scrape {
 	struct elx_span_export_stats spans;
 	const struct elx_bpf_scrape *bpf;	 /* --collector.bpf, or NULL */
 	const struct elx_prog_stats *prog_stats; /* NULL: disabled */
+	/* CLOCK_MONOTONIC seconds by which the page must be done (Prometheus's
+	 * scrape timeout less --web.timeout-offset), or 0: no budget. A config
+	 * not collected by then is left out, and its scrape_success is 0. */
+	double deadline;
 };
 
 /* One update of a cgroup_id_map. */
@@ -392,6 +397,49 @@ struct elx_process_sync {
 	const struct elx_target_op *ops; /* out */
 	uint32_t nops;			 /* out */
 	uint32_t reserved;
+};
+
+/* The policies of tls_server_config.client_auth_type (exporter-toolkit's,
+ * after Go's tls.ClientAuthType). */
+enum elx_tls_client_auth {
+	ELX_TLS_NO_CLIENT_CERT = 0,
+	ELX_TLS_REQUEST_CLIENT_CERT = 1,	    /* asked for, never checked */
+	ELX_TLS_REQUIRE_ANY_CLIENT_CERT = 2,	    /* required, never checked */
+	ELX_TLS_VERIFY_CLIENT_CERT_IF_GIVEN = 3,    /* checked when sent */
+	ELX_TLS_REQUIRE_AND_VERIFY_CLIENT_CERT = 4, /* required and checked */
+};
+
+/* A user of basic_auth_users. */
+struct elx_web_user {
+	const char *name;
+	const char *hash; /* bcrypt, as the file has it */
+};
+
+/* ELX_ENTRY_WEB_CONFIG: the core names --web.config.file; Lua reads and
+ * checks it (exporter-toolkit's format) and answers in the out fields, in
+ * memory the Lua state keeps until its next call. Paths are the file's own,
+ * made relative to its directory; absent keys are NULL or 0. */
+struct elx_web_config {
+	const char *path;
+	uint32_t tls;	      /* out: tls_server_config asks for TLS */
+	uint32_t client_auth; /* out: enum elx_tls_client_auth */
+	const char *cert_file;
+	const char *cert; /* inline PEM */
+	const char *key_file;
+	const char *key;
+	const char *client_ca_file;
+	const char *client_ca;
+	const char *const *client_allowed_sans;
+	uint32_t nclient_allowed_sans;
+	uint32_t min_version; /* TLS protocol numbers as OpenSSL has them (0x0303: 1.2) */
+	uint32_t max_version; /* 0: the newest */
+	uint32_t prefer_server_cipher_suites;
+	const char *cipher_suites;     /* OpenSSL's names, ':' between them, or NULL */
+	const char *curve_preferences; /* OpenSSL's group names, ':' between them, or NULL */
+	const struct elx_web_user *users;
+	uint32_t nusers;
+	uint32_t reserved;
+	const char *headers; /* "Name: value\r\n" lines for every response, or NULL */
 };
 
 /* The kernel symbol index (core/ksym_index.c): kallsyms read by the core

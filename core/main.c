@@ -18,7 +18,8 @@ int main(int argc, char **argv)
 	int ret;
 
 	switch (elx_flags_parse(&flags, argc, argv)) {
-	case ELX_FLAGS_EXIT_OK:
+	case ELX_FLAGS_EXIT_OK: /* --help, --version */
+		elx_flags_free(&flags);
 		return 0;
 	case ELX_FLAGS_ERROR:
 		elx_flags_free(&flags);

@@ -278,6 +278,7 @@ local function syntax_error(text, err)
   end
   return ("line %s, column %s: not valid YAML: %s: %q"):format(line, column, what, source)
 end
+M.syntax_error = syntax_error -- the web config's too
 
 --- Parses YAML text. `ctx` = { config = <name>, registry = <decoder
 -- registry>, strict = <--config.strict> }. Returns the config (with its

@@ -2,6 +2,7 @@
 -- values, what a failing decoder costs, and the label pairs of a series.
 local api = require("exporter.decoder_api")
 local exposition = require("exporter.exposition")
+local scrape_budget = require("exporter.scrape_budget")
 local utf8 = require("exporter.utf8")
 
 local M = {}
@@ -74,6 +75,7 @@ end
 -- A chain whose last decoder is a built-in one that answers only ASCII
 -- (decoders.lua, ascii_only) skips the UTF-8 check.
 function M.decode(plan, raw, stats, into)
+  scrape_budget.check() -- a slow decoder is where a scrape runs out of time
   local f = compiled[plan]
   if not f then
     f = unrolled(plan)
