@@ -52,7 +52,8 @@ end
 
 -- Sample lines of the per-config and per-map families, configs by name.
 local function config_lines(configs)
-  local out = { enabled = {}, decoder_errors = {}, durations = {}, read_errors = {}, lost = {}, invalid_utf8 = {} }
+  local out = { enabled = {}, decoder_errors = {}, durations = {}, read_errors = {}, lost = {}, success = {},
+    invalid_utf8 = {} }
   local sorted = {}
   for i, cfg in ipairs(configs) do
     sorted[i] = cfg
@@ -72,6 +73,7 @@ local function config_lines(configs)
         stats.errors[decoder])
     end
     out.durations[#out.durations + 1] = label .. numfmt.decimal(stats.duration)
+    out.success[#out.success + 1] = label .. (stats.success == false and "0" or "1")
     out.invalid_utf8[#out.invalid_utf8 + 1] = label .. stats.invalid_utf8_total
     local maps = {}
     for map in pairs(stats.read_errors) do
@@ -126,9 +128,9 @@ local function write_process(buf, p)
     { " " .. numfmt.u64(p.virtual_bytes) })
 end
 
---- Writes the built-in families, in name order. `configs` are the loaded
--- config states in order ({name, stats, plans}); `scrape` the core's struct
--- elx_scrape *.
+--- Writes the built-in families, in name order. `configs` are the config
+-- states of the scrape in order ({name, stats, plans}): collect[] and
+-- exclude[] leave the others out; `scrape` the core's struct elx_scrape *.
 function M.write(buf, scrape, configs)
   local p, c = program_lines(scrape), config_lines(configs)
   if #p.processes > 0 then
@@ -156,6 +158,9 @@ function M.write(buf, scrape, configs)
     "counter", c.read_errors)
   family(buf, "ebpf_exporter_scrape_duration_seconds",
     "How long reading and decoding a config's maps took at this scrape", "gauge", c.durations)
+  family(buf, "ebpf_exporter_scrape_success",
+    "Whether every metric of a config was collected in full at this scrape (0: a map read failed, or the "
+      .. "scrape's time budget ran out first)", "gauge", c.success)
   if #p.target_errors > 0 then
     family(buf, "ebpf_exporter_target_attach_errors_total",
       "Attaches of a program of targets: to a process that failed", "counter", p.target_errors)

@@ -63,26 +63,25 @@ function M.finish(buf)
   buf:put("# EOF\n")
 end
 
--- A counter's series text is 'family{pairs} ' (exposition.sample_start):
--- what follows the family name is the same in its _total and _created.
+-- A sample series' text is what follows the family name ('{pairs} ' or ' ',
+-- exposition.put_sample_labels): the same in a counter's _total and _created.
 function M.samples(buf, family, help, type_, store, acc, created)
   local n, order, sums = acc.n, acc.order, acc.sums
   if n == 0 then
     return 0
   elseif type_ ~= "counter" then
     put_header(buf, family, help, type_)
-    format_text.sample_lines(buf, store, acc)
+    format_text.sample_lines(buf, family, store, acc)
     return n
   end
   local name = M.family_name(family, type_)
   local total, created_name = name .. "_total", name .. "_created"
   local when = created and created > 0 and format("%.3f", created)
   local arena, text_at, text_len = store.arena, store.text_at, store.text_len
-  local skip = #family
   put_header(buf, name, help, type_)
   for s = 1, n do
     local id = order[s]
-    local rest, len = arena + text_at[id] + skip, text_len[id] - skip
+    local rest, len = arena + text_at[id], text_len[id]
     buf:put(total):putcdata(rest, len)
     put_u64(buf, sums[s])
     buf:put("\n")

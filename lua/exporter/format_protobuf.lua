@@ -40,7 +40,7 @@ end
 
 function M.finish() end
 
--- A sample series' text is 'family{pairs} ' or 'family ' (sample_start):
+-- A sample series' text is '{pairs} ' or ' ' (exposition.put_sample_labels):
 -- the pairs are what lies between the braces.
 function M.samples(buf, family, help, type_, store, acc, created)
   local n, order, sums = acc.n, acc.order, acc.sums
@@ -49,17 +49,16 @@ function M.samples(buf, family, help, type_, store, acc, created)
   end
   put_family(buf, family, help, type_)
   local arena, text_at, text_len = store.arena, store.text_at, store.text_len
-  local skip = #family + 1
   sample_rec.record = C.ELX_PB_SAMPLE
   sample_rec.created = type_ == "counter" and tonumber(created) or 0
   for s = 1, n do
     local id = order[s]
-    local len = text_len[id] - skip - 2
+    local len = text_len[id] - 3
     sample_rec.labels_len = len > 0 and len or 0
     sample_rec.value = sums[s]
     buf:putcdata(sample_rec, sizeof(sample_rec))
     if len > 0 then
-      buf:putcdata(arena + text_at[id] + skip, len)
+      buf:putcdata(arena + text_at[id] + 1, len)
     end
   end
   return n

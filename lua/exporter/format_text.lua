@@ -17,13 +17,14 @@ function M.begin() end
 
 function M.finish() end
 
---- The lines of a family of samples (without its header): each series'
--- text, then its u64 value.
-function M.sample_lines(buf, store, acc)
+--- The lines of a family of samples (without its header): the family name,
+-- each series' text (what follows the name, up to the value), its u64 value.
+function M.sample_lines(buf, family, store, acc)
   local order, sums = acc.order, acc.sums
   local arena, text_at, text_len = store.arena, store.text_at, store.text_len
   for s = 1, acc.n do
     local id = order[s]
+    buf:put(family)
     buf:putcdata(arena + text_at[id], text_len[id])
     put_u64(buf, sums[s])
     buf:put("\n")
@@ -35,7 +36,7 @@ function M.samples(buf, family, help, type_, store, acc)
     return 0
   end
   put_header(buf, family, help, type_)
-  M.sample_lines(buf, store, acc)
+  M.sample_lines(buf, family, store, acc)
   return acc.n
 end
 

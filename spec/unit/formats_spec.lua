@@ -9,8 +9,9 @@ local exposition = require("exporter.exposition")
 local histogram = require("exporter.histogram")
 local series = require("exporter.series")
 
--- A store with sample series `texts` (or histogram label pairs) and an
--- accumulator holding `values` (u64 sums), as a kind leaves them.
+-- A store with sample series `texts` (what follows the family name up to
+-- the value: '{a="1"} ' or ' ') and an accumulator holding `values` (u64
+-- sums), as a kind leaves them.
 local function samples(texts, values)
   local store = series.new()
   local acc = series.begin(store, #texts)
@@ -61,8 +62,8 @@ describe("formats", function()
 
   describe("OpenMetrics", function()
     it("writes counters as _total samples of a family without it, each with its _created", function()
-      local store, acc = samples({ 'x{a="1"} ', "x " }, { 5, 7 })
-      local ystore, yacc = samples({ 'y_seconds_total{b="\\"q"} ' }, { 3 })
+      local store, acc = samples({ '{a="1"} ', " " }, { 5, 7 })
+      local ystore, yacc = samples({ '{b="\\"q"} ' }, { 3 })
       local buf = with_format(1, SCRAPE, function(buf)
         exposition.put_samples(buf, "x", 'Say "x"\\', "counter", store, acc, 1700000000.25)
         exposition.put_samples(buf, "y_seconds_total", "Y", "counter", ystore, yacc, 0)
@@ -83,7 +84,7 @@ describe("formats", function()
         "# HELP g_bytes G",
         "# TYPE g_bytes gauge",
         "# UNIT g_bytes bytes",
-        'y_seconds_total{b="\\"q"} 3',
+        'g_bytes{b="\\"q"} 3',
         "# EOF",
         "",
       }, "\n"), buf:tostring())
@@ -166,7 +167,7 @@ describe("formats", function()
     end
 
     it("hold each sample series' label pairs, value and a counter's created timestamp", function()
-      local store, acc = samples({ 'x_total{a="1",b="\\\\"} ', "x_total " }, { 5, 7 })
+      local store, acc = samples({ '{a="1",b="\\\\"} ', " " }, { 5, 7 })
       local buf = with_format(2, SCRAPE, function(buf)
         exposition.put_samples(buf, "x_total", "X", "counter", store, acc, 99.5)
         exposition.put_samples(buf, "x_total", "G", "gauge", store, acc, 99.5)
