@@ -6,7 +6,7 @@ local ffi = require("ffi")
 
 local M = {}
 
-M.VERSION = 12
+M.VERSION = 13
 
 M.CDEF = [[
 /* The Lua entry points. The core calls one by filling elx_call and running
@@ -65,17 +65,30 @@ struct elx_init {
 	uint64_t decoder_memory_limit; /* --decoders.memory-limit, bytes */
 	uint32_t decoders_unrestricted; /* --decoders.unrestricted */
 	uint32_t reserved;
+	uint64_t max_series; /* --config.max-series: series kept per metric; 0: no limit */
 };
 
 /* One BPF map of a config as libbpf sees it after open, before load. */
+/* A member of a map's value type, from the object's BTF. */
+struct elx_value_field {
+	const char *name;
+	uint32_t offset; /* bytes from the start of the value */
+	uint32_t size;	 /* bytes; 0 for a bitfield */
+};
+
 struct elx_map_info {
 	const char *name;
 	uint32_t type;
 	uint32_t key_size;
 	uint32_t value_size;
 	uint32_t max_entries;
-	uint32_t percpu; /* 1 for the per-CPU map types: a value slot per possible CPU */
-	uint32_t reserved;
+	uint32_t percpu;	/* 1 for the per-CPU map types: a value slot per possible CPU */
+	uint32_t nvalue_fields; /* members of value_fields */
+	/* the value's BTF type name ("tcp_stats", "u64"; "" when anonymous), or
+	 * NULL when the object has no BTF for it; a struct or union has its
+	 * members in value_fields, in order (typedefs and qualifiers resolved) */
+	const char *value_type;
+	const struct elx_value_field *value_fields;
 };
 
 /* A map the core reads at each scrape for a config. */
@@ -170,11 +183,19 @@ struct elx_decoder_count {
 /* Counters of a config that Lua adds to and the core keeps: a reload
  * carries them to the config of the same name. Decoders past the 32nd of a
  * config count in the last slot. */
+/* Rows a metric's cardinality guard folded into its overflow series. */
+struct elx_overflow_count {
+	char metric[64]; /* the metric's name, NUL-terminated; "" for a free slot */
+	uint64_t rows;
+};
 struct elx_config_counters {
 	uint64_t invalid_utf8; /* label values decoded with invalid UTF-8, repaired */
 	uint32_t ndecoders;    /* slots in use */
 	uint32_t reserved;
 	struct elx_decoder_count decoders[32];
+	uint32_t noverflows; /* slots of overflows in use */
+	uint32_t reserved2;
+	struct elx_overflow_count overflows[32];
 };
 
 /* One config's part of a scrape. */

@@ -2,6 +2,7 @@
 -- run stats, decoder and map read errors, scrape durations. Names and help
 -- texts are ebpf_exporter's where it has the metric.
 local ffi = require("ffi")
+local cardinality = require("exporter.cardinality")
 local exposition = require("exporter.exposition")
 local numfmt = require("exporter.numfmt")
 
@@ -52,7 +53,8 @@ end
 
 -- Sample lines of the per-config and per-map families, configs by name.
 local function config_lines(configs)
-  local out = { enabled = {}, decoder_errors = {}, durations = {}, read_errors = {}, lost = {}, invalid_utf8 = {} }
+  local out = { enabled = {}, decoder_errors = {}, durations = {}, read_errors = {}, lost = {}, invalid_utf8 = {},
+    overflow = {} }
   local sorted = {}
   for i, cfg in ipairs(configs) do
     sorted[i] = cfg
@@ -72,6 +74,7 @@ local function config_lines(configs)
         stats.errors[decoder])
     end
     out.durations[#out.durations + 1] = label .. numfmt.decimal(stats.duration)
+    cardinality.lines(cfg, out.overflow)
     out.invalid_utf8[#out.invalid_utf8 + 1] = label .. stats.invalid_utf8_total
     local maps = {}
     for map in pairs(stats.read_errors) do
@@ -156,6 +159,9 @@ function M.write(buf, scrape, configs)
     "counter", c.read_errors)
   family(buf, "ebpf_exporter_scrape_duration_seconds",
     "How long reading and decoding a config's maps took at this scrape", "gauge", c.durations)
+  family(buf, "ebpf_exporter_series_overflow_total",
+    "Rows of a metric with max_series added to its overflow series, whose labels all read overflow", "counter",
+    c.overflow)
   if #p.target_errors > 0 then
     family(buf, "ebpf_exporter_target_attach_errors_total",
       "Attaches of a program of targets: to a process that failed", "counter", p.target_errors)

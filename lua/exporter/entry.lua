@@ -13,6 +13,7 @@ local cgroup_index = require("exporter.cgroup_index")
 local clock = require("exporter.clock")
 local collect = require("exporter.collect")
 local config = require("exporter.config")
+local cardinality = require("exporter.cardinality")
 local config_counters = require("exporter.config_counters")
 local debug_maps = require("exporter.debug_maps")
 local decoders = require("exporter.decoders")
@@ -66,6 +67,7 @@ function M.init(opts)
       config_dir = config_dir,
       cache_size = tonumber(opts.cache_size),
       skip_cache_size = tonumber(opts.skip_cache_size),
+      max_series = tonumber(opts.max_series),
       strict = opts.strict ~= 0,
     },
     registry = registry,
@@ -89,7 +91,12 @@ local function map_infos(call)
     infos[i + 1] = {
       name = ffi.string(m.name), type = m.type, key_size = m.key_size,
       value_size = m.value_size, max_entries = m.max_entries, percpu = m.percpu == 1,
+      value_type = m.value_type ~= nil and ffi.string(m.value_type) or nil, value_fields = {},
     }
+    for j = 0, m.nvalue_fields - 1 do
+      local f = m.value_fields[j]
+      infos[i + 1].value_fields[j + 1] = { name = ffi.string(f.name), offset = f.offset, size = f.size }
+    end
   end
   return infos
 end
@@ -107,9 +114,12 @@ local function bind(cfg, infos)
   end
   errors = {}
   for _, plan in ipairs(plans) do
-    local owner = state.family_owner[plan.family]
-    if owner then
-      errors[#errors + 1] = ("%s: metric %s is also defined by config %s"):format(cfg.file, plan.name, owner)
+    for _, family in ipairs(plan.families or { plan.family }) do -- plan.families: kind_values'
+      local owner = state.family_owner[family]
+      if owner then
+        errors[#errors + 1] = ("%s: metric %s is also defined by config %s"):format(cfg.file,
+          family:sub(#"ebpf_exporter_" + 1), owner)
+      end
     end
   end
   if #errors > 0 then
@@ -145,7 +155,9 @@ local function register(name, cfg, plans, span_plans, bound)
   local read_errors, lost, states = {}, {}, {}
   for i, plan in ipairs(plans) do
     states[i] = collect.new_state(plan)
-    state.family_owner[plan.family] = name
+    for _, family in ipairs(plan.families or { plan.family }) do
+      state.family_owner[family] = name
+    end
     read_errors[plan.name] = 0
     lost[plan.name] = plan.event and 0 or nil
   end
@@ -300,6 +312,7 @@ local function collect_config(cfg, c, buf)
     end
   end
   config_counters.sync(c.counters, stats, cfg.decoders, cfg.slots)
+  cardinality.sync(c.counters, stats, cfg.plans)
   stats.duration = clock.monotonic() - started + tonumber(c.read_ns) * 1e-9
 end
 

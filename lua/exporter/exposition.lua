@@ -6,7 +6,7 @@ local utf8 = require("exporter.utf8")
 
 local M = {}
 
-local put_u64 = numfmt.put_u64
+local put_u64, put_i64 = numfmt.put_u64, numfmt.put_i64
 
 M.CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -64,10 +64,12 @@ end
 --- Writes a family of samples (counter, gauge), one line per series: the
 -- series' text (a sample_start) then its u64 value. `store` is a series
 -- store, `acc` its accumulator of this scrape: slots 1..acc.n, series
--- acc.order[s], value acc.sums[s]. Nothing at all without series.
+-- acc.order[s], value acc.sums[s], a signed 64-bit value when acc.signed
+-- (gauges of value_type s64 or s32). Nothing at all without series.
 -- Returns the number of series.
 function M.put_samples(buf, family, help, type_, store, acc)
   local n, order, sums = acc.n, acc.order, acc.sums
+  local put = acc.signed and put_i64 or put_u64
   if n == 0 then
     return 0
   end
@@ -76,7 +78,7 @@ function M.put_samples(buf, family, help, type_, store, acc)
   for s = 1, n do
     local id = order[s]
     buf:putcdata(arena + text_at[id], text_len[id])
-    put_u64(buf, sums[s])
+    put(buf, sums[s])
     buf:put("\n")
   end
   return n

@@ -4,6 +4,7 @@
 -- the bounds of its caches, plus what its kind (kinds.lua) adds. A plan never
 -- changes after bind; what changes from scrape to scrape is in the metric's
 -- state (collect.new_state).
+local cardinality = require("exporter.cardinality")
 local kinds = require("exporter.kinds")
 local labels = require("exporter.labels")
 
@@ -59,6 +60,10 @@ local function bind_event_map(cfg, kind, m, info, opts, fail)
   plan.cache_size = math.max(1, opts.cache_size)
   plan.skip_cache_size = opts.skip_cache_size or 0
   plan.label_order = labels.sorted(m.labels)
+  plan.max_series = cardinality.limit(m, opts)
+  if kind.bind then
+    kind.bind(plan, m, info)
+  end
   kind.bind_events(plan, m)
   return plan
 end
@@ -71,15 +76,20 @@ local function sum_sizes(list, from, to)
   return total
 end
 
--- The map's type, value size and key against the labels. Returns whether a
--- trailing cpu label splits the series by CPU, or nil after fail().
-local function check_shape(m, info, fail)
+-- The map's type, value (the kind's check_value, or u64) and key against the
+-- labels. Returns whether a trailing cpu label splits the series by CPU, or
+-- nil after fail().
+local function check_shape(kind, m, info, fail)
   if not MAP_TYPES[info.type] then
     fail(m.path .. ".name", ("map %q has type %d, which does not hold metric values "
       .. "(hash, array, their per-CPU and LRU forms, or lpm_trie)"):format(m.name, info.type))
     return nil
   end
-  if info.value_size ~= 8 then
+  if kind.check_value then
+    if not kind.check_value(m, info, fail) then
+      return nil
+    end
+  elseif info.value_size ~= 8 then
     fail(m.path .. ".name", ("map %q has %d-byte values; counters and histograms need u64 (8 bytes)")
       :format(m.name, info.value_size))
     return nil
@@ -108,7 +118,7 @@ local function bind_metric_map(cfg, kind, m, info, opts, fail, lenient)
   if kind.check_map and not kind.check_map(m, info, fail, lenient) then
     return nil
   end
-  local split_cpu = check_shape(m, info, fail)
+  local split_cpu = check_shape(kind, m, info, fail)
   if split_cpu == nil then
     return nil
   end
@@ -124,8 +134,9 @@ local function bind_metric_map(cfg, kind, m, info, opts, fail, lenient)
     m.labels[#m.labels].offset = info.key_size -- the CPU index comes after the key bytes
   end
   plan.label_order = labels.sorted(m.labels)
+  plan.max_series = cardinality.limit(m, opts)
   if kind.bind then
-    kind.bind(plan, m)
+    kind.bind(plan, m, info)
   end
   return plan
 end

@@ -86,6 +86,9 @@ function M.begin(plan, state, batch)
   if state.series.nids > 2 * plan.cache_size * #state.caches + 1024 then
     state.caches, state.skips, state.series = {}, {}, series.new()
   end
+  if plan.max_series then -- the cardinality guard (cardinality.lua)
+    series.limit(state.series, plan.max_series, plan.overflow_text)
+  end
   return series.begin(state.series, batch.count * (plan.split_cpu and batch.ncpus or 1))
 end
 
@@ -209,7 +212,7 @@ end
 -- accumulator (series.begin) that exposition.put_samples writes.
 function M.sum(plan, state, batch, stats)
   local acc = M.begin(plan, state, batch)
-  M.each(plan, state, batch, stats, M.sample_entry, series.add, acc)
+  M.each(plan, state, batch, stats, M.sample_entry, plan.max_series and series.add_guarded or series.add, acc)
   return acc
 end
 

@@ -30,7 +30,18 @@ function M.new()
     arena_size = 4096,
     arena_used = 0,
     acc = nil, -- this scrape's accumulator, see begin
+    limit = nil, -- series kept at most (M.limit), then overflow_id for new texts
+    overflow_text = nil,
+    overflow_id = nil,
   }
+end
+
+--- Bounds the store to `limit` series (max_series, cardinality.lua): past
+-- it, M.id gives every text it does not know the id of one more series,
+-- whose text is `overflow_text`, so that the store never grows past
+-- limit + 1 series whatever the map holds.
+function M.limit(store, limit, overflow_text)
+  store.limit, store.overflow_text = limit, overflow_text
 end
 
 local function grow(array, ctype, new)
@@ -51,13 +62,35 @@ local function store_text(store, id, text)
   store.arena_used = used + n
 end
 
---- The id of a series text, new or known.
+local new_id
+
+-- The overflow series' id, made when first needed.
+local function overflow_id(store)
+  local id = store.overflow_id
+  if not id then
+    id = new_id(store, store.overflow_text)
+    store.overflow_id = id
+    if store.acc then
+      store.acc.overflow_id = id
+    end
+  end
+  return id
+end
+
+--- The id of a series text, new or known (past the store's limit, a new
+-- text gets the overflow series' id).
 function M.id(store, text)
   local id = store.ids[text]
   if id then
     return id
+  elseif store.limit and store.nids >= store.limit then
+    return overflow_id(store)
   end
-  id = store.nids + 1
+  return new_id(store, text)
+end
+
+function new_id(store, text)
+  local id = store.nids + 1
   store.nids = id
   store.ids[text] = id
   if id >= store.capacity then
@@ -88,6 +121,7 @@ function M.begin(store, rows)
     acc.sums, acc.order, acc.size = u64_array(rows + 1), u32_array(rows + 1), rows + 1
   end
   acc.n, acc.gen, acc.gens, acc.slots = 0, store.gen, store.gens, store.slots
+  acc.overflow_id, acc.folded = store.overflow_id, 0
   return acc
 end
 
@@ -104,6 +138,15 @@ function M.add(acc, id, v)
   else
     local s = acc.slots[id]
     acc.sums[s] = acc.sums[s] + v
+  end
+end
+
+--- add, for a store with a limit: also counts in acc.folded the rows added
+-- to the overflow series.
+function M.add_guarded(acc, id, v)
+  M.add(acc, id, v)
+  if id == acc.overflow_id then
+    acc.folded = acc.folded + 1
   end
 end
 
