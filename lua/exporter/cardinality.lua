@@ -35,6 +35,21 @@ function M.overflow_pairs(plan)
   return exposition.label_pairs(plan.label_order.names, values)
 end
 
+--- Whether a guarded store should start afresh before this scrape: the last
+-- scrape folded rows into the overflow series while at least a tenth of the
+-- places (one at least) held label sets that it did not see any more. Else a
+-- label set that left the map (an exited process, a deleted key) would hold
+-- its place for good while new ones overflow. Starting afresh costs one
+-- cold scrape (every key decoded again); a tenth bounds how often.
+function M.stale(store)
+  local acc = store.acc
+  if not (acc and store.limit and store.overflow_id) or acc.folded == 0 then
+    return false
+  end
+  local held, seen = store.nids - 1, acc.n - 1 -- the overflow series is among both
+  return held - seen >= math.max(1, math.ceil(store.limit / 10))
+end
+
 --- Adds to stats.folded the rows a scrape of `plan` folded into its overflow
 -- series (its accumulator's count; series.add_guarded).
 function M.count(plan, state, stats)

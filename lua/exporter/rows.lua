@@ -5,6 +5,7 @@
 -- lookup and a u64 add per key; decoding happens only on misses.
 local ffi = require("ffi")
 local api = require("exporter.decoder_api")
+local cardinality = require("exporter.cardinality")
 local exposition = require("exporter.exposition")
 local label_cache = require("exporter.label_cache")
 local labels = require("exporter.labels")
@@ -81,9 +82,11 @@ end
 --- Starts a scrape of a metric: returns its accumulator (series.begin).
 -- Series ids only grow while keys come and go, so past twice what the caches
 -- hold the state starts afresh: memory stays bounded and a stable key set
--- never gets there.
+-- never gets there. A metric with max_series also starts afresh when label
+-- sets that left hold places others wait for (cardinality.stale).
 function M.begin(plan, state, batch)
-  if state.series.nids > 2 * plan.cache_size * #state.caches + 1024 then
+  if state.series.nids > 2 * plan.cache_size * #state.caches + 1024
+    or plan.max_series and cardinality.stale(state.series) then
     state.caches, state.skips, state.series = {}, {}, series.new()
   end
   if plan.max_series then -- the cardinality guard (cardinality.lua)

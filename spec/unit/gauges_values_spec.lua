@@ -313,3 +313,36 @@ metrics:
     assert.same({ '{config="cfg",metric="a"} 8', '{config="cfg",metric="c"} 2' }, out)
   end)
 end)
+
+describe("the cardinality guard, as keys come and go", function()
+  local function keys(from, to)
+    local rows = {}
+    for k = from, to do
+      rows[#rows + 1] = { key = fake.u32(k), value = 1 }
+    end
+    return fake.batch({ rows = rows })
+  end
+
+  local function scrape(plan, state, batch)
+    local buf = buffer.new()
+    collect.metric(plan, state, batch, buf, stats())
+    local labels = {}
+    for k in buf:tostring():gmatch('ebpf_exporter_c{k="([^"]+)"}') do
+      labels[#labels + 1] = k
+    end
+    return table.concat(labels, ","), buf:tostring()
+  end
+
+  it("gives the places of label sets that left to new ones, once a tenth of them are gone", function()
+    local cfg = assert(parse("metrics: { counters: [ { name: c, help: C, max_series: 10, labels: [" .. LABEL .. "] } ] }"))
+    local plan = assert(metric.bind(cfg, { { name = "c", type = 1, key_size = 4, value_size = 8, max_entries = 64 } },
+      { cache_size = 64 }))[1]
+    local state = collect.new_state(plan)
+    assert.equal("0,1,2,3,4,5,6,7,8,9,overflow", (scrape(plan, state, keys(0, 19))))
+    -- Key 0 left: its place is still held in this scrape, the state starts afresh at the next.
+    local _, text = scrape(plan, state, keys(1, 19))
+    assert.truthy(text:find('ebpf_exporter_c{k="overflow"} 10\n', 1, true))
+    assert.equal("1,2,3,4,5,6,7,8,9,10,overflow", (scrape(plan, state, keys(1, 19))))
+    assert.equal("1,2,3,4,5,6,7,8,9,10,overflow", (scrape(plan, state, keys(1, 19))))
+  end)
+end)
