@@ -81,26 +81,6 @@ function M.init(opts)
   return true
 end
 
-local function map_infos(call)
-  if call.maps == nil then
-    return nil
-  end
-  local infos = {}
-  for i = 0, call.nmaps - 1 do
-    local m = call.maps[i]
-    infos[i + 1] = {
-      name = ffi.string(m.name), type = m.type, key_size = m.key_size,
-      value_size = m.value_size, max_entries = m.max_entries, percpu = m.percpu == 1,
-      value_type = m.value_type ~= nil and ffi.string(m.value_type) or nil, value_fields = {},
-    }
-    for j = 0, m.nvalue_fields - 1 do
-      local f = m.value_fields[j]
-      infos[i + 1].value_fields[j + 1] = { name = ffi.string(f.name), offset = f.offset, size = f.size }
-    end
-  end
-  return infos
-end
-
 -- Binds the config's metrics, each family owned by one config, and its spans.
 local function bind(cfg, infos)
   local plans, errors = metric.bind(cfg, infos, state.opts)
@@ -226,7 +206,7 @@ function M.configure(call)
     end
     return nil, table.concat(errors, "\n")
   end
-  local infos, plans, span_plans, bound, target_warnings = map_infos(call), {}, {}, nil, {}
+  local infos, plans, span_plans, bound, target_warnings = metric.infos(call.maps, call.nmaps), {}, {}, nil, {}
   if infos then
     plans, span_plans = bind(cfg, infos)
     if not plans then

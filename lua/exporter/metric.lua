@@ -4,6 +4,7 @@
 -- the bounds of its caches, plus what its kind (kinds.lua) adds. A plan never
 -- changes after bind; what changes from scrape to scrape is in the metric's
 -- state (collect.new_state).
+local ffi = require("ffi")
 local cardinality = require("exporter.cardinality")
 local kinds = require("exporter.kinds")
 local labels = require("exporter.labels")
@@ -187,8 +188,34 @@ local function normalised(info)
   return copy
 end
 
+--- The maps of a configure call (`maps`, a struct elx_map_info * of `n`) as
+-- bind takes them, or nil when the object could not be opened (NULL).
+-- value_type and value_fields are the value's BTF (kind_values checks
+-- struct fields against them).
+function M.infos(maps, n)
+  if maps == nil then
+    return nil
+  end
+  local infos = {}
+  for i = 0, n - 1 do
+    local m = maps[i]
+    local info = {
+      name = ffi.string(m.name), type = m.type, key_size = m.key_size,
+      value_size = m.value_size, max_entries = m.max_entries, percpu = m.percpu == 1,
+      value_type = m.value_type ~= nil and ffi.string(m.value_type) or nil, value_fields = {},
+    }
+    for j = 0, m.nvalue_fields - 1 do
+      local f = m.value_fields[j]
+      info.value_fields[j + 1] = { name = ffi.string(f.name), offset = f.offset, size = f.size }
+    end
+    infos[i + 1] = info
+  end
+  return infos
+end
+
 --- Binds every metric of `cfg` to the maps in `infos` (a list of
--- {name, type, key_size, value_size, max_entries, percpu}). Returns the list
+-- {name, type, key_size, value_size, max_entries, percpu[, value_type,
+-- value_fields]}: M.infos). Returns the list
 -- of plans in config order, or nil and the list of error lines.
 function M.bind(cfg, infos, opts)
   local by_name = {}
