@@ -26,6 +26,14 @@ local ffi_cast, tonumber = ffi.cast, tonumber
 local u64_array = ffi.typeof("uint64_t[?]")
 local i64_array = ffi.typeof("int64_t[?]")
 
+-- As on a counter of a metric map: flush_interval does nothing here.
+function M.check_map(m, _, _, lenient)
+  if m.flush_interval then
+    lenient(m.path .. ".flush_interval", "only applies to counters of perf event arrays and ring buffers")
+  end
+  return true
+end
+
 function M.bind(plan, m)
   plan.fields, plan.families = {}, {}
   local overflow = cardinality.overflow_pairs(plan)
