@@ -49,6 +49,7 @@ require("spans")(build)
 require("bpf_collector")(build)
 require("stalled_clients")(build)
 require("targets")(build)
+require("metric_kinds")(build)
 
 with_exporter({ dir = build .. "/bench", names = "bench" }, function(e)
   local rss_idle = rss_kib(e.pid)
