@@ -106,14 +106,17 @@ describe("the cardinality guard", function()
   local MAP_SUM = 3 * (N - 1) * N / 2 + N
 
   -- Starts an exporter on the benchmark's 100,000-key map, with `yaml` and
-  -- `args`, fills the map and returns the scrape's series of the map.
+  -- `args`, fills the map and returns two scrapes, then one after a reload
+  -- (the object kept, so the map too).
   local function scrape_guarded(yaml, args)
     local cdir = helper.tmpdir()
     files.run(("cp %s/bench/bench.bpf.o %s/"):format(helper.build, cdir))
     files.write(cdir .. "/bench.yaml", yaml)
-    local e = helper.start({ dir = cdir, names = "bench", args = args })
+    local e = helper.start({ dir = cdir, names = "bench", args = args .. " --web.enable-lifecycle" })
     files.run(("ELX_MAP_OWNER=%d %s/elx-bench-baseline fill bench_values %d"):format(e.pid, helper.build, N))
     local scrapes = { e:scrape(), e:scrape() }
+    assert.equal(200, select(2, e:get("/-/reload", "-X POST")))
+    scrapes[3] = e:scrape()
     assert.equal(0, (e:stop()))
     os.execute("rm -rf " .. cdir)
     return scrapes
@@ -144,9 +147,10 @@ metrics:
 ]]
 
   it("keeps 1,000 series of a 100,000-key map plus the overflow one, the sum exact", function()
-    local scrapes = scrape_guarded(YAML)
+    local scrapes = scrape_guarded(YAML, "")
     check(scrapes[1], N - LIMIT) -- each scrape folds the rows of 99,000 keys
     check(scrapes[2], 2 * (N - LIMIT))
+    check(scrapes[3], 3 * (N - LIMIT)) -- the count goes on across a reload
   end)
 
   it("takes its limit from --config.max-series", function()
