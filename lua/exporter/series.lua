@@ -64,11 +64,12 @@ end
 
 local new_id
 
--- The overflow series' id, made when first needed.
+-- The overflow series' id, made when first needed; a label set whose every
+-- value reads "overflow" already is that series (one text, one line).
 local function overflow_id(store)
   local id = store.overflow_id
   if not id then
-    id = new_id(store, store.overflow_text)
+    id = store.ids[store.overflow_text] or new_id(store, store.overflow_text)
     store.overflow_id = id
     if store.acc then
       store.acc.overflow_id = id

@@ -346,3 +346,21 @@ describe("the cardinality guard, as keys come and go", function()
     assert.equal("1,2,3,4,5,6,7,8,9,10,overflow", (scrape(plan, state, keys(1, 19))))
   end)
 end)
+
+describe("the cardinality guard's overflow series", function()
+  it("is one with a label set that reads overflow already: one line, not two", function()
+    local yaml = [[
+metrics:
+  counters:
+    - { name: c, help: C, max_series: 1, labels: [{ name: k, size: 4, decoders: [{ name: uint },
+        { name: static_map, static_map: { 1: overflow }, allow_unknown: true }] }] }
+]]
+    local batch = fake.batch({ rows = {
+      { key = fake.u32(1), value = 1 }, { key = fake.u32(2), value = 10 }, { key = fake.u32(3), value = 100 },
+    } })
+    local text, st = run(yaml, { type = 1, key_size = 4, value_size = 8 }, batch)
+    assert.equal(lines({ "# HELP ebpf_exporter_c C", "# TYPE ebpf_exporter_c counter", 'ebpf_exporter_c{k="overflow"} 111' }),
+      text)
+    assert.same({ c = 3 }, st.folded) -- the overflow series' rows, its own included
+  end)
+end)
