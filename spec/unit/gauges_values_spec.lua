@@ -364,3 +364,33 @@ metrics:
     assert.same({ c = 3 }, st.folded) -- the overflow series' rows, its own included
   end)
 end)
+
+describe("struct values of a gauge", function()
+  it("are gauges unless a field says counter, signed where value_type says so", function()
+    local yaml = [[
+metrics:
+  gauges:
+    - name: q
+      help: Q
+      values:
+        - { name: q_depth, offset: 0, size: 4, value_type: s32, help: Depth }
+        - { name: q_bytes, offset: 4, size: 2, help: Bytes }
+        - { name: q_drops_total, offset: 8, size: 8, kind: counter, help: Drops }
+]]
+    local batch = fake.batch({ stride = 16, rows = {
+      { key = fake.u32(0), bytes = fake.s32(-4) .. fake.u16(65535) .. fake.u16(0) .. fake.u64(12) },
+      { key = fake.u32(1), bytes = fake.s32(6) .. fake.u16(1) .. fake.u16(9) .. fake.u64(30) },
+    } })
+    assert.equal(lines({
+      "# HELP ebpf_exporter_q_depth Depth",
+      "# TYPE ebpf_exporter_q_depth gauge",
+      "ebpf_exporter_q_depth 2",
+      "# HELP ebpf_exporter_q_bytes Bytes",
+      "# TYPE ebpf_exporter_q_bytes gauge",
+      "ebpf_exporter_q_bytes 65536",
+      "# HELP ebpf_exporter_q_drops_total Drops",
+      "# TYPE ebpf_exporter_q_drops_total counter",
+      "ebpf_exporter_q_drops_total 42",
+    }), (run(yaml, { type = 2, key_size = 4, value_size = 16 }, batch)))
+  end)
+end)
