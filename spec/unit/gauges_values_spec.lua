@@ -394,3 +394,55 @@ metrics:
     }), (run(yaml, { type = 2, key_size = 4, value_size = 16 }, batch)))
   end)
 end)
+
+describe("gauge and values plans", function()
+  -- Tables copied, functions and cdata shared: what assert.same compares.
+  local function copy(v, seen)
+    if type(v) ~= "table" then
+      return v
+    end
+    seen = seen or {}
+    if seen[v] then
+      return seen[v]
+    end
+    local c = {}
+    seen[v] = c
+    for k, x in pairs(v) do
+      c[k] = copy(x, seen)
+    end
+    return c
+  end
+
+  it("stay as binding made them, guarded or not: what changes is in the metric's state", function()
+    local cfg = assert(parse([[
+metrics:
+  counters:
+    - name: tcp_stats
+      help: x
+      max_series: 1
+      labels: [{ name: port, size: 4, decoders: [{ name: uint }] }]
+      values:
+        - { name: a_total, offset: 0, size: 8, help: x }
+        - { name: b, offset: 16, size: 4, kind: gauge, value_type: s32, help: x }
+  gauges:
+    - { name: g, help: x, value_type: s64, max_series: 1, labels: [{ name: k, size: 4, decoders: [{ name: uint }] }] }
+]]))
+    local plans = assert(metric.bind(cfg, {
+      { name = "tcp_stats", type = 1, key_size = 4, value_size = 24, max_entries = 8 },
+      { name = "g", type = 1, key_size = 4, value_size = 8, max_entries = 8 },
+    }, { cache_size = 8, skip_cache_size = 8 }))
+    local bound = copy(plans)
+    local batches = {
+      fake.batch({ stride = 24, rows = { { key = fake.u32(1), bytes = stats_value(1, 2, 3) },
+        { key = fake.u32(2), bytes = stats_value(4, 5, 6) } } }),
+      fake.batch({ rows = { { key = fake.u32(1), value = 1 }, { key = fake.u32(2), value = 2 } } }),
+    }
+    for i, plan in ipairs(plans) do
+      local state = collect.new_state(plan)
+      for _ = 1, 2 do
+        collect.metric(plan, state, batches[i], buffer.new(), stats())
+      end
+    end
+    assert.same(bound, plans)
+  end)
+end)
