@@ -65,7 +65,7 @@ image: deb
 
 C_SOURCES = core/*.c core/*.h core/bpf/*.c core/tests/*.c bench/*.c bpf/*.h examples/*.c \
 	spec/integration/target/*.c spec/integration/bpf/*.bpf.c spec/integration/bpf/*.bpf.h \
-	spec/integration/upstream/*.bpf.c fuzz/*.c
+	spec/integration/upstream/*.bpf.c fuzz/*.c fuzz/*.h
 
 lint:
 	@luacheck -q lua decoders spec tools bench fuzz

@@ -1,18 +1,20 @@
 /* Baselines for `make bench`, measured on the same map the exporter serves:
- *   elx-bench-baseline fill <map> <n>      fill map <map> with n u64 -> u64 entries
- *   elx-bench-baseline fill-decoded <map> <n>
- *                                          fill bench_decoded.bpf.c's map: keys of a real
- *                                          cgroup id, a distinct IPv6 address and a port
- *   elx-bench-baseline floor <map> <runs>  one batch lookup + sprintf of each line
- *   elx-bench-baseline walk <map> <runs>   get_next_key + lookup per key (ebpf_exporter's way)
- * <map> is a map name as the kernel knows it (at most 15 characters); with
- * ELX_MAP_OWNER=<pid> in the environment, only a map that process holds (on
- * a shared machine, another exporter may have a map of that name). Each
- * timing prints the best of <runs> in milliseconds, one number per line. */
+ *   elx-bench-baseline fill <map id> <n>      fill the map with n u64 -> u64 entries
+ *   elx-bench-baseline fill-decoded <map id> <n>
+ *                                             fill bench_decoded.bpf.c's map: keys of a real
+ *                                             cgroup id, a distinct IPv6 address and a port
+ *   elx-bench-baseline floor <map id> <runs>  one batch lookup + sprintf of each line
+ *   elx-bench-baseline walk <map id> <runs>   get_next_key + lookup per key (ebpf_exporter's way)
+ * The map is named by its kernel id, which the bench takes from the file
+ * descriptors of the exporter under test (bench/common.lua's map_id): a name
+ * is machine-wide, and another copy of the bench object loaded elsewhere on
+ * the machine has a map of the same name. Each timing prints the best of
+ * <runs> in milliseconds, one number per line. */
 #define _GNU_SOURCE
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <ftw.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,41 +29,27 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* Whether process `pid` holds a descriptor of map `id`: its fdinfo says. */
-static int owns_map(const char *pid, __u32 id)
+/* The map of kernel id `id_text`, with its info; a descriptor or -errno. */
+static int open_map(const char *id_text, struct bpf_map_info *info)
 {
-	char cmd[128], line[64];
-	FILE *f;
-	int found = 0;
+	char *end;
+	unsigned long id = strtoul(id_text, &end, 10);
+	__u32 len = sizeof(*info);
+	int fd;
 
-	snprintf(cmd, sizeof(cmd), "grep -h '^map_id:' /proc/%s/fdinfo/* 2>/dev/null", pid);
-	f = popen(cmd, "r");
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strtoul(line + strlen("map_id:"), NULL, 10) == id;
-	pclose(f);
-	return found;
-}
+	if (*id_text == '\0' || *end != '\0' || id == 0 || id > UINT32_MAX)
+		return -EINVAL;
+	fd = bpf_map_get_fd_by_id((__u32)id);
+	if (fd < 0)
+		return -errno;
+	memset(info, 0, sizeof(*info));
+	if (bpf_obj_get_info_by_fd(fd, info, &len) != 0) {
+		int ret = -errno;
 
-static int find_map(const char *name, struct bpf_map_info *info)
-{
-	const char *owner = getenv("ELX_MAP_OWNER");
-	__u32 id = 0;
-
-	while (bpf_map_get_next_id(id, &id) == 0) {
-		int fd = bpf_map_get_fd_by_id(id);
-		__u32 len = sizeof(*info);
-
-		if (fd < 0)
-			continue;
-		memset(info, 0, sizeof(*info));
-		if (bpf_obj_get_info_by_fd(fd, info, &len) == 0 && strcmp(info->name, name) == 0 &&
-		    (!owner || owns_map(owner, id)))
-			return fd;
 		close(fd);
+		return ret;
 	}
-	return -ENOENT;
+	return fd;
 }
 
 static int fill(int fd, __u32 n)
@@ -77,6 +65,33 @@ static int fill(int fd, __u32 n)
 		values[i] = (__u64)i * 3 + 1;
 	}
 	ret = bpf_map_update_batch(fd, keys, values, &count, NULL);
+	free(keys);
+	free(values);
+	return ret;
+}
+
+/* Round r of keys that churn: the tenth of the n keys that round r - 1
+ * added first (the first tenth of fill's, for round 1) goes, and as many
+ * new ones come, so that 10% of the keys are new at each round. */
+static int churn(int fd, __u32 n, __u32 round)
+{
+	__u32 m = n / 10, count = m;
+	__u64 *gone = malloc(m * sizeof(*gone)), *keys = malloc(m * sizeof(*keys));
+	__u64 *values = malloc(m * sizeof(*values));
+	int ret = -ENOMEM;
+
+	if (gone && keys && values) {
+		for (__u32 i = 0; i < m; i++) {
+			gone[i] = ((__u64)(round - 1) * m + i) * 7919 + 1;
+			keys[i] = ((__u64)n + (__u64)(round - 1) * m + i) * 7919 + 1;
+			values[i] = i + 1;
+		}
+		ret = bpf_map_delete_batch(fd, gone, &count, NULL);
+		count = m;
+		if (!ret)
+			ret = bpf_map_update_batch(fd, keys, values, &count, NULL);
+	}
+	free(gone);
 	free(keys);
 	free(values);
 	return ret;
@@ -205,13 +220,13 @@ int main(int argc, char **argv)
 	int fd, runs;
 
 	if (argc != 4) {
-		fprintf(stderr,
-			"usage: elx-bench-baseline fill|fill-decoded|floor|walk <map> <n|runs>\n");
+		fprintf(stderr, "usage: elx-bench-baseline fill|fill-decoded|churn|floor|walk "
+				"<map id> <n|round|runs>\n");
 		return 2;
 	}
-	fd = find_map(argv[2], &info);
+	fd = open_map(argv[2], &info);
 	if (fd < 0) {
-		fprintf(stderr, "elx-bench-baseline: no map named %s\n", argv[2]);
+		fprintf(stderr, "elx-bench-baseline: map id %s: %s\n", argv[2], strerror(-fd));
 		return 1;
 	}
 	runs = atoi(argv[3]);
@@ -225,7 +240,8 @@ int main(int argc, char **argv)
 		return ret ? 1 : 0;
 	}
 	if (info.key_size != 8 || info.value_size != 8) {
-		fprintf(stderr, "elx-bench-baseline: %s is not a u64 -> u64 map\n", argv[2]);
+		fprintf(stderr, "elx-bench-baseline: map %s (%s) is not a u64 -> u64 map\n",
+			argv[2], info.name);
 		return 1;
 	}
 	if (strcmp(argv[1], "fill") == 0) {
@@ -233,6 +249,13 @@ int main(int argc, char **argv)
 
 		if (ret)
 			fprintf(stderr, "elx-bench-baseline: fill: %s\n", strerror(-ret));
+		return ret ? 1 : 0;
+	}
+	if (strcmp(argv[1], "churn") == 0) {
+		int ret = runs > 0 ? churn(fd, info.max_entries, (__u32)runs) : -EINVAL;
+
+		if (ret)
+			fprintf(stderr, "elx-bench-baseline: churn: %s\n", strerror(-ret));
 		return ret ? 1 : 0;
 	}
 	__u64 *keys = malloc(info.max_entries * sizeof(*keys));

@@ -43,7 +43,7 @@ local function scrape_cpu(build, dir, entries)
   files.write(dir .. "/big.yaml", YAML:format(entries))
   local median, mean, rss
   common.with_exporter({ dir = dir, names = "big" }, function(e)
-    common.run(("%s/elx-bench-baseline fill bench_values %d"):format(build, KEYS))
+    common.run(("%s/elx-bench-baseline fill %d %d"):format(build, common.map_id(e, "bench_values"), KEYS))
     for _ = 1, 20 do common.scrape_cpu_ms(e) end -- decoded, cached, compiled
     local cpu = {}
     for i = 1, SCRAPES do cpu[i] = common.scrape_cpu_ms(e) end

@@ -48,6 +48,15 @@ function M.scrape_cpu_ms(e)
   return (M.cpu_ns(e.pid) - before) / 1e6, body
 end
 
+--- The id of the map named `name` among the maps the exporter under test
+-- holds (its file descriptors, not the machine's maps: another copy of the
+-- bench object may be loaded elsewhere, with a map of the same name).
+function M.map_id(e, name)
+  local ids = helper.maps_named(e.pid, name)
+  assert(#ids == 1, ("the exporter holds %d maps named %s, not 1"):format(#ids, name))
+  return ids[1]
+end
+
 function M.reload(e)
   M.run(("curl -s -f -X POST -o /dev/null %s/-/reload"):format(e.url))
 end

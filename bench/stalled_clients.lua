@@ -23,7 +23,7 @@ local function measure(build, tools)
   common.helper.build = build
   common.helper.binary = build .. "/ebpf-lua-exporter"
   common.with_exporter({ dir = build .. "/bench", names = "bench" }, function(e)
-    common.run(("ELX_MAP_OWNER=%d %s/elx-bench-baseline fill bench_values %d"):format(e.pid, tools, N))
+    common.run(("%s/elx-bench-baseline fill %d %d"):format(tools, common.map_id(e, "bench_values"), N))
     e:scrape()
     local before = common.rss_kib(e.pid)
     local ready = e.work .. "/ready"

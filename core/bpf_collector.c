@@ -216,8 +216,11 @@ static int walk_kernel(struct elx_bpf_collector *c, enum elx_bpf_part part)
 			c->walk_hook(part, id, c->walk_hook_arg);
 		fd = p->fd_by_id(id);
 		if (fd < 0) {
-			/* ENOENT: it went away since its id was handed out. */
-			c->errors[part] += fd != -ENOENT;
+			/* ENOENT: it went away since its id was handed out.
+			 * EAGAIN: a link being made, whose id the kernel
+			 * lists before the link is settled. Neither is ours
+			 * to count. */
+			c->errors[part] += fd != -ENOENT && fd != -EAGAIN;
 			continue;
 		}
 		slot = slot_next(s);

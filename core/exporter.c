@@ -32,6 +32,8 @@
 #include "routes.h"
 #include "span_export.h"
 #include "systemd.h"
+#include "tls.h"
+#include "web_config.h"
 #include "watch_busy.h"
 
 /* --config.watch waits for changes to settle: editors and cp write in steps. */
@@ -68,20 +70,50 @@ static void set_about(struct elx_exporter *e)
 	};
 }
 
-/* Opens --web.listen-address: binds an address, or takes the socket systemd
- * passed for fd://N. */
-static int open_listener(struct elx_exporter *e)
+/* One listening socket: an address bound, or the socket systemd passed
+ * as fd://N. `flag` names where it came from, for errors. */
+static int open_listener(struct elx_exporter *e, const char *flag, const char *address)
 {
 	const char *msg = NULL;
-	int fd = elx_listen_open(e->flags->listen_address, &msg);
+	int fd;
 
+	if (e->nlisten == ELX_MAX_LISTEN) {
+		log_error("%s: more than %d listening sockets", flag, ELX_MAX_LISTEN);
+		return -E2BIG;
+	}
+	fd = elx_listen_open(address, &msg);
 	if (fd < 0) {
-		log_error("--web.listen-address=%s: %s", e->flags->listen_address,
-			  msg ? msg : strerror(-fd));
+		log_error("%s=%s: %s", flag, address, msg ? msg : strerror(-fd));
 		return fd;
 	}
-	e->listen_fd = fd;
-	return 0;
+	e->listen_names[e->nlisten] = strdup(address);
+	e->listen_fds[e->nlisten++] = fd;
+	return e->listen_names[e->nlisten - 1] ? 0 : -ENOMEM;
+}
+
+/* Every --web.listen-address, or with --web.systemd-socket every socket
+ * systemd passed (as fd://0, fd://1, ...). */
+static int open_listeners(struct elx_exporter *e)
+{
+	const struct elx_flags *f = e->flags;
+	const char *msg = NULL;
+	char name[32];
+	int n, ret = 0;
+
+	for (size_t i = 0; !ret && i < f->nlisten_addresses; i++)
+		ret = open_listener(e, "--web.listen-address", f->listen_addresses[i]);
+	if (ret || !f->web_systemd_socket)
+		return ret;
+	n = elx_systemd_listen_count(&msg);
+	if (n < 0) {
+		log_error("--web.systemd-socket: %s", msg);
+		return n;
+	}
+	for (int i = 0; !ret && i < n; i++) {
+		snprintf(name, sizeof(name), "fd://%d", i);
+		ret = open_listener(e, "--web.systemd-socket", name);
+	}
+	return ret;
 }
 
 /* Spans of a generation about to serve: configs with tracing need a valid
@@ -110,17 +142,22 @@ int elx_exporter_load(struct elx_exporter *e, const struct elx_flags *flags, uv_
 	e->flags = flags;
 	e->loop = loop;
 	e->stats_fd = -1;
-	e->listen_fd = -1;
-	/* The address is bound (or systemd's socket taken) before the slow
-	 * part, loading: a port in use fails the start at once. */
+	/* The addresses are bound (or systemd's sockets taken), and the web
+	 * config read, before the slow part, loading: a port in use or a
+	 * broken web config fails the start at once. */
 	if (!flags->config_check) {
-		ret = open_listener(e);
+		ret = open_listeners(e);
 		if (ret)
 			return ret;
 	}
 	set_about(e);
 	log_info("ebpf-lua-exporter %s (revision %s), libbpf %s, %s", e->about.version,
 		 e->about.revision, e->about.libbpf, LUAJIT_VERSION);
+	if (flags->web_config_file) {
+		ret = elx_web_config_load(flags->web_config_file, loop, &e->web);
+		if (ret)
+			return ret;
+	}
 	e->stats_fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDONLY | O_CLOEXEC);
 	ret = elx_attach_register_handlers();
 	if (ret) {
@@ -225,7 +262,8 @@ static int stats_enabled(struct elx_exporter *e)
 	return c == '1';
 }
 
-static int render(struct elx_exporter *e, enum elx_page page, struct elx_http_response *resp)
+static int render(struct elx_exporter *e, enum elx_page page, const unsigned char *selected,
+		  double deadline, struct elx_http_response *resp)
 {
 	struct elx_scrape scrape = { .abi_version = ELX_ABI_VERSION, .page = page };
 	char *err = NULL;
@@ -242,8 +280,9 @@ static int render(struct elx_exporter *e, enum elx_page page, struct elx_http_re
 	scrape.about = &e->about;
 	elx_process_stats_read(&scrape.process);
 	elx_span_export_stats(e->spans, &scrape.spans);
+	scrape.deadline = deadline;
 	/* The landing page shows programs and maps, not what the maps hold. */
-	elx_generation_read(e->gen, &scrape, page != ELX_PAGE_LANDING);
+	elx_generation_read_some(e->gen, &scrape, page != ELX_PAGE_LANDING, selected);
 	ret = elx_lua_call(e->gen->lua, ELX_ENTRY_RENDER, &scrape, &err);
 	if (ret || !scrape.content_type) {
 		elx_log_lines(ELX_ERROR, err ? err : "the page has no content type");
@@ -262,14 +301,66 @@ static int render(struct elx_exporter *e, enum elx_page page, struct elx_http_re
 	return 0;
 }
 
+static int named(char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The configs collect[] or exclude[] pick, one flag per view (NULL when
+ * neither is given); -ENOENT for a name no config has. */
+static int select_configs(const struct elx_generation *gen, struct elx_render_options *opts,
+			  unsigned char **out)
+{
+	char *const *names = opts->ncollect ? opts->collect : opts->exclude;
+	size_t n = opts->ncollect ? opts->ncollect : opts->nexclude;
+	unsigned char *selected;
+
+	*out = NULL;
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t v = 0;
+
+		while (v < gen->nviews && strcmp(gen->views[v].obj->name, names[i]) != 0)
+			v++;
+		if (v == gen->nviews) {
+			opts->unknown = names[i];
+			return -ENOENT;
+		}
+	}
+	selected = calloc(gen->nviews + 1, 1);
+	if (!selected)
+		return -ENOMEM;
+	for (size_t v = 0; v < gen->nviews; v++)
+		selected[v] = named(names, n, gen->views[v].obj->name) == (opts->ncollect > 0);
+	*out = selected;
+	return 0;
+}
+
 /* A metrics page rendered at most ELX_SHARE_MS ago and still being sent is
  * sent again: 250 clients that ask at once and never read hold one body,
- * not 250. A new page is kept for others while responses send it. */
-int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_http_response *resp)
+ * not 250. A new page is kept for others while responses send it; pages of
+ * some configs only (collect[], exclude[]) are neither shared nor kept. */
+int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_render_options *opts,
+			struct elx_http_response *resp)
 {
 	uint64_t now = uv_now(e->loop);
+	unsigned char *selected = NULL;
 	int ret;
 
+	if (opts) {
+		ret = select_configs(e->gen, opts, &selected);
+		if (ret)
+			return ret;
+	}
+	if (selected) {
+		ret = render(e, page, selected, opts->deadline, resp);
+		free(selected);
+		return ret;
+	}
 	if (page == ELX_PAGE_METRICS && e->shared_body && now - e->shared_at <= ELX_SHARE_MS) {
 		resp->status = 200;
 		resp->shared = elx_http_body_ref(e->shared_body);
@@ -278,7 +369,7 @@ int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_h
 		resp->content_type = resp->content_type_buf;
 		return 0;
 	}
-	ret = render(e, page, resp);
+	ret = render(e, page, NULL, opts ? opts->deadline : 0, resp);
 	if (ret || page != ELX_PAGE_METRICS)
 		return ret;
 	resp->shared = elx_http_body_new(resp->body, resp->body_len);
@@ -396,10 +487,60 @@ int elx_exporter_request_reload(struct elx_exporter *e, const char *why, elx_rel
 	return elx_reloads_request(&e->reloads, why, done, arg);
 }
 
+/* Hands the server the TLS context and header lines of the web config. */
+static void web_apply(struct elx_exporter *e)
+{
+	elx_http_server_set_tls(e->http, elx_web_config_tls(e->web));
+	if (elx_http_server_set_headers(e->http, elx_web_config_headers(e->web)) < 0)
+		log_error("web config: out of memory for the response headers");
+}
+
+void elx_exporter_web_refresh(struct elx_exporter *e)
+{
+	if (e->web && e->http && elx_web_config_refresh(e->web, uv_now(e->loop)))
+		web_apply(e);
+}
+
+static void on_accept(void *arg)
+{
+	elx_exporter_web_refresh(arg);
+}
+
+/* The HTTP server on every listening socket, which it owns from now on,
+ * with the web config's TLS, headers and re-reads. */
+static int start_http(struct elx_exporter *e, const struct elx_http_limits *limits)
+{
+	int ports[ELX_MAX_LISTEN];
+	const char *msg = NULL;
+	int ret = e->nlisten ? 0 : open_listeners(e);
+
+	for (size_t i = 0; i < e->nlisten; i++)
+		ports[i] = elx_listen_port(e->listen_fds[i]);
+	for (size_t i = 0; !ret && i < e->nlisten; i++) {
+		int fd = e->listen_fds[i];
+
+		e->listen_fds[i] = -1; /* the server's now, even when it fails */
+		ret = i ? elx_http_server_listen(e->http, fd, &msg)
+			: elx_http_server_start(e->loop, fd, limits, elx_routes_handle, e, &e->http,
+						&msg);
+		if (ret)
+			log_error("%s: %s", e->listen_names[i], msg ? msg : strerror(-ret));
+	}
+	if (ret)
+		return ret;
+	if (e->web) {
+		web_apply(e);
+		elx_http_server_on_accept(e->http, on_accept, e);
+	}
+	for (size_t i = 0; i < e->nlisten; i++)
+		log_info("listening on %s (port %d), metrics at %s%s", e->listen_names[i], ports[i],
+			 e->flags->telemetry_path, elx_web_config_tls(e->web) ? ", TLS" : "");
+	return 0;
+}
+
 int elx_exporter_serve(struct elx_exporter *e)
 {
 	struct elx_http_limits limits = ELX_HTTP_LIMITS_DEFAULT;
-	const char *msg = NULL;
 	char status[128];
 	int ret;
 
@@ -409,22 +550,10 @@ int elx_exporter_serve(struct elx_exporter *e)
 			 "room for %u connections only",
 			 e->flags->web_max_connections, limits.max_connections);
 	ret = elx_reloads_init(&e->reloads, e->loop, run_reload, e);
+	if (!ret)
+		ret = start_http(e, &limits);
 	if (ret)
 		return ret;
-
-	if (e->listen_fd < 0) {
-		ret = open_listener(e);
-		if (ret)
-			return ret;
-	}
-	ret = elx_http_server_start(e->loop, e->listen_fd, &limits, elx_routes_handle, e, &e->http,
-				    &msg);
-	e->listen_fd = -1; /* the server's now, even when it failed */
-	if (ret) {
-		log_error("--web.listen-address=%s: %s", e->flags->listen_address,
-			  msg ? msg : strerror(-ret));
-		return ret;
-	}
 	uv_signal_init(e->loop, &e->sigint);
 	uv_signal_init(e->loop, &e->sigterm);
 	uv_signal_init(e->loop, &e->sighup);
@@ -435,10 +564,8 @@ int elx_exporter_serve(struct elx_exporter *e)
 	e->signals_started = 1;
 	if (e->flags->config_watch)
 		start_watching(e);
-	log_info("listening on %s (port %d), metrics at %s", e->flags->listen_address,
-		 elx_http_server_port(e->http), e->flags->telemetry_path);
-	snprintf(status, sizeof(status), "serving %zu configs on %s", e->gen->nviews,
-		 e->flags->listen_address);
+	snprintf(status, sizeof(status), "serving %zu configs on %s%s", e->gen->nviews,
+		 e->listen_names[0], e->nlisten > 1 ? " and more" : "");
 	elx_systemd_ready(status);
 	uv_run(e->loop, UV_RUN_DEFAULT);
 	return 0;
@@ -458,6 +585,10 @@ void elx_exporter_free(struct elx_exporter *e)
 		elx_http_server_close(e->http);
 		e->http = NULL;
 	}
+	/* Basic auth still hashing on the pool answers its requests with
+	 * -ECANCELED when the loop runs them out below. */
+	elx_web_config_free(e->web);
+	e->web = NULL;
 	/* POST /-/reload requests still waiting are answered; their
 	 * connections are closing, so the answers are dropped. */
 	elx_reloads_close(&e->reloads);
@@ -477,7 +608,7 @@ void elx_exporter_free(struct elx_exporter *e)
 		uv_close((uv_handle_t *)e->debounce, free_handle_owner);
 	}
 	/* Event counters close their own handles when their objects close. */
-	elx_generation_retire(e->gen, NULL);
+	elx_generation_free_at_exit(e->gen);
 	e->gen = NULL;
 	/* The spans of the ring buffers just read out, and any queued. */
 	if (e->spans) {
@@ -491,7 +622,10 @@ void elx_exporter_free(struct elx_exporter *e)
 	}
 	if (e->stats_fd >= 0)
 		close(e->stats_fd);
-	if (e->listen_fd >= 0)
-		close(e->listen_fd);
+	for (size_t i = 0; i < e->nlisten; i++) {
+		if (e->listen_fds[i] >= 0)
+			close(e->listen_fds[i]);
+		free(e->listen_names[i]);
+	}
 	memset(e, 0, sizeof(*e));
 }

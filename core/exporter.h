@@ -14,6 +14,7 @@
 
 struct elx_cgroup_watch;
 struct elx_span_export;
+struct elx_web_config_state;
 struct elx_bpf_collector;
 struct elx_prog_stats_control;
 struct elx_process_targets;
@@ -21,6 +22,8 @@ struct elx_process_targets;
 /* Directories --config.watch follows: the config dir, its decoders/, and
  * every --decoders.path. */
 #define ELX_MAX_WATCHES 16
+/* Listening sockets: --web.listen-address given this often, or systemd's. */
+#define ELX_MAX_LISTEN 64
 
 struct elx_exporter {
 	const struct elx_flags *flags;
@@ -29,9 +32,15 @@ struct elx_exporter {
 	struct elx_http_server *http;
 	uv_signal_t sigint, sigterm, sighup;
 	int signals_started;
-	int stopping;  /* SIGINT or SIGTERM came: /-/ready answers 503 */
-	int stats_fd;  /* /proc/sys/kernel/bpf_stats_enabled, kept open */
-	int listen_fd; /* the listening socket until the HTTP server takes it, or -1 */
+	int stopping; /* SIGINT or SIGTERM came: /-/ready answers 503 */
+	int stats_fd; /* /proc/sys/kernel/bpf_stats_enabled, kept open */
+	/* The listening sockets until the HTTP server takes them, and what
+	 * each is (an address, or fd://N). */
+	int listen_fds[ELX_MAX_LISTEN];
+	char *listen_names[ELX_MAX_LISTEN];
+	size_t nlisten;
+	struct elx_web_config_state *web; /* --web.config.file, or NULL */
+	unsigned scrapes_answering;	  /* metrics pages not sent yet: --web.max-requests */
 	struct elx_cgroup_watch *cgroup_watch;
 	struct elx_span_export *spans;	     /* OpenTelemetry spans of every config */
 	struct elx_process_targets *targets; /* configs' `targets:`, or NULL */
@@ -75,12 +84,31 @@ int elx_exporter_request_reload(struct elx_exporter *e, const char *why, elx_rel
 /* Serves HTTP and handles signals until SIGINT or SIGTERM. */
 int elx_exporter_serve(struct elx_exporter *e);
 
-/* Detaches and closes everything. */
+/* Detaches and closes everything, at process exit: the last Lua state is
+ * left to the exit (elx_generation_free_at_exit). */
 void elx_exporter_free(struct elx_exporter *e);
 
-/* Reads every map and renders `page` into resp (status, body, content type);
- * the metrics page may be one rendered for a scrape that is still being
- * answered (resp->shared). Returns 0 or -errno (logged). */
-int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_http_response *resp);
+/* What a scrape asks for beyond its page (routes.c reads it off the request). */
+struct elx_render_options {
+	double deadline; /* CLOCK_MONOTONIC seconds by which to be done, or 0 */
+	/* collect[] and exclude[] (never both): config names */
+	char *const *collect;
+	size_t ncollect;
+	char *const *exclude;
+	size_t nexclude;
+	const char *unknown; /* out: a name of theirs that no config has */
+};
+
+/* Reads every map (of the configs `opts` picks; NULL: all) and renders
+ * `page` into resp (status, body, content type); the metrics page may be
+ * one rendered for a scrape that is still being answered (resp->shared).
+ * Returns 0, -ENOENT for a name no config has (opts->unknown), or -errno
+ * (logged). */
+int elx_exporter_render(struct elx_exporter *e, enum elx_page page, struct elx_render_options *opts,
+			struct elx_http_response *resp);
+
+/* Reads --web.config.file again if it changed (at most once a second) and
+ * hands the server what changed. */
+void elx_exporter_web_refresh(struct elx_exporter *e);
 
 #endif

@@ -67,9 +67,15 @@ static const struct flag_def flag_defs[] = {
 	  "sandbox." },
 	{ "debug", FLAG_BOOL, FIELD(debug), NULL, "Log debug messages, libbpf's among them." },
 	{ "log.no-timestamps", FLAG_BOOL, 0, NULL, "Leave timestamps out of log lines." },
-	{ "web.listen-address", FLAG_STRING, FIELD(listen_address), "ADDR",
-	  "Where to serve HTTP: [host]:port, or fd://N for a socket passed by systemd (default "
-	  ":9435)." },
+	{ "web.listen-address", FLAG_LIST, FIELD(listen_addresses), "ADDR",
+	  "Where to serve HTTP: [host]:port, or fd://N for a socket passed by systemd; repeatable "
+	  "(default :9435)." },
+	{ "web.systemd-socket", FLAG_BOOL, FIELD(web_systemd_socket), NULL,
+	  "Serve on every socket systemd passed (socket activation), not on "
+	  "--web.listen-address." },
+	{ "web.config.file", FLAG_STRING, FIELD(web_config_file), "FILE",
+	  "A web config (exporter-toolkit's format) with TLS, basic auth and response headers; "
+	  "read again when it or a file it names changes." },
 	{ "web.telemetry-path", FLAG_STRING, FIELD(telemetry_path), "PATH",
 	  "Path of the metrics page (default /metrics)." },
 	{ "web.enable-lifecycle", FLAG_BOOL, FIELD(web_enable_lifecycle), NULL,
@@ -100,6 +106,11 @@ static const struct flag_def flag_defs[] = {
 	{ "web.max-connections", FLAG_COUNT, FIELD(web_max_connections), "N",
 	  "HTTP connections served at once; beyond, a new one takes the place of an idle or "
 	  "slow one (default 1024)." },
+	{ "web.max-requests", FLAG_COUNT, FIELD(web_max_requests), "N",
+	  "Scrapes answered at once; beyond, 503 (default 40; 0: no limit)." },
+	{ "web.timeout-offset", FLAG_DURATION, FIELD(web_timeout_offset_ns), "DURATION",
+	  "Taken off Prometheus's scrape timeout (X-Prometheus-Scrape-Timeout-Seconds) to leave "
+	  "time for the network: what is not collected by then is left out (default 500ms)." },
 	{ "version", FLAG_ACTION, 0, NULL, "Print the version and exit." },
 	{ "help", FLAG_ACTION, 0, NULL, "Print this help and exit." },
 };
@@ -296,7 +307,6 @@ static void set_defaults(struct elx_flags *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->log_timestamps = 1;
-	f->listen_address = ":9435";
 	f->telemetry_path = "/metrics";
 	f->config_cache_size = 1048576;
 	f->config_skip_cache_size = 65536;
@@ -309,6 +319,8 @@ static void set_defaults(struct elx_flags *f)
 	f->collector_bpf_program_owners = -1;
 	f->prog_stats_mode = ELX_PROG_STATS_DISABLED;
 	f->web_max_connections = 1024;
+	f->web_max_requests = 40;
+	f->web_timeout_offset_ns = 500000000;
 	f->decoders_time_limit_ns = 1000000000; /* 1 s */
 	f->decoders_memory_limit = 512;
 }
@@ -370,6 +382,18 @@ static enum elx_flags_result apply_flag(struct elx_flags *f, const struct flag_d
 	}
 	if (strcmp(d->name, "prog-stats-mode") == 0)
 		return parse_stats_mode(value, &f->prog_stats_mode);
+	if (strcmp(d->name, "web.listen-address") == 0)
+		return append_list(&f->listen_addresses, &f->nlisten_addresses, value) == 0
+			   ? ELX_FLAGS_OK
+			   : flag_error("out of memory");
+	/* No offset at all is a choice too: no minimum here. */
+	if (strcmp(d->name, "web.timeout-offset") == 0)
+		return duration_ns(value, &f->web_timeout_offset_ns) == 0
+			   ? ELX_FLAGS_OK
+			   : flag_error(
+				 "--web.timeout-offset: %s is not a duration (such as 500ms, "
+				 "1s or 0)",
+				 value);
 	switch (d->kind) {
 	case FLAG_BOOL:
 		*(int *)field = !negated;
@@ -461,6 +485,18 @@ static enum elx_flags_result check_stats_mode(const struct elx_flags *f)
 	return ELX_FLAGS_OK;
 }
 
+/* Where to listen: the addresses given, systemd's sockets, or :9435. */
+static enum elx_flags_result check_listen(struct elx_flags *f)
+{
+	if (f->web_systemd_socket && f->nlisten_addresses)
+		return flag_error("--web.systemd-socket takes every socket systemd passed: give no "
+				  "--web.listen-address with it");
+	if (!f->web_systemd_socket && !f->nlisten_addresses &&
+	    append_list(&f->listen_addresses, &f->nlisten_addresses, ":9435") != 0)
+		return flag_error("out of memory");
+	return ELX_FLAGS_OK;
+}
+
 /* What every flag says, once all are read, in the order of the help text's
  * requirements: required flags, paths, then values. */
 static enum elx_flags_result check_flags(struct elx_flags *f, const char *names)
@@ -497,6 +533,8 @@ static enum elx_flags_result check_flags(struct elx_flags *f, const char *names)
 		return flag_error("--config.cache-size must be at least 1");
 	if (f->web_max_connections < 1 || f->web_max_connections > 1000000)
 		return flag_error("--web.max-connections must be from 1 to 1000000");
+	if (check_listen(f) != ELX_FLAGS_OK)
+		return ELX_FLAGS_ERROR;
 	if (f->decoders_memory_limit < 1 || f->decoders_memory_limit > (1L << 40))
 		return flag_error("--decoders.memory-limit must be at least 1 (MiB)");
 	/* A day at most: past that, a budget is none. */
@@ -563,5 +601,8 @@ void elx_flags_free(struct elx_flags *f)
 	for (size_t i = 0; f->decoder_dirs && f->decoder_dirs[i]; i++)
 		free(f->decoder_dirs[i]);
 	free(f->decoder_dirs);
+	for (size_t i = 0; f->listen_addresses && f->listen_addresses[i]; i++)
+		free(f->listen_addresses[i]);
+	free(f->listen_addresses);
 	memset(f, 0, sizeof(*f));
 }

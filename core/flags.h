@@ -18,11 +18,16 @@ struct elx_flags {
 	long config_max_series; /* 0: no limit */
 	int debug;
 	int log_timestamps;
-	const char *listen_address;
+	char **listen_addresses; /* NULL-terminated, from repeated --web.listen-address */
+	size_t nlisten_addresses;
 	const char *telemetry_path;
 	int web_enable_lifecycle;
 	long web_max_connections;
-	const char *btf_path; /* NULL: the kernel's own /sys/kernel/btf/vmlinux */
+	int web_systemd_socket;		/* every socket systemd passed */
+	const char *web_config_file;	/* NULL: no TLS, no auth */
+	uint64_t web_timeout_offset_ns; /* taken off Prometheus's scrape timeout */
+	long web_max_requests;		/* scrapes at once; 0: no limit */
+	const char *btf_path;		/* NULL: the kernel's own /sys/kernel/btf/vmlinux */
 	const char *capabilities_keep;
 	char **decoder_dirs; /* NULL-terminated, from repeated --decoders.path */
 	size_t ndecoder_dirs;

@@ -86,7 +86,9 @@ static void free_object(struct elx_object *o)
 	free(o);
 }
 
-static void free_generation(struct elx_generation *gen)
+/* Frees the generation; `at_exit` leaves its Lua state to the process's exit
+ * (elx_lua_abandon). */
+static void free_generation_as(struct elx_generation *gen, int at_exit)
 {
 	for (size_t i = 0; gen && i < gen->nviews; i++) {
 		free(gen->views[i].sources);
@@ -98,11 +100,19 @@ static void free_generation(struct elx_generation *gen)
 		free(gen->views[i].span_targets);
 	}
 	if (gen) {
-		elx_lua_free(gen->lua);
+		if (at_exit)
+			elx_lua_abandon(gen->lua);
+		else
+			elx_lua_free(gen->lua);
 		free(gen->views);
 		free(gen->scrapes);
 		free(gen);
 	}
+}
+
+static void free_generation(struct elx_generation *gen)
+{
+	free_generation_as(gen, 0);
 }
 
 /* A build under way: what the phases below share. */
@@ -419,6 +429,17 @@ void elx_generation_retire(struct elx_generation *old, struct elx_generation *cu
 	free_generation(old);
 }
 
+void elx_generation_free_at_exit(struct elx_generation *gen)
+{
+	for (size_t i = 0; gen && i < gen->nviews; i++) {
+		struct elx_object *o = gen->views[i].obj;
+
+		if (o && --o->refs == 0)
+			free_object(o);
+	}
+	free_generation_as(gen, 1);
+}
+
 static uint64_t monotonic_ns(void)
 {
 	struct timespec ts;
@@ -429,10 +450,22 @@ static uint64_t monotonic_ns(void)
 
 void elx_generation_read(struct elx_generation *gen, struct elx_scrape *scrape, int read_maps)
 {
+	elx_generation_read_some(gen, scrape, read_maps, NULL);
+}
+
+void elx_generation_read_some(struct elx_generation *gen, struct elx_scrape *scrape, int read_maps,
+			      const unsigned char *selected)
+{
+	size_t n = 0;
+
 	for (size_t i = 0; i < gen->nviews; i++) {
 		struct elx_view *v = &gen->views[i];
-		struct elx_config_scrape *out = &gen->scrapes[i];
+		struct elx_config_scrape *out = &gen->scrapes[n];
 		uint64_t start = monotonic_ns();
+
+		if (selected && !selected[i])
+			continue;
+		n++;
 
 		for (size_t j = 0; read_maps && j < v->nsources; j++)
 			elx_source_read(v->obj, v->sources[j], &v->batches[j]);
@@ -446,7 +479,7 @@ void elx_generation_read(struct elx_generation *gen, struct elx_scrape *scrape, 
 		out->counters = &v->counters;
 		out->read_ns = monotonic_ns() - start;
 	}
-	scrape->nconfigs = (uint32_t)gen->nviews;
+	scrape->nconfigs = (uint32_t)n;
 	scrape->configs = gen->scrapes;
 }
 

@@ -49,9 +49,19 @@ int elx_generation_build(const struct elx_generation *prev, const struct elx_fla
  * closed), sources, its Lua state. `current` may be NULL (shutdown). */
 void elx_generation_retire(struct elx_generation *old, struct elx_generation *current);
 
+/* At process exit: detaches and closes every object of `gen` (so that no
+ * program, link or map of ours outlives the process by a moment) and frees
+ * the C side, but leaves the Lua state to the exit (elx_lua_abandon). */
+void elx_generation_free_at_exit(struct elx_generation *gen);
+
 /* Fills scrape->configs: programs and counters, and with `read_maps` every
  * source read now (else the batches are those of the last read). */
 void elx_generation_read(struct elx_generation *gen, struct elx_scrape *scrape, int read_maps);
+
+/* The same for the views whose `selected[i]` is set (NULL: every one): the
+ * others are neither read nor in scrape->configs (collect[], exclude[]). */
+void elx_generation_read_some(struct elx_generation *gen, struct elx_scrape *scrape, int read_maps,
+			      const unsigned char *selected);
 
 /* Points the span streams of every config at this generation's Lua state
  * and at the export (NULL: their records are dropped): call it when the

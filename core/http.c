@@ -1,9 +1,9 @@
-/* The HTTP/1.1 server of the exporter on the libuv loop, on a listening
- * socket made by listen.c: request parsing with http_parser, limits,
+/* The HTTP/1.1 server of the exporter on the libuv loop, on listening
+ * sockets made by listen.c: request parsing with http_parser, limits,
  * timeouts, keep-alive, pipelining, gzip and answers given later. Bytes
- * enter a connection in conn_on_read (handed to conn_parse) and leave it in
- * conn_send, nowhere else: what transforms a connection's bytes (TLS)
- * belongs at those two points, and everything between them is HTTP. */
+ * enter a connection in conn_on_read (handed to conn_input) and leave it in
+ * conn_send, nowhere else: TLS (tls.c) sits at those two points, and
+ * everything between them is HTTP. */
 #define _GNU_SOURCE
 #include "http.h"
 
@@ -21,6 +21,7 @@
 
 #include "listen.h"
 #include "log.h"
+#include "tls.h"
 
 #define DEFAULT_CONTENT_TYPE "text/plain; charset=utf-8"
 /* Pipelined requests are parsed only while this much response data waits
@@ -45,6 +46,22 @@ enum conn_state {
 };
 
 enum header_cb { HEADER_NONE, HEADER_FIELD, HEADER_VALUE };
+
+/* The request headers the server keeps: every other one is counted against
+ * the limits and dropped. */
+enum kept_header {
+	KEEP_NONE,
+	KEEP_ACCEPT_ENCODING, /* repeated ones are one list */
+	KEEP_AUTHORIZATION,   /* the first one counts */
+	KEEP_SCRAPE_TIMEOUT,  /* X-Prometheus-Scrape-Timeout-Seconds, the first one */
+	KEEP_COUNT
+};
+
+static const char *const kept_names[KEEP_COUNT] = {
+	[KEEP_ACCEPT_ENCODING] = "accept-encoding",
+	[KEEP_AUTHORIZATION] = "authorization",
+	[KEEP_SCRAPE_TIMEOUT] = "x-prometheus-scrape-timeout-seconds",
+};
 
 struct elx_buf {
 	char *data;
@@ -73,22 +90,24 @@ struct elx_http_conn {
 	struct elx_http_conn *prev, *next;
 	int open_handles;
 	enum conn_state state;
-	int reading; /* uv_read_start is in effect */
-	int paused;  /* the parser waits: for queued responses to drain, or an answer */
-	int eof;     /* the client shut down its side */
+	int reading;	 /* uv_read_start is in effect */
+	int paused;	 /* the parser waits: for queued responses to drain, or an answer */
+	int eof;	 /* the client shut down its side */
+	int handshaking; /* TLS: no request before the handshake is done */
 
 	/* Input received while paused; parsed once the parser may go on. */
 	char *pending;
 	size_t pending_len, pending_off;
 
 	/* The request being parsed. */
-	struct elx_buf url, body, accept_encoding;
+	struct elx_buf url, body, kept[KEEP_COUNT];
+	int kept_seen[KEEP_COUNT]; /* the header came, its value may be "" */
 	size_t header_bytes;
 	unsigned header_count;
 	enum header_cb last_header_cb;
-	char field[16]; /* start of the current header name */
+	char field[40]; /* start of the current header name: the longest kept one fits */
 	size_t field_len;
-	int in_accept_encoding;
+	enum kept_header in_kept; /* the value being read is of this header */
 	int accept_gzip;
 	int error_status; /* the answer to a request that broke a limit */
 	struct answer_mode mode;
@@ -104,6 +123,8 @@ struct elx_http_conn {
 
 	size_t out_bytes; /* response bytes queued and not yet written */
 	unsigned out_count;
+
+	struct elx_tls_conn *tls; /* NULL: plain HTTP */
 };
 
 /* One response on its way out: the request that writes it, a reference to
@@ -115,13 +136,25 @@ struct elx_http_write {
 	enum elx_http_form form;
 	const char *body_data;
 	size_t body_len;
+	void (*on_done)(void *arg);
+	void *on_done_arg;
 	size_t head_len;
 	char head[];
 };
 
+/* A listening socket; a server has one or more. */
+struct http_listener {
+	uv_tcp_t handle;
+	struct elx_http_server *srv;
+};
+
+#define MAX_LISTENERS 64
+
 struct elx_http_server {
 	uv_loop_t *loop;
-	uv_tcp_t listener;
+	struct http_listener *listeners[MAX_LISTENERS];
+	unsigned nlisteners;
+	unsigned listeners_open; /* not closed yet: the memory goes with the last */
 	struct elx_http_limits limits;
 	elx_http_handler_fn fn;
 	void *ctx;
@@ -129,9 +162,12 @@ struct elx_http_server {
 	unsigned conn_count;  /* allocated */
 	unsigned conn_active; /* not closing */
 	size_t queued_bytes;  /* heads, and each body form once however many send it */
-	int listener_open;
 	int closing;
 	int port;
+	char *headers;		 /* added to every response */
+	struct elx_tls_ctx *tls; /* for connections accepted from now on */
+	void (*on_accept)(void *arg);
+	void *on_accept_arg;
 	/* One read buffer serves every connection: each read is parsed before
 	 * the next one is allocated. */
 	char read_buf[READ_BUF_SIZE];
@@ -140,6 +176,13 @@ struct elx_http_server {
 static void conn_close(struct elx_http_conn *conn);
 static void conn_resume(struct elx_http_conn *conn);
 static void conn_arm(struct elx_http_conn *conn);
+
+static void srv_free(struct elx_http_server *srv)
+{
+	free(srv->headers);
+	elx_tls_ctx_unref(srv->tls);
+	free(srv);
+}
 
 static uint64_t conn_now(const struct elx_http_conn *conn)
 {
@@ -289,20 +332,33 @@ static int take_body(struct elx_http_response *resp, struct elx_http_body **body
 	return 0;
 }
 
+static void response_done(struct elx_http_response *resp)
+{
+	void (*fn)(void *) = resp->on_done;
+
+	resp->on_done = NULL;
+	if (fn)
+		fn(resp->on_done_arg);
+}
+
 static void drop_response(struct elx_http_response *resp)
 {
 	free(resp->body);
 	resp->body = NULL;
 	elx_http_body_unref(resp->shared);
 	resp->shared = NULL;
+	response_done(resp);
 }
 
-/* Formats one response: status line, headers, and the body gzipped for a
- * client that accepts it. Takes resp's body whatever happens. NULL when out
- * of memory. */
-static struct elx_http_write *format_response(struct elx_http_response *resp,
+/* Formats one response: status line, headers (the response's own, then
+ * the server's), and the body gzipped for a client that accepts it. Takes
+ * resp's body (and its on_done) whatever happens. NULL when out of memory. */
+static struct elx_http_write *format_response(struct elx_http_server *srv,
+					      struct elx_http_response *resp,
 					      const struct answer_mode *mode)
 {
+	const char *more = resp->headers ? resp->headers : "";
+	const char *common = srv->headers ? srv->headers : "";
 	const char *content_type = resp->content_type ? resp->content_type : DEFAULT_CONTENT_TYPE;
 	const char *connection = "", *data = NULL;
 	enum elx_http_form form = ELX_HTTP_PLAIN;
@@ -311,8 +367,10 @@ static struct elx_http_write *format_response(struct elx_http_response *resp,
 	size_t body_len = 0;
 	int status = resp->status, head_len;
 
-	if (take_body(resp, &body) < 0)
+	if (take_body(resp, &body) < 0) {
+		response_done(resp);
 		return NULL;
+	}
 	if (status < 100 || status > 599) {
 		log_warn("http: handler returned status %d, answering 500", status);
 		status = 500;
@@ -324,16 +382,18 @@ static struct elx_http_write *format_response(struct elx_http_response *resp,
 	else if (mode->http10)
 		connection = "Connection: keep-alive\r\n";
 
-#define HEAD_FORMAT "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s%s%s\r\n"
+#define HEAD_FORMAT                                                                                \
+	"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s%s%s%s%s\r\n"
 #define HEAD_ARGS                                                                                  \
 	status, reason_phrase(status), content_type, body_len,                                     \
 	    form == ELX_HTTP_GZIP ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "",    \
 	    resp->allow ? "Allow: " : "", resp->allow ? resp->allow : "",                          \
-	    resp->allow ? "\r\n" : "", connection
+	    resp->allow ? "\r\n" : "", more, common, connection
 	head_len = snprintf(NULL, 0, HEAD_FORMAT, HEAD_ARGS);
 	w = malloc(sizeof(*w) + (size_t)head_len + 1);
 	if (!w) {
 		elx_http_body_unref(body);
+		response_done(resp);
 		return NULL;
 	}
 	snprintf(w->head, (size_t)head_len + 1, HEAD_FORMAT, HEAD_ARGS);
@@ -349,6 +409,9 @@ static struct elx_http_write *format_response(struct elx_http_response *resp,
 	w->body_data = data;
 	w->body_len = body_len;
 	w->head_len = (size_t)head_len;
+	w->on_done = resp->on_done;
+	w->on_done_arg = resp->on_done_arg;
+	resp->on_done = NULL;
 	return w;
 }
 
@@ -367,6 +430,8 @@ static size_t write_charge(struct elx_http_write *w, int queued)
 static void write_free(struct elx_http_write *w)
 {
 	elx_http_body_unref(w->body);
+	if (w->on_done)
+		w->on_done(w->on_done_arg);
 	free(w);
 }
 
@@ -399,7 +464,8 @@ static void shed_stalled(struct elx_http_server *srv, struct elx_http_conn *keep
 
 static void conn_on_write(uv_write_t *req, int status);
 
-/* The one place where bytes leave a connection. Takes `w` whatever happens. */
+/* The one place where bytes leave a connection (in TLS: tls.c encrypts
+ * them as the client reads). Takes `w` whatever happens. */
 static int conn_send(struct elx_http_conn *conn, struct elx_http_write *w)
 {
 	uv_stream_t *stream = (uv_stream_t *)&conn->tcp;
@@ -409,7 +475,10 @@ static int conn_send(struct elx_http_conn *conn, struct elx_http_write *w)
 	w->conn = conn;
 	bufs[0] = uv_buf_init(w->head, (unsigned)w->head_len);
 	bufs[1] = uv_buf_init((char *)w->body_data, (unsigned)w->body_len);
-	r = uv_write(&w->req, stream, bufs, w->body ? 2 : 1, conn_on_write);
+	if (conn->tls)
+		r = elx_tls_conn_write(conn->tls, bufs, w->body ? 2 : 1, w);
+	else
+		r = uv_write(&w->req, stream, bufs, w->body ? 2 : 1, conn_on_write);
 	if (r < 0) {
 		write_free(w);
 		return r;
@@ -427,7 +496,7 @@ static int conn_send(struct elx_http_conn *conn, struct elx_http_write *w)
 static int conn_respond(struct elx_http_conn *conn, struct elx_http_response *resp,
 			const struct answer_mode *mode)
 {
-	struct elx_http_write *w = format_response(resp, mode);
+	struct elx_http_write *w = format_response(conn->srv, resp, mode);
 
 	return w ? conn_send(conn, w) : -ENOMEM;
 }
@@ -436,6 +505,8 @@ static int conn_respond(struct elx_http_conn *conn, struct elx_http_response *re
 
 static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 static void conn_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf);
+static void conn_on_eof(struct elx_http_conn *conn, ssize_t nread);
+static void conn_tls_feed(struct elx_http_conn *conn, const char *data, size_t len);
 
 static void conn_read_start(struct elx_http_conn *conn)
 {
@@ -470,13 +541,16 @@ static void conn_free(struct elx_http_conn *conn)
 	/* Whoever holds the deferred answer learns that nobody waits for it. */
 	if (conn->deferred)
 		conn->deferred->conn = NULL;
+	/* Responses TLS never sent come back through conn_wrote. */
+	elx_tls_conn_free(conn->tls);
 	buf_free(&conn->url);
 	buf_free(&conn->body);
-	buf_free(&conn->accept_encoding);
+	for (int i = 0; i < KEEP_COUNT; i++)
+		buf_free(&conn->kept[i]);
 	free(conn->pending);
 	free(conn);
-	if (srv->closing && !srv->listener_open && !srv->conns)
-		free(srv);
+	if (srv->closing && !srv->listeners_open && !srv->conns)
+		srv_free(srv);
 }
 
 static void conn_on_close(uv_handle_t *handle)
@@ -513,6 +587,8 @@ static void conn_shutdown(struct elx_http_conn *conn)
 {
 	unsigned idle = conn->srv->limits.idle_timeout_ms;
 
+	if (conn->tls && !conn->eof)
+		elx_tls_conn_close_notify(conn->tls);
 	if (conn->eof ||
 	    uv_shutdown(&conn->shutdown_req, (uv_stream_t *)&conn->tcp, conn_on_shutdown) < 0) {
 		conn_close(conn);
@@ -537,11 +613,9 @@ static void conn_finish(struct elx_http_conn *conn)
 	conn_arm(conn);
 }
 
-static void conn_on_write(uv_write_t *req, int status)
+/* A response went out whole (status 0), or never will. */
+static void conn_wrote(struct elx_http_conn *conn, struct elx_http_write *w, int status)
 {
-	struct elx_http_write *w = (struct elx_http_write *)req;
-	struct elx_http_conn *conn = w->conn;
-
 	conn->out_bytes -= w->head_len + w->body_len;
 	conn->out_count--;
 	conn->srv->queued_bytes -= write_charge(w, 0);
@@ -563,6 +637,18 @@ static void conn_on_write(uv_write_t *req, int status)
 		return;
 	}
 	conn_arm(conn);
+}
+
+static void conn_on_write(uv_write_t *req, int status)
+{
+	struct elx_http_write *w = (struct elx_http_write *)req;
+
+	conn_wrote(w->conn, w, status);
+}
+
+static void tls_written(void *arg, void *unit, int status)
+{
+	conn_wrote(arg, unit, status);
 }
 
 /* ---------------------------------------------------------------- deadlines */
@@ -643,7 +729,11 @@ static void conn_on_timer(uv_timer_t *timer)
 	if (conn->in_request && l->request_timeout_ms &&
 	    now - conn->request_start >= l->request_timeout_ms) {
 		log_debug("http: a request took more than %u ms to arrive", l->request_timeout_ms);
-		conn_answer_error(conn, 408);
+		/* No answer can go out before the TLS handshake is done. */
+		if (conn->tls && !elx_tls_conn_ready(conn->tls))
+			conn_close(conn);
+		else
+			conn_answer_error(conn, 408);
 		return;
 	}
 	if (conn_is_idle(conn) && l->idle_timeout_ms &&
@@ -687,12 +777,15 @@ static int on_message_begin(http_parser *p)
 
 	buf_reset(&conn->url);
 	buf_reset(&conn->body);
-	buf_reset(&conn->accept_encoding);
+	for (int i = 0; i < KEEP_COUNT; i++) {
+		buf_reset(&conn->kept[i]);
+		conn->kept_seen[i] = 0;
+	}
 	conn->header_bytes = 0;
 	conn->header_count = 0;
 	conn->last_header_cb = HEADER_NONE;
 	conn->field_len = 0;
-	conn->in_accept_encoding = 0;
+	conn->in_kept = KEEP_NONE;
 	conn->accept_gzip = 0;
 	/* The whole request must arrive within the request timeout, however
 	 * its bytes trickle in. */
@@ -740,23 +833,36 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
+/* Which kept header the field just read names, if any. */
+static enum kept_header kept_header_of(const struct elx_http_conn *conn)
+{
+	for (int i = KEEP_NONE + 1; i < KEEP_COUNT; i++) {
+		if (conn->field_len == strlen(kept_names[i]) &&
+		    !strncasecmp(conn->field, kept_names[i], conn->field_len))
+			return (enum kept_header)i;
+	}
+	return KEEP_NONE;
+}
+
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
 	struct elx_http_conn *conn = parser_conn(p);
+	enum kept_header k;
 
 	if (conn->last_header_cb != HEADER_VALUE) {
 		conn->last_header_cb = HEADER_VALUE;
-		conn->in_accept_encoding =
-		    conn->field_len == strlen("accept-encoding") &&
-		    !strncasecmp(conn->field, "accept-encoding", conn->field_len);
-		/* Repeated headers are one comma-separated list. */
-		if (conn->in_accept_encoding && conn->accept_encoding.len &&
-		    buf_append(&conn->accept_encoding, ",", 1) < 0)
+		k = kept_header_of(conn);
+		/* Repeated Accept-Encoding headers are one comma-separated
+		 * list; of the others, the first one counts. */
+		if (k == KEEP_ACCEPT_ENCODING && conn->kept_seen[k] &&
+		    buf_append(&conn->kept[k], ",", 1) < 0)
 			return conn_refuse(conn, -ENOMEM);
+		conn->in_kept = k != KEEP_ACCEPT_ENCODING && conn->kept_seen[k] ? KEEP_NONE : k;
+		conn->kept_seen[k] = 1;
 	}
 	if (count_header_bytes(conn, len))
 		return -1;
-	if (conn->in_accept_encoding && buf_append(&conn->accept_encoding, at, len) < 0)
+	if (conn->in_kept != KEEP_NONE && buf_append(&conn->kept[conn->in_kept], at, len) < 0)
 		return conn_refuse(conn, -ENOMEM);
 	return 0;
 }
@@ -775,9 +881,9 @@ static int on_headers_complete(http_parser *p)
 	if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX &&
 	    p->content_length > conn->srv->limits.max_body_bytes)
 		return conn_refuse(conn, 413);
-	conn->accept_gzip =
-	    accepts_gzip(conn->accept_encoding.data ? conn->accept_encoding.data : "",
-			 conn->accept_encoding.len);
+	conn->accept_gzip = accepts_gzip(
+	    conn->kept[KEEP_ACCEPT_ENCODING].data ? conn->kept[KEEP_ACCEPT_ENCODING].data : "",
+	    conn->kept[KEEP_ACCEPT_ENCODING].len);
 	return 0;
 }
 
@@ -790,6 +896,14 @@ static int on_body(http_parser *p, const char *at, size_t len)
 	if (buf_append(&conn->body, at, len) < 0)
 		return conn_refuse(conn, -ENOMEM);
 	return 0;
+}
+
+/* A kept header's value: "" for an empty one, NULL when it did not come. */
+static const char *kept_value(const struct elx_http_conn *conn, enum kept_header k)
+{
+	if (!conn->kept_seen[k])
+		return NULL;
+	return conn->kept[k].data ? conn->kept[k].data : "";
 }
 
 /* The request as the handler sees it; its strings live in the connection. */
@@ -810,6 +924,8 @@ static void fill_request(struct elx_http_conn *conn, http_parser *p, struct elx_
 	req->body = conn->body.data ? conn->body.data : "";
 	req->body_len = conn->body.len;
 	req->conn = conn;
+	req->authorization = kept_value(conn, KEEP_AUTHORIZATION);
+	req->scrape_timeout = kept_value(conn, KEEP_SCRAPE_TIMEOUT);
 }
 
 /* A response is queued: a connection that ends stops parsing; one with too
@@ -923,6 +1039,81 @@ static size_t conn_parse(struct elx_http_conn *conn, const char *data, size_t le
 	return len;
 }
 
+/* Plaintext from the client: parsed, or kept while the parser waits (then
+ * reading stops). Returns nonzero when the connection takes no more now. */
+static int conn_input(struct elx_http_conn *conn, const char *data, size_t len)
+{
+	size_t n = conn_parse(conn, data, len);
+
+	if (conn->state != CONN_READING)
+		return 1;
+	if (!conn->paused)
+		return 0;
+	if (n < len) {
+		conn->pending_len = len - n;
+		conn->pending_off = 0;
+		conn->pending = malloc(conn->pending_len);
+		if (!conn->pending) {
+			conn_close(conn);
+			return 1;
+		}
+		memcpy(conn->pending, data + n, conn->pending_len);
+	}
+	conn_read_stop(conn);
+	return 1;
+}
+
+/* ---------------------------------------------------------------- TLS */
+
+/* The handshake is done: from now on the request timeout runs from a
+ * request's first byte, and the idle one from now. */
+static void conn_tls_ready(struct elx_http_conn *conn)
+{
+	conn->handshaking = 0;
+	conn->in_request = 0;
+	conn->idle_since = conn_now(conn);
+	conn_arm(conn);
+}
+
+static int tls_input(void *arg, const char *data, size_t len)
+{
+	struct elx_http_conn *conn = arg;
+
+	if (conn->handshaking)
+		conn_tls_ready(conn);
+	return conn_input(conn, data, len);
+}
+
+static const struct elx_tls_io tls_io = { .input = tls_input, .written = tls_written };
+
+/* What feeding or pulling TLS came to. A failed handshake has had its
+ * alert written: the connection ends as one whose answers are all out. */
+static void conn_tls_result(struct elx_http_conn *conn, enum elx_tls_feed r, const char *why)
+{
+	if (conn->state == CONN_CLOSING)
+		return;
+	if (r == ELX_TLS_FAILED) {
+		log_debug("http: TLS: %s", why ? why : "failed");
+		conn->in_request = 0;
+		conn_shutdown(conn);
+		/* Lingering, the client's FIN is looked for (and its input dropped). */
+		if (conn->state == CONN_LINGER)
+			conn_read_start(conn);
+	} else if (r == ELX_TLS_CLOSED) {
+		conn_on_eof(conn, UV_EOF);
+	} else if (conn->handshaking && elx_tls_conn_ready(conn->tls)) {
+		conn_tls_ready(conn);
+	}
+}
+
+static void conn_tls_feed(struct elx_http_conn *conn, const char *data, size_t len)
+{
+	const char *why = NULL;
+	enum elx_tls_feed r = elx_tls_conn_feed(conn->tls, data, len, &why);
+
+	conn_tls_result(conn, r, why);
+}
+
 /* The parser may go on: parse what arrived meanwhile, then read on. */
 static void conn_resume(struct elx_http_conn *conn)
 {
@@ -937,6 +1128,13 @@ static void conn_resume(struct elx_http_conn *conn)
 			free(conn->pending);
 			conn->pending = NULL;
 		}
+	}
+	/* TLS may hold plaintext already: it comes before the socket's. */
+	if (conn->tls && conn->state == CONN_READING && !conn->paused) {
+		const char *why = NULL;
+		enum elx_tls_feed r = elx_tls_conn_pull(conn->tls, &why);
+
+		conn_tls_result(conn, r, why);
 	}
 	if (conn->state == CONN_READING && !conn->paused)
 		conn_read_start(conn);
@@ -966,7 +1164,6 @@ static void conn_on_eof(struct elx_http_conn *conn, ssize_t nread)
 static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
 	struct elx_http_conn *conn = stream->data;
-	size_t n;
 
 	if (nread == 0 || conn->state == CONN_CLOSING)
 		return;
@@ -978,21 +1175,10 @@ static void conn_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 	 * byte, and an idle connection from its last answer. */
 	if (conn->state != CONN_READING)
 		return;
-	n = conn_parse(conn, buf->base, (size_t)nread);
-	if (conn->state != CONN_READING || !conn->paused)
-		return;
-	/* Paused: keep the rest and stop reading. */
-	if (n < (size_t)nread) {
-		conn->pending_len = (size_t)nread - n;
-		conn->pending_off = 0;
-		conn->pending = malloc(conn->pending_len);
-		if (!conn->pending) {
-			conn_close(conn);
-			return;
-		}
-		memcpy(conn->pending, buf->base + n, conn->pending_len);
-	}
-	conn_read_stop(conn);
+	if (conn->tls)
+		conn_tls_feed(conn, buf->base, (size_t)nread);
+	else
+		conn_input(conn, buf->base, (size_t)nread);
 }
 
 /* ---------------------------------------------------------------- connections */
@@ -1025,7 +1211,7 @@ static void reject_on_close(uv_handle_t *handle)
 
 /* Accepts a connection only to close it: libuv stops listening until the
  * pending connection is accepted. */
-static void refuse_connection(struct elx_http_server *srv)
+static void refuse_connection(struct elx_http_server *srv, uv_stream_t *listener)
 {
 	uv_tcp_t *reject = malloc(sizeof(*reject));
 
@@ -1034,7 +1220,7 @@ static void refuse_connection(struct elx_http_server *srv)
 		free(reject);
 		return;
 	}
-	uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)reject);
+	uv_accept(listener, (uv_stream_t *)reject);
 	uv_close((uv_handle_t *)reject, reject_on_close);
 	log_debug("http: refused a connection beyond max_connections=%u",
 		  srv->limits.max_connections);
@@ -1059,9 +1245,26 @@ static int make_room(struct elx_http_server *srv)
 	return 0;
 }
 
+/* TLS on a new connection: its handshake must be done within the request
+ * timeout, as a request would be. */
+static int conn_tls_start(struct elx_http_conn *conn)
+{
+	conn->tls = elx_tls_conn_new(conn->srv->tls, (uv_stream_t *)&conn->tcp, &tls_io, conn);
+	if (!conn->tls) {
+		log_error("http: out of memory for a TLS connection");
+		conn_close(conn);
+		return -ENOMEM;
+	}
+	conn->handshaking = 1;
+	conn->in_request = 1;
+	conn->request_start = conn_now(conn);
+	return 0;
+}
+
 static void srv_on_connection(uv_stream_t *listener, int status)
 {
-	struct elx_http_server *srv = listener->data;
+	struct http_listener *l = listener->data;
+	struct elx_http_server *srv = l->srv;
 	struct elx_http_conn *conn;
 
 	if (status < 0) {
@@ -1069,9 +1272,13 @@ static void srv_on_connection(uv_stream_t *listener, int status)
 		return;
 	}
 	if (make_room(srv) < 0) {
-		refuse_connection(srv);
+		refuse_connection(srv, listener);
 		return;
 	}
+	/* Before the connection takes its TLS context: a rotated certificate
+	 * serves this one already. */
+	if (srv->on_accept)
+		srv->on_accept(srv->on_accept_arg);
 	conn = calloc(1, sizeof(*conn));
 	if (!conn) {
 		log_error("http: out of memory accepting a connection");
@@ -1098,6 +1305,8 @@ static void srv_on_connection(uv_stream_t *listener, int status)
 	}
 	/* Pipelined answers are small writes; Nagle would hold them back. */
 	uv_tcp_nodelay(&conn->tcp, 1);
+	if (srv->tls && conn_tls_start(conn) < 0)
+		return;
 	conn_read_start(conn);
 	conn_arm(conn);
 }
@@ -1156,11 +1365,50 @@ void elx_http_answer(struct elx_http_deferred *d, struct elx_http_response *resp
 
 static void srv_on_listener_close(uv_handle_t *handle)
 {
-	struct elx_http_server *srv = handle->data;
+	struct http_listener *l = handle->data;
+	struct elx_http_server *srv = l->srv;
 
-	srv->listener_open = 0;
-	if (!srv->conns)
-		free(srv);
+	free(l);
+	srv->listeners_open--;
+	if (srv->closing && !srv->listeners_open && !srv->conns)
+		srv_free(srv);
+}
+
+/* A libuv handle on a listening socket. The socket is the handle's from
+ * the start (closed with it), or closed here when no handle was made. */
+static int add_listener(struct elx_http_server *srv, int listen_fd, const char **msg)
+{
+	struct http_listener *l;
+	int r;
+
+	if (srv->nlisteners == MAX_LISTENERS || !(l = calloc(1, sizeof(*l)))) {
+		*msg = srv->nlisteners == MAX_LISTENERS ? "too many listen addresses"
+							: "out of memory";
+		close(listen_fd);
+		return srv->nlisteners == MAX_LISTENERS ? -E2BIG : -ENOMEM;
+	}
+	l->srv = srv;
+	uv_tcp_init(srv->loop, &l->handle);
+	l->handle.data = l;
+	srv->listeners[srv->nlisteners++] = l;
+	srv->listeners_open++;
+	r = uv_tcp_open(&l->handle, listen_fd);
+	if (r < 0) {
+		*msg = "cannot use the listening socket";
+		close(listen_fd);
+		return r;
+	}
+	r = uv_listen((uv_stream_t *)&l->handle, SOMAXCONN, srv_on_connection);
+	if (r < 0)
+		*msg = "cannot listen on the address";
+	return r;
+}
+
+static void close_listeners(struct elx_http_server *srv)
+{
+	for (unsigned i = 0; i < srv->nlisteners; i++)
+		uv_close((uv_handle_t *)&srv->listeners[i]->handle, srv_on_listener_close);
+	srv->nlisteners = 0;
 }
 
 int elx_http_server_start(uv_loop_t *loop, int listen_fd, const struct elx_http_limits *limits,
@@ -1189,21 +1437,10 @@ int elx_http_server_start(uv_loop_t *loop, int listen_fd, const struct elx_http_
 	srv->fn = fn;
 	srv->ctx = ctx;
 	srv->port = elx_listen_port(listen_fd);
-	uv_tcp_init(loop, &srv->listener);
-	srv->listener.data = srv;
-	srv->listener_open = 1;
-	r = uv_tcp_open(&srv->listener, listen_fd);
-	if (r < 0) {
-		msg = "cannot use the listening socket";
+	r = add_listener(srv, listen_fd, &msg);
+	listen_fd = -1; /* the listener's now, or closed */
+	if (r < 0)
 		goto out;
-	}
-	/* The handle owns the socket now: uv_close closes it. */
-	listen_fd = -1;
-	r = uv_listen((uv_stream_t *)&srv->listener, SOMAXCONN, srv_on_connection);
-	if (r < 0) {
-		msg = "cannot listen on the address";
-		goto out;
-	}
 	log_debug("http: serving on port %d", srv->port);
 	*out = srv;
 	srv = NULL;
@@ -1211,13 +1448,61 @@ out:
 	if (listen_fd >= 0)
 		close(listen_fd);
 	if (srv) {
-		/* The handle is initialised: only the loop can free it. */
+		/* A handle may be initialised: only the loop can free it. */
 		srv->closing = 1;
-		uv_close((uv_handle_t *)&srv->listener, srv_on_listener_close);
+		if (srv->nlisteners)
+			close_listeners(srv);
+		else
+			srv_free(srv);
 	}
 	if (err_msg)
 		*err_msg = msg;
 	return r;
+}
+
+int elx_http_server_listen(struct elx_http_server *srv, int listen_fd, const char **err_msg)
+{
+	const char *msg = NULL;
+	int r;
+
+	if (!srv || srv->closing || listen_fd < 0) {
+		if (listen_fd >= 0)
+			close(listen_fd);
+		msg = "missing argument";
+		r = -EINVAL;
+	} else {
+		r = add_listener(srv, listen_fd, &msg);
+		if (!r)
+			log_debug("http: serving on port %d too", elx_listen_port(listen_fd));
+	}
+	if (err_msg)
+		*err_msg = msg;
+	return r;
+}
+
+int elx_http_server_set_headers(struct elx_http_server *srv, const char *lines)
+{
+	char *copy = lines && *lines ? strdup(lines) : NULL;
+
+	if (lines && *lines && !copy)
+		return -ENOMEM;
+	free(srv->headers);
+	srv->headers = copy;
+	return 0;
+}
+
+void elx_http_server_set_tls(struct elx_http_server *srv, struct elx_tls_ctx *ctx)
+{
+	struct elx_tls_ctx *old = srv->tls;
+
+	srv->tls = elx_tls_ctx_ref(ctx);
+	elx_tls_ctx_unref(old);
+}
+
+void elx_http_server_on_accept(struct elx_http_server *srv, void (*fn)(void *arg), void *arg)
+{
+	srv->on_accept = fn;
+	srv->on_accept_arg = arg;
 }
 
 void elx_http_server_close(struct elx_http_server *srv)
@@ -1227,7 +1512,7 @@ void elx_http_server_close(struct elx_http_server *srv)
 	if (!srv || srv->closing)
 		return;
 	srv->closing = 1;
-	uv_close((uv_handle_t *)&srv->listener, srv_on_listener_close);
+	close_listeners(srv);
 	for (conn = srv->conns; conn; conn = conn->next)
 		conn_close(conn);
 }

@@ -1,6 +1,7 @@
 /* A small HTTP/1.1 server on a libuv loop: keep-alive, bounded requests,
  * bounded output, gzip of responses, answers given later (deferred) and
- * bodies shared between responses. Requests are parsed by http_parser
+ * bodies shared between responses, on one or more listening sockets, in
+ * TLS when given a context (tls.h). Requests are parsed by http_parser
  * (libhttp-parser). */
 #ifndef ELX_HTTP_H
 #define ELX_HTTP_H
@@ -20,6 +21,10 @@ struct elx_http_request {
 	const char *body;   /* request body (may be empty), not NUL-terminated */
 	size_t body_len;
 	struct elx_http_conn *conn; /* the server's, for elx_http_defer */
+	/* The headers the exporter reads, as sent (the first of repeated
+	 * ones), or NULL when absent. */
+	const char *authorization;
+	const char *scrape_timeout; /* X-Prometheus-Scrape-Timeout-Seconds */
 };
 
 struct elx_http_response {
@@ -32,6 +37,13 @@ struct elx_http_response {
 	/* Instead of body: a body other responses may send too. The server
 	 * takes this reference. */
 	struct elx_http_body *shared;
+	/* More header lines of this response, "Name: value\r\n" each (static,
+	 * or alive until the response is handed over), or NULL. */
+	const char *headers;
+	/* Called once the server is done with the response: written whole,
+	 * failed or dropped (its connection went). */
+	void (*on_done)(void *arg);
+	void *on_done_arg;
 };
 
 /* Called once per complete request, on the loop thread. For HEAD the server
@@ -75,11 +87,29 @@ int elx_http_server_start(uv_loop_t *loop, int listen_fd, const struct elx_http_
 			  elx_http_handler_fn fn, void *ctx, struct elx_http_server **out,
 			  const char **err_msg);
 
-/* Closes the listener and every connection; the loop runs the close callbacks,
+/* Serves on one more listening socket (the server owns it from the call on,
+ * and closes it on failure too). Returns 0 or -errno; *err_msg as above. */
+int elx_http_server_listen(struct elx_http_server *srv, int listen_fd, const char **err_msg);
+
+/* Header lines added to every response from now on ("Name: value\r\n"
+ * each, copied; NULL or "" for none). 0 or -ENOMEM. */
+int elx_http_server_set_headers(struct elx_http_server *srv, const char *lines);
+
+struct elx_tls_ctx;
+
+/* Connections accepted from now on speak TLS with `ctx` (a reference is
+ * taken; NULL: plain HTTP). Connections already open keep theirs. */
+void elx_http_server_set_tls(struct elx_http_server *srv, struct elx_tls_ctx *ctx);
+
+/* Called at each new connection before it is set up: the place to look
+ * whether the TLS context must change (certificate rotation). */
+void elx_http_server_on_accept(struct elx_http_server *srv, void (*fn)(void *arg), void *arg);
+
+/* Closes the listeners and every connection; the loop runs the close callbacks,
  * after which the memory is freed. */
 void elx_http_server_close(struct elx_http_server *srv);
 
-/* The port of its socket (useful with port 0 in tests), or -1. */
+/* The port of its first socket (useful with port 0 in tests), or -1. */
 int elx_http_server_port(const struct elx_http_server *srv);
 
 /* Connections whose memory is not freed yet, and response bytes queued:

@@ -19,4 +19,8 @@ int elx_lua_call(struct elx_lua *lua, enum elx_entry entry, void *arg, char **er
 
 void elx_lua_free(struct elx_lua *lua);
 
+/* At process exit, instead of elx_lua_free: ends any call's guard and frees
+ * the host's own struct, but does not close the state (see lua_host.c). */
+void elx_lua_abandon(struct elx_lua *lua);
+
 #endif

@@ -11,7 +11,7 @@
 
 #include "log.h"
 
-int elx_systemd_listen_fd(long index, const char **err)
+int elx_systemd_listen_count(const char **err)
 {
 	int n = sd_listen_fds(0);
 
@@ -24,6 +24,15 @@ int elx_systemd_listen_fd(long index, const char **err)
 		    "no sockets were passed (no LISTEN_FDS for this process): use a .socket unit";
 		return -ENOENT;
 	}
+	return n;
+}
+
+int elx_systemd_listen_fd(long index, const char **err)
+{
+	int n = elx_systemd_listen_count(err);
+
+	if (n < 0)
+		return n;
 	if (index < 0 || index >= n) {
 		*err = "fd://N is beyond the sockets systemd passed (LISTEN_FDS)";
 		return -ENOENT;

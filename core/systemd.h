@@ -11,6 +11,10 @@
  * in *err. */
 int elx_systemd_listen_fd(long index, const char **err);
 
+/* How many sockets systemd passed (1 or more), or -errno with a static
+ * message in *err (none passed, or LISTEN_FDS malformed). */
+int elx_systemd_listen_count(const char **err);
+
 /* Tells the service manager, when NOTIFY_SOCKET is set; a no-op otherwise. */
 void elx_systemd_ready(const char *status);
 void elx_systemd_stopping(void);

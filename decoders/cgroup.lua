@@ -10,6 +10,21 @@ local M = {}
 -- One index for every use of the decoder, shared with cgroup_id_map.
 local index = cgroup_index.shared
 
+local byte = string.byte
+
+-- The id's digits without leading zeros, or nil when input is not a decimal
+-- number. A byte loop the JIT compiles; a pattern match would not be.
+local function decimal(input)
+  local n = #input
+  if n == 0 then return nil end
+  for i = 1, n do
+    local c = byte(input, i)
+    if c < 48 or c > 57 then return nil end
+  end
+  if n > 1 and byte(input, 1) == 48 then return input:match("^0*(%d+)$") end
+  return input
+end
+
 function M.new(_, ctx)
   if ctx.input_size ~= nil then
     return nil, "cgroup: needs the decimal cgroup id from a decoder such as uint first"
@@ -18,7 +33,7 @@ function M.new(_, ctx)
   -- changes from the start; a failure shows at decode time.
   index()
   return function(input)
-    local id = input:match("^0*(%d+)$")
+    local id = decimal(input)
     if not id then return nil, "cgroup: not a number: " .. input end
     local idx, err = index()
     if not idx then return nil, "cgroup: " .. err end

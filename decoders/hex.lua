@@ -1,5 +1,7 @@
 -- hex: bytes -> lowercase hex, two digits per byte in input order.
-local M = {}
+local M = {
+  ascii_only = true, -- digits in hex: labels.lua skips the UTF-8 check
+}
 
 local function byte_hex(c)
   return string.format("%02x", c:byte())

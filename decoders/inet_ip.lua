@@ -3,7 +3,9 @@
 -- (::ffff:a.b.c.d), which print as plain dotted IPv4 as ebpf_exporter's Go
 -- net.IP.String does: the kernel stores IPv4 peers of IPv6 sockets that way,
 -- and one peer should give one label value whichever socket saw it.
-local M = {}
+local M = {
+  ascii_only = true, -- digits, dots, colons and hex digits: labels.lua skips the UTF-8 check
+}
 
 local function dotted(input, offset)
   local a, b, c, d = input:byte(offset, offset + 3)
@@ -12,9 +14,27 @@ end
 
 local MAPPED_PREFIX = string.rep("\0", 10) .. "\255\255"
 
+-- Hex digits of a byte: without leading zeros (a group's first byte), and
+-- always two (after a non-zero first byte).
+local HEX, HEX2 = {}, {}
+for b = 0, 255 do
+  HEX[b], HEX2[b] = string.format("%x", b), string.format("%02x", b)
+end
+
+local out = require("string.buffer").new(64)
+local groups = {}
+
+-- Groups from..to, colon-separated, into out.
+local function put_groups(input, from, to)
+  for k = from, to do
+    if k > from then out:put(":") end
+    local hi, lo = input:byte(2 * k - 1, 2 * k)
+    if hi > 0 then out:put(HEX[hi], HEX2[lo]) else out:put(HEX[lo]) end
+  end
+end
+
 local function ipv6(input)
   if input:sub(1, 12) == MAPPED_PREFIX then return dotted(input, 13) end
-  local groups = {}
   for i = 1, 8 do
     local hi, lo = input:byte(2 * i - 1, 2 * i)
     groups[i] = hi * 256 + lo
@@ -33,13 +53,15 @@ local function ipv6(input)
       i = i + 1
     end
   end
-  local function hex(from, to)
-    local parts = {}
-    for k = from, to do parts[#parts + 1] = string.format("%x", groups[k]) end
-    return table.concat(parts, ":")
+  out:reset()
+  if not best_start then
+    put_groups(input, 1, 8)
+  else
+    put_groups(input, 1, best_start - 1)
+    out:put("::")
+    put_groups(input, best_start + best_len, 8)
   end
-  if not best_start then return hex(1, 8) end
-  return hex(1, best_start - 1) .. "::" .. hex(best_start + best_len, 8)
+  return out:tostring()
 end
 
 function M.new(_, ctx)

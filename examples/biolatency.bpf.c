@@ -46,13 +46,17 @@ struct request___old {
 	struct gendisk *rq_disk;
 } __attribute__((preserve_access_index));
 
+/* tp_btf hands over typed kernel pointers: plain loads (CO-RE relocated, and
+ * made fault-safe by the verifier) read through them, with none of the
+ * bpf_probe_read_kernel calls BPF_CORE_READ makes, one per hop.
+ */
 static __always_inline struct gendisk *request_disk(struct request *rq)
 {
 	struct request___old *old = (void *)rq;
 
 	if (bpf_core_field_exists(old->rq_disk))
-		return BPF_CORE_READ(old, rq_disk);
-	return BPF_CORE_READ(rq, q, disk);
+		return old->rq_disk;
+	return rq->q->disk;
 }
 
 /* The device number as userspace sees it (the kernel's new_encode_dev), which
@@ -60,8 +64,8 @@ static __always_inline struct gendisk *request_disk(struct request *rq)
  */
 static __always_inline u32 disk_dev(struct gendisk *disk)
 {
-	u32 major = BPF_CORE_READ(disk, major);
-	u32 minor = BPF_CORE_READ(disk, first_minor);
+	u32 major = disk->major;
+	u32 minor = disk->first_minor;
 
 	return (minor & 0xff) | (major << 8) | ((minor & ~0xffU) << 12);
 }
@@ -80,13 +84,18 @@ int BPF_PROG(block_rq_insert, struct request *rq)
 }
 
 /* Requests dispatched straight to the driver are never inserted; for them
- * issue is the start. BPF_NOEXIST keeps an earlier insert time.
+ * issue is the start, and an earlier insert time is kept. Most requests were
+ * inserted: a lookup finds them, where an update with BPF_NOEXIST would take
+ * an element from the map's free list, find the key and give it back.
  */
 SEC("tp_btf/block_rq_issue")
 int BPF_PROG(block_rq_issue, struct request *rq)
 {
-	u64 ts = bpf_ktime_get_ns();
+	u64 ts;
 
+	if (bpf_map_lookup_elem(&rq_start, &rq))
+		return 0;
+	ts = bpf_ktime_get_ns();
 	bpf_map_update_elem(&rq_start, &rq, &ts, BPF_NOEXIST);
 	return 0;
 }
@@ -110,7 +119,7 @@ int BPF_PROG(block_rq_complete, struct request *rq)
 	disk = request_disk(rq);
 	if (disk)
 		key.dev = disk_dev(disk);
-	key.op = BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK;
+	key.op = rq->cmd_flags & REQ_OP_MASK;
 
 	increment_exp2_histogram(&bio_latency_seconds, key, delta_us, MAX_LATENCY_BUCKET);
 	return 0;

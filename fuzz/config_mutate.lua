@@ -75,12 +75,17 @@ local MUTATIONS = {
   end,
 }
 
-function M.mutate(text)
+--- `text` after 1 to 3 mutations; `lines` and `values`, when given, take the
+-- place of the dictionary's (the web config mutation run has its own).
+function M.mutate(text, lines, values)
+  local saved_lines, saved_values = LINES, VALUES
+  LINES, VALUES = lines or LINES, values or VALUES
   for _ = 1, math.random(3) do
     if #text > 0 then
       text = MUTATIONS[math.random(#MUTATIONS)](text)
     end
   end
+  LINES, VALUES = saved_lines, saved_values
   return text
 end
 
@@ -123,7 +128,8 @@ function M.run(runs, seconds, seed)
   return outcomes
 end
 
-if arg and arg[0] and arg[0]:match("config_mutate%.lua$") then
+-- Run as a script (not required, as web_config_mutate.lua does).
+if arg and arg[0] and arg[0]:match("[^/]+$") == "config_mutate.lua" then
   local opts = drive.options(arg, "luajit fuzz/config_mutate.lua")
   local o = M.run(opts.runs, opts.seconds, opts.seed)
   print(("config_mutate: %5d configs (seed %d): %d reloaded, %d refused"):format(

@@ -11,12 +11,13 @@ set -eu
 
 fuzz_build=$1 build=$2 mode=$3
 work=$fuzz_build/findings
-mkdir -p "$work" "$fuzz_build/corpus/http" "$fuzz_build/corpus/listen"
+mkdir -p "$work" "$fuzz_build/corpus/http" "$fuzz_build/corpus/listen" "$fuzz_build/corpus/tls"
 if [ "$mode" = runs ]; then
-	http="-runs=10000" listen="-runs=200000" flips=60 configs=100 seconds=0 seed=1
+	http="-runs=10000" listen="-runs=200000" tls="-runs=3000" flips=60 configs=100 webs=20000
+	seconds=0 seed=1
 else
-	http="-max_total_time=$mode" listen="-max_total_time=$mode" flips=0 configs=0
-	seconds=$mode seed=$(date +%s)
+	http="-max_total_time=$mode" listen="-max_total_time=$mode" tls="-max_total_time=$mode"
+	flips=0 configs=0 webs=0 seconds=$mode seed=$(date +%s)
 fi
 
 libfuzzer() { # <target> <options...>
@@ -33,5 +34,7 @@ libfuzzer() { # <target> <options...>
 
 libfuzzer http $http -dict="$PWD/fuzz/http.dict" -max_len=4096 -timeout=10
 libfuzzer listen $listen -max_len=512
+libfuzzer tls $tls -dict="$PWD/fuzz/http.dict" -max_len=4096 -timeout=10
 luajit fuzz/bpf_flip.lua "$build" $flips $seconds $seed
 luajit fuzz/config_mutate.lua "$build" $configs $seconds $seed
+luajit fuzz/web_config_mutate.lua "$build" $webs $seconds $seed

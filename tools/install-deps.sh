@@ -15,14 +15,17 @@ clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 luajit libluajit-5.1-dev lua-yaml
 libuv1-dev libhttp-parser-dev libpcre2-dev libcap-dev libsystemd-dev
 protobuf-c-compiler libprotobuf-c-dev libcurl4-openssl-dev systemtap-sdt-dev
+libssl-dev libcrypt-dev
 linux-libc-dev hwdata netbase
 "
 # The tests: specs, lint, JSON (Prometheus's API, the dashboards), a real
-# Prometheus, curl; the rock, the Debian package (debhelper) and the clean
-# root it is installed into (debootstrap).
+# Prometheus, curl, bpftrace (the baseline of the bench's kernel-side cost);
+# the rock, the Debian package (debhelper) and the clean root it is installed
+# into (debootstrap); certificates (openssl) and bcrypt hashes (htpasswd) for
+# the web config's specs.
 TEST="
-lua-busted lua-check lua-cjson luarocks prometheus curl iproute2 python3.11
-debhelper debootstrap libclang-rt-dev
+lua-busted lua-check lua-cjson luarocks prometheus curl iproute2 python3.11 bpftrace
+debhelper debootstrap libclang-rt-dev openssl apache2-utils
 "
 CONTAINER="podman runc libcap2-bin"
 

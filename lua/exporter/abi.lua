@@ -6,7 +6,7 @@ local ffi = require("ffi")
 
 local M = {}
 
-M.VERSION = 13
+M.VERSION = 15
 
 M.CDEF = [[
 /* The Lua entry points. The core calls one by filling elx_call and running
@@ -18,6 +18,7 @@ enum elx_entry {
 	ELX_ENTRY_CGROUP_SYNC = 4, /* arg: struct elx_cgroup_sync * */
 	ELX_ENTRY_SPANS = 5,	   /* arg: struct elx_span_call * */
 	ELX_ENTRY_PROCESSES = 6,   /* arg: struct elx_process_sync * */
+	ELX_ENTRY_WEB_CONFIG = 7,  /* arg: struct elx_web_config * */
 };
 
 /* The call in progress from the core into Lua. Lua sets `error` (a string
@@ -278,6 +279,10 @@ struct elx_scrape {
 	struct elx_span_export_stats spans;
 	const struct elx_bpf_scrape *bpf;	 /* --collector.bpf, or NULL */
 	const struct elx_prog_stats *prog_stats; /* NULL: disabled */
+	/* CLOCK_MONOTONIC seconds by which the page must be done (Prometheus's
+	 * scrape timeout less --web.timeout-offset), or 0: no budget. A config
+	 * not collected by then is left out, and its scrape_success is 0. */
+	double deadline;
 };
 
 /* One update of a cgroup_id_map. */
@@ -406,6 +411,49 @@ struct elx_process_sync {
 	uint32_t reserved;
 };
 
+/* The policies of tls_server_config.client_auth_type (exporter-toolkit's,
+ * after Go's tls.ClientAuthType). */
+enum elx_tls_client_auth {
+	ELX_TLS_NO_CLIENT_CERT = 0,
+	ELX_TLS_REQUEST_CLIENT_CERT = 1,	    /* asked for, never checked */
+	ELX_TLS_REQUIRE_ANY_CLIENT_CERT = 2,	    /* required, never checked */
+	ELX_TLS_VERIFY_CLIENT_CERT_IF_GIVEN = 3,    /* checked when sent */
+	ELX_TLS_REQUIRE_AND_VERIFY_CLIENT_CERT = 4, /* required and checked */
+};
+
+/* A user of basic_auth_users. */
+struct elx_web_user {
+	const char *name;
+	const char *hash; /* bcrypt, as the file has it */
+};
+
+/* ELX_ENTRY_WEB_CONFIG: the core names --web.config.file; Lua reads and
+ * checks it (exporter-toolkit's format) and answers in the out fields, in
+ * memory the Lua state keeps until its next call. Paths are the file's own,
+ * made relative to its directory; absent keys are NULL or 0. */
+struct elx_web_config {
+	const char *path;
+	uint32_t tls;	      /* out: tls_server_config asks for TLS */
+	uint32_t client_auth; /* out: enum elx_tls_client_auth */
+	const char *cert_file;
+	const char *cert; /* inline PEM */
+	const char *key_file;
+	const char *key;
+	const char *client_ca_file;
+	const char *client_ca;
+	const char *const *client_allowed_sans;
+	uint32_t nclient_allowed_sans;
+	uint32_t min_version; /* TLS protocol numbers as OpenSSL has them (0x0303: 1.2) */
+	uint32_t max_version; /* 0: the newest */
+	uint32_t prefer_server_cipher_suites;
+	const char *cipher_suites;     /* OpenSSL's names, ':' between them, or NULL */
+	const char *curve_preferences; /* OpenSSL's group names, ':' between them, or NULL */
+	const struct elx_web_user *users;
+	uint32_t nusers;
+	uint32_t reserved;
+	const char *headers; /* "Name: value\r\n" lines for every response, or NULL */
+};
+
 /* The kernel symbol index (core/ksym_index.c): kallsyms read by the core
  * into sorted addresses and one arena of names, outside every Lua state.
  * Addresses go in as the 8 host-order bytes a BPF program stored. Names come
@@ -453,6 +501,66 @@ void elx_ksym_index_stats(const struct elx_ksym_index *index, struct elx_ksym_st
 int elx_guard_enter(struct elx_guard *guard, uint64_t heap_limit);
 int elx_guard_leave(struct elx_guard *guard);
 void elx_guard_disarm(struct elx_guard *guard);
+
+/* A metric's series and the label cache of its keys (core/series_store.c),
+ * in memory outside every Lua state, so that the configuration a reload makes
+ * takes over the stores of its metrics whose fingerprint (config, metric,
+ * labels, decoders and their files) did not change, and scrapes them warm.
+ * Series ids are 1..nids (freed ones are handed out again); the text of id
+ * is text_len[id] bytes at arena + text_at[id]. gens[id] is the scrape that
+ * last visited the series and slots[id] its slot in it: Lua writes both. */
+struct elx_series_private;
+struct elx_series_store {
+	uint8_t *arena;
+	uint32_t *text_at;
+	uint32_t *text_len;
+	uint32_t *gens;
+	uint32_t *slots;
+	uint32_t nids;	      /* the highest id handed out */
+	uint32_t capacity;    /* of the id arrays: ids are below it */
+	uint32_t gen;	      /* scrapes begun */
+	uint32_t nseries;     /* series alive */
+	uint32_t nkeys;	      /* keys cached, on every lane, dropped rows' too */
+	uint32_t adopted;     /* configurations that took this store over */
+	uint32_t max_series;  /* 0: no bound; else new texts past it get overflow_id */
+	uint32_t overflow_id; /* the overflow series (elx_series_store_limit), 0 until made */
+	uint64_t arena_used;
+	uint64_t arena_size;
+	struct elx_series_private *priv;
+};
+
+/* The store registered under `fingerprint` (a reference more), or a new one
+ * registered under it; with fresh, always a new one, which replaces the
+ * registered one. fingerprint NULL: a store of its own, never registered.
+ * *adopted is 1 when an existing store came back. NULL when out of memory. */
+struct elx_series_store *elx_series_store_open(const char *fingerprint, int fresh, int *adopted);
+/* Drops a reference; the last one frees the store. */
+void elx_series_store_close(struct elx_series_store *store);
+/* Bounds of the key cache: cached rows with a series, rows a decoder dropped. */
+void elx_series_store_bound(struct elx_series_store *store, uint32_t max_keys, uint32_t max_skips);
+/* Starts a scrape: gen + 1; keys not seen in the scrape before and series
+ * no key holds that it did not visit go, when there are enough of them. */
+void elx_series_store_begin(struct elx_series_store *store);
+/* Looks up `count` keys of key_size bytes at keys on lane (a CPU, or 0):
+ * entries[i] is the cached entry of key i, or -1 with i in misses. Returns
+ * the number of misses. */
+uint32_t elx_series_store_find(struct elx_series_store *store, uint32_t lane, const uint8_t *keys,
+			       uint32_t count, uint32_t key_size, double *entries,
+			       uint32_t *misses);
+/* Caches key -> entry (0: a row never exported) holding series id (0:
+ * none); dropped: a decoder dropped the row, which counts against the bound
+ * of dropped rows. Returns 0, -ENOSPC past the bound (not cached) or -ENOMEM. */
+int elx_series_store_put(struct elx_series_store *store, uint32_t lane, const uint8_t *key,
+			 uint32_t key_size, double entry, uint32_t id, int dropped);
+/* Bounds the series to max_series (0: none; max_series in a config): a text
+ * not known yet while max_series series other than the overflow one live gets
+ * the id of the overflow series, whose text is overflow_text (copied; made
+ * when first needed). Returns 0 or -ENOMEM. */
+int elx_series_store_limit(struct elx_series_store *store, uint32_t max_series,
+			   const uint8_t *overflow_text, uint32_t len);
+/* The id of a series text, known or new (the text copied), or past the bound
+ * the overflow series'; 0 when out of memory. */
+uint32_t elx_series_store_id(struct elx_series_store *store, const uint8_t *text, uint32_t len);
 
 /* Core symbols Lua may use. */
 extern struct elx_call elx_call;

@@ -53,8 +53,8 @@ end
 
 -- Sample lines of the per-config and per-map families, configs by name.
 local function config_lines(configs)
-  local out = { enabled = {}, decoder_errors = {}, durations = {}, read_errors = {}, lost = {}, invalid_utf8 = {},
-    overflow = {} }
+  local out = { enabled = {}, decoder_errors = {}, durations = {}, read_errors = {}, lost = {}, success = {},
+    invalid_utf8 = {}, overflow = {} }
   local sorted = {}
   for i, cfg in ipairs(configs) do
     sorted[i] = cfg
@@ -74,6 +74,7 @@ local function config_lines(configs)
         stats.errors[decoder])
     end
     out.durations[#out.durations + 1] = label .. numfmt.decimal(stats.duration)
+    out.success[#out.success + 1] = label .. (stats.success == false and "0" or "1")
     cardinality.lines(cfg, out.overflow)
     out.invalid_utf8[#out.invalid_utf8 + 1] = label .. stats.invalid_utf8_total
     local maps = {}
@@ -129,9 +130,9 @@ local function write_process(buf, p)
     { " " .. numfmt.u64(p.virtual_bytes) })
 end
 
---- Writes the built-in families, in name order. `configs` are the loaded
--- config states in order ({name, stats, plans}); `scrape` the core's struct
--- elx_scrape *.
+--- Writes the built-in families, in name order. `configs` are the config
+-- states of the scrape in order ({name, stats, plans}): collect[] and
+-- exclude[] leave the others out; `scrape` the core's struct elx_scrape *.
 function M.write(buf, scrape, configs)
   local p, c = program_lines(scrape), config_lines(configs)
   if #p.processes > 0 then
@@ -159,6 +160,9 @@ function M.write(buf, scrape, configs)
     "counter", c.read_errors)
   family(buf, "ebpf_exporter_scrape_duration_seconds",
     "How long reading and decoding a config's maps took at this scrape", "gauge", c.durations)
+  family(buf, "ebpf_exporter_scrape_success",
+    "Whether every metric of a config was collected in full at this scrape (0: a map read failed, or the "
+      .. "scrape's time budget ran out first)", "gauge", c.success)
   family(buf, "ebpf_exporter_series_overflow_total",
     "Rows of a metric with max_series added to its overflow series, whose labels all read overflow", "counter",
     c.overflow)

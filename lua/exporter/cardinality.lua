@@ -1,11 +1,12 @@
 -- The cardinality guard: a metric's `max_series` (or --config.max-series)
 -- bounds the series it keeps. Past the bound, a label set never seen is not
 -- added: its rows go into one overflow series whose labels all read
--- "overflow" (series.limit does the folding), so sums over the metric stay
--- exact, and ebpf_exporter_series_overflow_total{config,metric} counts the
+-- "overflow" (series.limit: the core's series store does the folding), so
+-- sums over the metric stay exact, and ebpf_exporter_series_overflow_total{config,metric} counts the
 -- rows folded in. The counts live in the core's per-config counters, which
 -- a reload carries over.
 local ffi = require("ffi")
+local buffer = require("string.buffer")
 local exposition = require("exporter.exposition")
 
 local M = {}
@@ -25,14 +26,28 @@ function M.limit(m, opts)
   return n > 0 and n or nil
 end
 
---- The label pairs of the overflow series: every label of `plan.label_order`
--- (a histogram's bucket is not among them) reads "overflow".
-function M.overflow_pairs(plan)
-  local values = {}
+-- Every label of `plan.label_order` (a histogram's bucket is not among
+-- them) reading "overflow", as decoded values and their order's index.
+local function overflow_values(plan)
+  local values, index = {}, {}
   for i = 1, #plan.label_order.names do
-    values[i] = M.OVERFLOW
+    values[i], index[i] = M.OVERFLOW, i
   end
-  return exposition.label_pairs(plan.label_order.names, values)
+  return values, index
+end
+
+--- The label pairs of the overflow series (a histogram's series text).
+function M.overflow_pairs(plan)
+  return exposition.label_pairs(plan.label_order.names, (overflow_values(plan)))
+end
+
+--- The series text of the overflow series of a sample family (counter,
+-- gauge, struct values): what rows.sample_entry makes of its labels.
+function M.overflow_sample_text(plan)
+  local values, index = overflow_values(plan)
+  local buf = buffer.new()
+  exposition.put_sample_labels(buf, plan.label_order.names, index, values)
+  return buf:tostring()
 end
 
 --- Whether a guarded store should start afresh before this scrape: the last
@@ -43,11 +58,12 @@ end
 -- cold scrape (every key decoded again); a tenth bounds how often.
 function M.stale(store)
   local acc = store.acc
-  if not (acc and store.limit and store.overflow_id) or acc.folded == 0 then
+  local limit = store.max_series
+  if not acc or limit == 0 or store.overflow_id == 0 or acc.folded == 0 then
     return false
   end
-  local held, seen = store.nids - 1, acc.n - 1 -- the overflow series is among both
-  return held - seen >= math.max(1, math.ceil(store.limit / 10))
+  local held, seen = store.nseries - 1, acc.n - 1 -- the overflow series is among both
+  return held - seen >= math.max(1, math.ceil(limit / 10))
 end
 
 --- Adds to stats.folded the rows a scrape of `plan` folded into its overflow

@@ -4,15 +4,34 @@
 -- scrapes (caches, series) is an object of its own, made by new_state: the
 -- plan stays what binding made it.
 local cardinality = require("exporter.cardinality")
+local fingerprint = require("exporter.fingerprint")
 local kinds = require("exporter.kinds")
+local log = require("exporter.log")
 local rows = require("exporter.rows")
 
 local M = {}
 
 --- A new state for the metric of `plan`: keep one per plan, from bind until
--- the plan goes away, and pass it to every collection of that plan.
-function M.new_state(plan) -- luacheck: ignore 212
-  return rows.new_state()
+-- the plan goes away, and pass it to every collection of that plan. With
+-- the plan's fingerprint (fingerprint.lua) its series and label cache are
+-- the running configuration's, if it has the same metric (a reload); with
+-- `fresh` too, they start afresh and the next reload takes these over.
+function M.new_state(plan, fp, fresh) -- luacheck: ignore 212
+  return rows.new_state(fp, fresh)
+end
+
+--- The state of a plan that a configuration bound, and the plan's
+-- fingerprint (fingerprint.lua; `registry` is the decoders'): the running
+-- configuration's series store when it has the metric unchanged, so that a
+-- reload's first scrape is warm. The log says which (with --debug).
+function M.bound_state(plan, registry)
+  local fp = fingerprint.of(plan, registry)
+  local state = M.new_state(plan, fp)
+  local store = state.series
+  log.debug(("config %s, metric %s: %s"):format(plan.config, plan.name, store.adopted
+    and ("series taken over from the running configuration (%d series, %d keys)"):format(store.nseries, store.nkeys)
+    or "series start afresh"))
+  return state, fp
 end
 
 -- States of plans collected without one (collect.<kind> called with four

@@ -42,7 +42,8 @@ local function check_decoders(c, label_node, path, label, ctx)
           path = dpath,
         })
         if decode then
-          chain[#chain + 1] = { name = name, decode = decode }
+          chain[#chain + 1] = { name = name, decode = decode, options = d, -- options: for fingerprint.lua
+            ascii = ctx.registry:ascii_only(name) }
         else
           c:fail(dpath, "%s", err)
         end
@@ -303,6 +304,7 @@ local function syntax_error(text, err)
   end
   return ("line %s, column %s: not valid YAML: %s: %q"):format(line, column, what, source)
 end
+M.syntax_error = syntax_error -- the web config's too
 
 --- Parses YAML text. `ctx` = { config = <name>, registry = <decoder
 -- registry>, strict = <--config.strict> }. Returns the config (with its

@@ -205,6 +205,14 @@ local function guarded(name, path, fn)
   end
 end
 
+--- Whether a decoder is a built-in one that says (`ascii_only = true` in its
+-- module) that its answers are always ASCII: labels.lua then skips their
+-- UTF-8 check. Users' decoders are always checked.
+function Registry:ascii_only(name)
+  local p, mod = self.paths[name], self.mods[name]
+  return p ~= nil and p.builtin == true and mod.ascii_only == true
+end
+
 --- Builds a decode function for one use of a decoder in a config.
 -- The result never raises, except M.Overtime for a users' decoder past its
 -- time budget: a decoder that raises or returns something other than a

@@ -22,11 +22,13 @@ local guard = require("exporter.guard")
 local landing = require("exporter.landing")
 local log = require("exporter.log")
 local metric = require("exporter.metric")
+local scrape_budget = require("exporter.scrape_budget")
 local span_metrics = require("exporter.span_metrics")
 local spans = require("exporter.spans")
 local prog_stats = require("exporter.prog_stats")
 local processes = require("exporter.processes")
 local targets = require("exporter.targets")
+local web_config = require("exporter.web_config")
 
 local M = {}
 
@@ -132,9 +134,9 @@ local function decoder_names(plans, span_plans)
 end
 
 local function register(name, cfg, plans, span_plans, bound)
-  local read_errors, lost, states = {}, {}, {}
+  local read_errors, lost, states, fingerprints = {}, {}, {}, {}
   for i, plan in ipairs(plans) do
-    states[i] = collect.new_state(plan)
+    states[i], fingerprints[i] = collect.bound_state(plan, state.registry)
     for _, family in ipairs(plan.families or { plan.family }) do
       state.family_owner[family] = name
     end
@@ -157,6 +159,7 @@ local function register(name, cfg, plans, span_plans, bound)
     name = name,
     plans = plans,
     states = states, -- per plan: its caches and series, changed by every scrape
+    fingerprints = fingerprints, -- per plan: what its series store is registered under
     span_plans = span_plans,
     span_states = span_states,
     decoders = decoder_names(plans, span_plans),
@@ -241,9 +244,11 @@ local function is_overtime(err)
   return type(err) == "table" and getmetatable(err) == decoders.Overtime
 end
 
--- If a metric fails half-way (a bug, or memory), the scrape loses that
--- metric's series, not its syntax: the buffer goes back to what it held before.
--- A users' decoder past its time budget stops the whole config (collect_config).
+-- If a metric fails half-way (a bug, or memory), or the scrape's time
+-- budget cuts it (scrape_budget), the scrape loses that metric's series, not
+-- its syntax: the buffer goes back to what it held before. A users' decoder
+-- past its time budget stops the whole config (collect_config). Returns
+-- whether the metric was collected.
 local function collect_metric(plan, plan_state, batch, buf, stats)
   local before = #buf
   local ok, err = pcall(collect.metric, plan, plan_state, batch, buf, stats)
@@ -252,10 +257,17 @@ local function collect_metric(plan, plan_state, batch, buf, stats)
     if is_overtime(err) then
       error(err, 0)
     end
-    log.error(("config %s, metric %s: %s"):format(plan.config, plan.name, tostring(err)))
+    if err == scrape_budget.CUT then
+      stats.cut = true
+    else
+      log.error(("config %s, metric %s: %s"):format(plan.config, plan.name, tostring(err)))
+    end
   end
+  return ok
 end
 
+-- stats.success: every metric collected in full (no read error, no
+-- failure, no cut).
 local function collect_plans(cfg, c, buf)
   local stats = cfg.stats
   for i, plan in ipairs(cfg.plans) do
@@ -264,8 +276,9 @@ local function collect_plans(cfg, c, buf)
     if plan.event then
       stats.lost[plan.name] = tonumber(batch.lost)
     end
-    if batch.error == 0 then
-      collect_metric(plan, cfg.states[i], batch, buf, stats)
+    stats.cut = stats.cut or scrape_budget.spent()
+    if stats.cut or batch.error ~= 0 or not collect_metric(plan, cfg.states[i], batch, buf, stats) then
+      stats.success = false
     end
   end
 end
@@ -277,12 +290,14 @@ end
 -- records come with each batch.
 local function collect_config(cfg, c, buf)
   local stats = cfg.stats
-  local started, before = clock.monotonic(), #buf
+  local started, before, was_cut = clock.monotonic(), #buf, stats.cut
+  stats.success, stats.cut = true, false
   guard.begin()
   local ok, err = pcall(collect_plans, cfg, c, buf)
   guard.finish()
   if not ok then
     truncate(buf, before)
+    stats.success = false
     if is_overtime(err) then
       stats.decoder_errors = stats.decoder_errors + 1
       stats.errors_by_decoder[err.decoder] = (stats.errors_by_decoder[err.decoder] or 0) + 1
@@ -294,6 +309,7 @@ local function collect_config(cfg, c, buf)
   config_counters.sync(c.counters, stats, cfg.decoders, cfg.slots)
   cardinality.sync(c.counters, stats, cfg.plans)
   stats.duration = clock.monotonic() - started + tonumber(c.read_ns) * 1e-9
+  scrape_budget.report(cfg, was_cut)
 end
 
 local function by_name(scrape)
@@ -305,21 +321,29 @@ local function by_name(scrape)
 end
 
 --- The exposition text of one scrape (a struct elx_scrape *), in a
--- string.buffer valid until the next render.
+-- string.buffer valid until the next render: the configs the core read
+-- (collect[] and exclude[] leave some out), within the scrape's time budget.
 function M.metrics_text(scrape)
   local buf = state.buf
   buf:reset()
-  local configs = by_name(scrape)
+  -- Room for as much as the last page took, at once rather than by doubling.
+  buf:reserve(state.metrics_len or 0)
+  local configs, present = by_name(scrape), {}
   for _, cfg in ipairs(state.configs) do
-    local c = configs[cfg.name]
-    if c then
-      collect_config(cfg, c, buf)
-    end
+    present[#present + 1] = configs[cfg.name] and cfg or nil
   end
-  builtin.write(buf, scrape, state.configs)
+  local deadline = tonumber(scrape.deadline)
+  local order = scrape_budget.order(present, deadline)
+  for i, cfg in ipairs(order) do
+    scrape_budget.enter(deadline, #order - i + 1)
+    collect_config(cfg, configs[cfg.name], buf)
+    scrape_budget.leave()
+  end
+  builtin.write(buf, scrape, present)
   span_metrics.write(buf, scrape, state.configs)
   prog_stats.write(buf, scrape)
   bpf_collector.write(buf, scrape)
+  state.metrics_len = #buf + #buf / 8
   return buf
 end
 
@@ -353,8 +377,13 @@ function M.render(scrape)
   if not page then
     return nil, "no such page: " .. tostring(scrape.page)
   end
-  local data, len = page.text(scrape):ref()
-  if C.elx_scrape_set_body(scrape, data, len) ~= 0 then
+  local buf = page.text(scrape)
+  local data, len = buf:ref()
+  local ret = C.elx_scrape_set_body(scrape, data, len)
+  -- The core has its copy: the buffer's memory goes back until the next page
+  -- (a 100,000-series page is ~5 MiB, and growing by doubling held up to 2x).
+  buf:free()
+  if ret ~= 0 then
     return nil, "out of memory for the body"
   end
   scrape.content_type = page.content_type
@@ -409,7 +438,7 @@ local function forget_process(config_name)
     if cfg.name == config_name then
       for i, plan in ipairs(cfg.plans) do
         if cfg.pid_fields and cfg.pid_fields[i] then
-          cfg.states[i] = collect.new_state(plan)
+          cfg.states[i] = collect.new_state(plan, cfg.fingerprints[i], true)
         end
       end
     end
@@ -431,6 +460,7 @@ local ENTRIES = {
   [C.ELX_ENTRY_CGROUP_SYNC] = { fn = M.cgroup_sync, ctype = ffi.typeof("struct elx_cgroup_sync *") },
   [C.ELX_ENTRY_SPANS] = { fn = M.spans, ctype = ffi.typeof("struct elx_span_call *") },
   [C.ELX_ENTRY_PROCESSES] = { fn = M.processes, ctype = ffi.typeof("struct elx_process_sync *") },
+  [C.ELX_ENTRY_WEB_CONFIG] = { fn = web_config.entry, ctype = ffi.typeof("struct elx_web_config *") },
 }
 
 -- Kept until the next call, so that elx_call.error may point into it.

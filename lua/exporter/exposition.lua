@@ -48,6 +48,31 @@ function M.label_pairs(names, values)
   return pairs_buf:tostring()
 end
 
+-- A label value already valid UTF-8 (labels.decode repaired it), escaped.
+local function escaped_valid(s)
+  if find(s, '"', 1, true) or find(s, "\\", 1, true) or find(s, "\n", 1, true) then
+    return (s:gsub('[\\\n"]', LABEL_ESCAPES))
+  end
+  return s
+end
+
+--- Writes what follows the family name in a sample line, up to the value:
+-- '{a="x",b="y"} ', or ' ' without labels: values[index[j]] is the value of
+-- label names[j], valid UTF-8 already. The text of a sample series (no Lua
+-- string is made; the family name is not repeated in every series' text).
+function M.put_sample_labels(buf, names, index, values)
+  local n = #names
+  if n == 0 then
+    buf:put(" ")
+    return
+  end
+  buf:put("{")
+  for j = 1, n do
+    buf:put(j > 1 and "," or "", names[j], '="', escaped_valid(values[index[j]]), '"')
+  end
+  buf:put("} ")
+end
+
 -- "# HELP" and "# TYPE" lines of a family.
 function M.put_header(buf, family, help, type_)
   buf:put("# HELP ", family, " ", M.escape_help(help), "\n# TYPE ", family, " ", type_, "\n")
@@ -62,7 +87,7 @@ function M.sample_start(family, pairs_text)
 end
 
 --- Writes a family of samples (counter, gauge), one line per series: the
--- series' text (a sample_start) then its u64 value. `store` is a series
+-- family name, the series' text (put_sample_labels) then its u64 value. `store` is a series
 -- store, `acc` its accumulator of this scrape: slots 1..acc.n, series
 -- acc.order[s], value acc.sums[s], a signed 64-bit value when acc.signed
 -- (gauges of value_type s64 or s32). Nothing at all without series.
@@ -77,6 +102,7 @@ function M.put_samples(buf, family, help, type_, store, acc)
   M.put_header(buf, family, help, type_)
   for s = 1, n do
     local id = order[s]
+    buf:put(family)
     buf:putcdata(arena + text_at[id], text_len[id])
     put(buf, sums[s])
     buf:put("\n")

@@ -38,7 +38,7 @@ function M.check_map(m, info, fail, lenient)
 end
 
 function M.bind(plan)
-  plan.overflow_text = exposition.sample_start(plan.family, cardinality.overflow_pairs(plan))
+  plan.overflow_text = cardinality.overflow_sample_text(plan)
 end
 
 -- Each record's first plan.key_size bytes are its labels; the core counts

@@ -38,8 +38,9 @@ function M.check_value(m, info, fail)
 end
 
 function M.bind(plan, m)
+  plan.value_type = m.value_type -- in the fingerprint too (fingerprint.lua)
   plan.signed = m.value_type == "s64"
-  plan.overflow_text = exposition.sample_start(plan.family, cardinality.overflow_pairs(plan))
+  plan.overflow_text = cardinality.overflow_sample_text(plan)
 end
 
 function M.collect(plan, state, batch, buf, stats)

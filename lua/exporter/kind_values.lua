@@ -3,13 +3,13 @@
 -- gauge of 4-byte values is one such field. The map is read once per scrape
 -- for all its fields, and each row's key is looked up once: the rows are
 -- walked (rows.each) with a row index for a value, and each field adds its
--- own value of that row. This kind has no section: counters' and gauges'
--- checks hand it their metrics.
+-- own value of that row. A series' text does not hold its family's name
+-- (exposition.put_samples writes it), so every field's family has the
+-- metric's one series store (state.series): one id per label set. This kind
+-- has no section: counters' and gauges' checks hand it their metrics.
 local ffi = require("ffi")
-local api = require("exporter.decoder_api")
 local cardinality = require("exporter.cardinality")
 local exposition = require("exporter.exposition")
-local labels = require("exporter.labels")
 local rows = require("exporter.rows")
 local series = require("exporter.series")
 local value_fields = require("exporter.value_fields")
@@ -34,53 +34,32 @@ function M.check_map(m, _, _, lenient)
   return true
 end
 
-function M.bind(plan, m)
+-- The fields' size and the value's type are in the plan so that the
+-- fingerprint (fingerprint.lua) changes with them.
+function M.bind(plan, m, info)
   plan.fields, plan.families = {}, {}
-  local overflow = cardinality.overflow_pairs(plan)
   for i, f in ipairs(m.fields) do
     local family = "ebpf_exporter_" .. f.name
     plan.fields[i] = {
-      family = family, help = f.help, type = f.kind, offset = f.offset, signed = f.signed,
+      family = family, help = f.help, type = f.kind, offset = f.offset, size = f.size, signed = f.signed,
       ptr = ffi.typeof(value_fields.ctype(f.size, f.signed) .. " *"),
       array = f.signed and i64_array or u64_array,
-      overflow_text = exposition.sample_start(family, overflow),
     }
     plan.families[i] = family
   end
-  plan.overflow_text = plan.fields[1].overflow_text
+  plan.value_type = m.value_type or info and info.value_type
+  plan.overflow_text = cardinality.overflow_sample_text(plan)
 end
 
--- The series stores of fields 2..n grow in step with the metric's own
--- (state.series, field 1's), so a label set has one id in all of them; made
--- anew when rows.begin started the metric's state afresh.
+-- The series store of each field's family: the metric's one, as it is now
+-- (rows.begin may have started it afresh).
 local function field_stores(plan, state)
-  if state.stores_of ~= state.series then
-    state.stores = { state.series }
-    for f = 2, #plan.fields do
-      state.stores[f] = series.new()
-      if plan.max_series then
-        series.limit(state.stores[f], plan.max_series, plan.fields[f].overflow_text)
-      end
-    end
-    state.stores_of = state.series
+  local stores = state.stores or {}
+  for f = 1, #plan.fields do
+    stores[f] = state.series
   end
-  return state.stores
-end
-
-local function entry(plan, state, raw, stats)
-  local values, uncached = labels.decode(plan, raw, stats)
-  if values == nil then
-    return nil
-  elseif values == api.SKIP then
-    return rows.DROPPED
-  end
-  local pairs_text = #values > 0 and labels.pairs_text(plan.label_order, values) or ""
-  local fields, stores = plan.fields, state.stores
-  local id = series.id(stores[1], exposition.sample_start(fields[1].family, pairs_text))
-  for f = 2, #fields do
-    series.id(stores[f], exposition.sample_start(fields[f].family, pairs_text))
-  end
-  return id, uncached
+  state.stores = stores
+  return stores
 end
 
 -- Adds a row's field values to its series' sums: series.add gives the slot
@@ -158,7 +137,7 @@ function M.collect(plan, state, batch, buf, stats)
   end
   local fsums = arrays(plan, state, "fsums", acc.size)
   acc.fvals, acc.fsums, acc.nfields, acc.sums = fvals, fsums, #plan.fields, fsums[1]
-  rows.each(plan, state, index_view(plan, state, batch), stats, entry, add_row, acc)
+  rows.each(plan, state, index_view(plan, state, batch), stats, rows.sample_entry, add_row, acc)
   local n = 0
   for f, field in ipairs(plan.fields) do
     local view = { n = acc.n, order = acc.order, sums = fsums[f], signed = field.signed }

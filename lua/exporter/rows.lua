@@ -1,116 +1,68 @@
 -- The rows of a batch (one per key, or per key and CPU when a metric splits
--- by CPU) and a metric's state between scrapes. A label cache maps each raw
--- key to its kind's entry (a series id, or what the kind packs into one
--- number; SKIPPED for rows never exported), so a warm scrape is one table
--- lookup and a u64 add per key; decoding happens only on misses.
+-- by CPU) and a metric's state between scrapes. The label cache of its
+-- series store (series.lua) maps each raw key to its kind's entry (a series
+-- id, or what the kind packs into one number; SKIPPED for rows never
+-- exported), so a warm scrape is one call of the core that looks up every
+-- key of the batch and a u64 add per key; decoding happens only on misses.
 local ffi = require("ffi")
 local api = require("exporter.decoder_api")
 local cardinality = require("exporter.cardinality")
 local exposition = require("exporter.exposition")
-local label_cache = require("exporter.label_cache")
 local labels = require("exporter.labels")
 local series = require("exporter.series")
 
 local M = {}
 
 local SKIP = api.SKIP
-local SKIPPED = 0 -- the label cache's value for a row that is never exported
+local SKIPPED = 0 -- the entry of a row that is never exported
 local DROPPED = -1 -- make_entry's answer for a row a decoder dropped (api.SKIP)
 M.SKIPPED, M.DROPPED = SKIPPED, DROPPED
 local ffi_string, ffi_cast = ffi.string, ffi.cast
-local u16p = ffi.typeof("const uint16_t *")
-local u32p = ffi.typeof("const uint32_t *")
 local u64p = ffi.typeof("const uint64_t *")
 local u16_box = ffi.typeof("uint16_t[1]")
+local double_array = ffi.typeof("double[?]")
+local u32_array = ffi.typeof("uint32_t[?]")
+local text_buf = require("string.buffer").new(256)
 
--- How a raw key becomes a cache key: a Lua number when its bytes fit one
--- exactly (no allocation, no string interning), else the bytes as a string.
--- Numbers are negated: a table keeps small non-negative integer keys in its
--- array part, and the JIT gives up on lookups that may hit either part.
-local function key_reader(size)
-  if size == 1 then
-    return function(p) return -1 - p[0] end
-  elseif size == 2 then
-    return function(p) return -1 - ffi_cast(u16p, p)[0] end
-  elseif size == 4 then
-    return function(p) return -1 - ffi_cast(u32p, p)[0] end
-  elseif size == 8 then
-    return function(p)
-      local w = ffi_cast(u32p, p)
-      local hi = w[1]
-      if hi < 0x200000 then -- below 2^53: exact as a double
-        return -1 - (hi * 4294967296 + w[0])
-      end
-      return ffi_string(p, 8)
-    end
-  end
-  return function(p) return ffi_string(p, size) end
-end
-
---- A metric's state between scrapes, for the plan it was made for: its label
--- caches and skip caches (one per CPU when the plan splits by CPU), its
--- series store, and scratch for the walk. The plan itself never changes
--- after bind.
-function M.new_state()
-  return { caches = {}, skips = {}, series = series.new(), misses = {}, read_key = nil }
-end
-
-local function cache_for(plan, state, cpu)
-  local c = state.caches[cpu + 1]
-  if not c then
-    c = label_cache.new(plan.cache_size)
-    state.caches[cpu + 1] = c
-  end
-  return c
-end
-
--- The skip cache keeps the rows decoders drop (regexp misses) apart from the
--- label cache, with its own bound (--config.skip-cache-size); 0 turns it off
--- and such rows are decoded again at every scrape, as in ebpf_exporter.
-local function skips_for(plan, state, cpu)
-  if plan.skip_cache_size < 1 then
-    return nil
-  end
-  local c = state.skips[cpu + 1]
-  if not c then
-    c = label_cache.new(plan.skip_cache_size)
-    state.skips[cpu + 1] = c
-  end
-  return c
+--- A metric's state between scrapes, for the plan it was made for: its
+-- series store (series.lua), which holds the label cache of its keys (one
+-- lane per CPU when the plan splits by CPU), and scratch for the walk. With
+-- a fingerprint (fingerprint.lua) the store is the running configuration's
+-- when it has that metric unchanged, so a reload's first scrape is warm;
+-- `fresh` starts afresh all the same. The plan itself never changes after bind.
+function M.new_state(fingerprint, fresh)
+  return { series = series.new(fingerprint, fresh), fingerprint = fingerprint, entries = nil, misses = nil,
+    rows = 0, values = {} }
 end
 
 --- Starts a scrape of a metric: returns its accumulator (series.begin).
--- Series ids only grow while keys come and go, so past twice what the caches
--- hold the state starts afresh: memory stays bounded and a stable key set
--- never gets there. A metric with max_series also starts afresh when label
--- sets that left hold places others wait for (cardinality.stale).
+-- Keys are cached up to twice the cache size per lane (keys that went away
+-- leave at a sweep), rows decoders dropped up to the skip cache size. A
+-- metric with max_series bounds its series (cardinality.lua), and starts
+-- afresh when label sets that left hold places others wait for
+-- (cardinality.stale).
 function M.begin(plan, state, batch)
-  if state.series.nids > 2 * plan.cache_size * #state.caches + 1024
-    or plan.max_series and cardinality.stale(state.series) then
-    state.caches, state.skips, state.series = {}, {}, series.new()
-  end
-  if plan.max_series then -- the cardinality guard (cardinality.lua)
+  if plan.max_series then
+    if cardinality.stale(state.series) then
+      state.series = series.new(state.fingerprint, true)
+    end
     series.limit(state.series, plan.max_series, plan.overflow_text)
   end
+  series.bound(state.series, 2 * plan.cache_size, plan.skip_cache_size)
   return series.begin(state.series, batch.count * (plan.split_cpu and batch.ncpus or 1))
 end
 
--- Calls visit(acc, entry, value) for every key of the batch whose entry is
--- cached, value a uint64_t, and returns the misses: their key indexes in
--- `misses` and their count. The loop does nothing else, so the JIT compiles
--- it whole: a decoder call inside it would abort the trace and, after a few
+-- Calls visit(acc, entry, value) for every row whose key's entry was cached
+-- (found by series.find: -1 for a miss, SKIPPED for a row never exported),
+-- value a uint64_t. The loop does nothing else, so the JIT compiles it
+-- whole: a decoder call inside it would abort the trace and, after a few
 -- cold scrapes, get the loop blacklisted to the interpreter for good.
-local function visit_hits(read_key, batch, cache, cpu, visit, acc, misses)
-  local keys, ks, ncpus = batch.keys, batch.key_size, batch.ncpus
+local function visit_hits(batch, entries, cpu, visit, acc)
+  local ncpus = batch.ncpus
   local values = ffi_cast(u64p, batch.values)
-  local young = cache.young
-  local nmiss = 0
   for i = 0, batch.count - 1 do
-    local e = young[read_key(keys + i * ks)]
-    if e == nil then
-      nmiss = nmiss + 1
-      misses[nmiss] = i
-    elseif e ~= SKIPPED then
+    local e = entries[i]
+    if e > 0 then
       if cpu then
         visit(acc, e, values[i * ncpus + cpu])
       else
@@ -122,42 +74,33 @@ local function visit_hits(read_key, batch, cache, cpu, visit, acc, misses)
       end
     end
   end
-  return nmiss
 end
 
--- The entry of a missed key: from the caches, or decoded (make_entry) and
--- cached unless its decoder said UNCACHED or failed (nil).
-local function miss_entry(plan, state, p, ks, cache, skips, suffix, stats, make_entry)
-  local ck = state.read_key(p)
-  local e = cache:get(ck)
-  if e == nil and skips and skips:get(ck) then
-    return SKIPPED
-  elseif e ~= nil then
-    return e
-  end
+-- The entry of a missed key, decoded (make_entry) and cached unless its
+-- decoder said UNCACHED or failed (nil). The series it holds: make_entry's
+-- third answer, else the id series.id gave it.
+local function miss_entry(plan, state, p, ks, lane, suffix, stats, make_entry)
+  local store = state.series
   local raw = suffix == "" and ffi_string(p, ks) or ffi_string(p, ks) .. suffix
-  local uncached
-  e, uncached = make_entry(plan, state, raw, stats)
+  store.last_id = 0
+  local e, uncached, id = make_entry(plan, state, raw, stats)
   if e == DROPPED then
-    if skips then
-      skips:put(ck, true)
-    end
+    series.put(store, lane, p, ks, SKIPPED, 0, true)
     return SKIPPED
   elseif e ~= nil and not uncached then
-    cache:put(ck, e)
+    series.put(store, lane, p, ks, e, id or store.last_id, false)
   end
   return e
 end
 
--- Looks up, or decodes and caches, the keys visit_hits missed, and visits them.
-local function visit_misses(plan, state, batch, cache, cpu, suffix, stats, make_entry, visit, acc, nmiss)
+-- Decodes and caches the keys series.find missed, and visits them.
+local function visit_misses(plan, state, batch, cpu, suffix, stats, make_entry, visit, acc, nmiss)
   local keys, ks, ncpus = batch.keys, batch.key_size, batch.ncpus
   local values = ffi_cast(u64p, batch.values)
-  local skips = skips_for(plan, state, cpu or 0)
   local misses = state.misses
-  for j = 1, nmiss do
+  for j = 0, nmiss - 1 do
     local i = misses[j]
-    local e = miss_entry(plan, state, keys + i * ks, ks, cache, skips, suffix, stats, make_entry)
+    local e = miss_entry(plan, state, keys + i * ks, ks, cpu or 0, suffix, stats, make_entry)
     if e ~= nil and e ~= SKIPPED then
       local v = values[i * ncpus + (cpu or 0)]
       if not cpu then
@@ -170,45 +113,58 @@ local function visit_misses(plan, state, batch, cache, cpu, suffix, stats, make_
   end
 end
 
+-- Room for a batch's entries and misses.
+local function scratch(state, count)
+  if state.rows < count then
+    state.entries, state.misses, state.rows = double_array(count), u32_array(count), count
+  end
+end
+
 --- Visits every row of the batch: visit(acc, entry, value) with the entry
 -- that make_entry(plan, state, raw, stats) gave its key (raw: the key bytes,
--- then the 2-byte CPU index when the plan splits by CPU). make_entry and
--- visit must be module-level functions, never fresh closures: the JIT
--- specialises calls on the function's identity.
+-- then the 2-byte CPU index when the plan splits by CPU). make_entry returns
+-- the entry (a number > 0, SKIPPED or DROPPED; nil on a decoder error), true
+-- when it must not be cached, and optionally the id of the series the entry
+-- holds (else the last one series.id gave). make_entry and visit must be
+-- module-level functions, never fresh closures: the JIT specialises calls on
+-- the function's identity.
 function M.each(plan, state, batch, stats, make_entry, visit, acc)
-  if batch.count == 0 then
+  local count = batch.count
+  if count == 0 then
     return
   end
-  if not state.read_key then
-    state.read_key = key_reader(batch.key_size)
-  end
-  local read_key, misses = state.read_key, state.misses
+  scratch(state, count)
+  local store, entries, misses, ks = state.series, state.entries, state.misses, batch.key_size
   if not plan.split_cpu then
-    local cache = cache_for(plan, state, 0)
-    local nmiss = visit_hits(read_key, batch, cache, nil, visit, acc, misses)
-    visit_misses(plan, state, batch, cache, nil, "", stats, make_entry, visit, acc, nmiss)
+    local nmiss = series.find(store, 0, batch.keys, count, ks, entries, misses)
+    visit_hits(batch, entries, nil, visit, acc)
+    visit_misses(plan, state, batch, nil, "", stats, make_entry, visit, acc, nmiss)
     return
   end
   local cpu_bytes = u16_box()
   for c = 0, batch.ncpus - 1 do
-    local cache = cache_for(plan, state, c)
     cpu_bytes[0] = c
-    local nmiss = visit_hits(read_key, batch, cache, c, visit, acc, misses)
-    visit_misses(plan, state, batch, cache, c, ffi_string(cpu_bytes, 2), stats, make_entry, visit, acc, nmiss)
+    local nmiss = series.find(store, c, batch.keys, count, ks, entries, misses)
+    visit_hits(batch, entries, c, visit, acc)
+    visit_misses(plan, state, batch, c, ffi_string(cpu_bytes, 2), stats, make_entry, visit, acc, nmiss)
   end
 end
 
 --- The entry of a kind whose series are sample lines (a counter): the id of
--- its series, whose text is the sample line up to the value.
+-- its series, whose text is the sample line after the family name, up to the
+-- value (exposition.put_sample_labels).
+-- The text is put together in text_buf and handed to the store from there.
 function M.sample_entry(plan, state, raw, stats)
-  local values, uncached = labels.decode(plan, raw, stats)
+  local values, uncached = labels.decode(plan, raw, stats, state.values)
   if values == nil then
     return nil
   elseif values == SKIP then
     return DROPPED
   end
-  local pairs_text = #values > 0 and labels.pairs_text(plan.label_order, values) or ""
-  return series.id(state.series, exposition.sample_start(plan.family, pairs_text)), uncached
+  local order = plan.label_order
+  text_buf:reset()
+  exposition.put_sample_labels(text_buf, order.names, order.index, values)
+  return series.id_bytes(state.series, text_buf:ref()), uncached
 end
 
 --- Walks a batch into one sum per series of sample lines; returns the

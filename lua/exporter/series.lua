@@ -1,118 +1,140 @@
--- The series of one metric: every label set it has seen gets an id; its
--- text lives in one contiguous FFI arena and its per-scrape state in FFI
--- arrays, so a series costs a few bytes, not a table, and writing the output
--- reads memory in order (the same text as scattered Lua strings cost 4x as
--- much to copy out).
+-- The series of one metric and the label cache of its keys, in a store of
+-- the core's (core/series_store.c, struct elx_series_store in abi.h): its
+-- memory is outside the Lua heap, so a series costs a few bytes, not a
+-- table and a string, writing the output reads memory in order, and the
+-- configuration that a reload makes opens the very store the running one
+-- fills when the metric's fingerprint (fingerprint.lua) did not change.
 --
 -- A store's fields, read by exposition.lua's writers: the text of series id
 -- is `text_len[id]` bytes at `arena + text_at[id]`: for a sample family the
--- sample line up to the value, for a histogram its label pairs.
+-- sample line after the family name up to the value, for a histogram its
+-- label pairs.
 local ffi = require("ffi")
+local abi = require("exporter.abi") -- declares the store's functions
 
 local M = {}
 
 local u64_array = ffi.typeof("uint64_t[?]")
 local u32_array = ffi.typeof("uint32_t[?]")
-local u8_array = ffi.typeof("uint8_t[?]")
 
---- An empty store.
-function M.new()
-  return {
-    ids = {}, -- series text -> id: keys of one label set share an id
-    nids = 0,
-    gen = 0, -- scrapes begun
-    capacity = 64,
-    gens = u32_array(64), -- id -> scrape that last saw it
-    slots = u32_array(64), -- id -> its slot in that scrape
-    text_at = u32_array(64),
-    text_len = u32_array(64),
-    arena = u8_array(4096),
-    arena_size = 4096,
-    arena_used = 0,
-    acc = nil, -- this scrape's accumulator, see begin
-    limit = nil, -- series kept at most (M.limit), then overflow_id for new texts
-    overflow_text = nil,
-    overflow_id = nil,
-  }
+-- Inside the exporter the store's functions are the binary's own; specs and
+-- tools load the same C file built as a library of its own (CMakeLists.txt),
+-- from $ELX_BUILD (default "build").
+local lib
+
+local function library()
+  if not lib then
+    if abi.core_available() then
+      lib = ffi.C
+    else
+      local path = (os.getenv("ELX_BUILD") or "build") .. "/libelx_series.so"
+      lib = assert(require("exporter.libc").load_library({ path }))
+    end
+  end
+  return lib
+end
+
+-- A store seen from Lua: `c` the core's, whose fields (arena, text_at,
+-- text_len, nids, nseries, nkeys, gen) read through; `acc` this Lua state's
+-- accumulator (begin); `last_id` the id `id` gave last.
+local Store = {
+  __index = function(store, k)
+    return store.c[k]
+  end,
+}
+
+--- A store: the one registered under `fingerprint` (the running
+-- configuration's, taken over), or a new one; with `fresh`, always a new one
+-- registered in its place. Without a fingerprint, a store of its own.
+-- store.adopted says whether it was taken over.
+function M.new(fingerprint, fresh)
+  local l = library()
+  local adopted = ffi.new("int[1]")
+  local c = l.elx_series_store_open(fingerprint, fresh and 1 or 0, adopted)
+  if c == nil then
+    error("out of memory for a series store")
+  end
+  return setmetatable({ c = ffi.gc(c, l.elx_series_store_close), acc = false, last_id = 0,
+    adopted = adopted[0] == 1 }, Store)
+end
+
+--- The bounds of the key cache: rows with series, rows decoders dropped.
+function M.bound(store, max_keys, max_skips)
+  lib.elx_series_store_bound(store.c, max_keys, max_skips)
 end
 
 --- Bounds the store to `limit` series (max_series, cardinality.lua): past
 -- it, M.id gives every text it does not know the id of one more series,
--- whose text is `overflow_text`, so that the store never grows past
--- limit + 1 series whatever the map holds.
+-- whose text is `overflow_text`, so that the store never holds more than
+-- limit + 1 series whatever the map holds (the core does the folding).
 function M.limit(store, limit, overflow_text)
-  store.limit, store.overflow_text = limit, overflow_text
-end
-
-local function grow(array, ctype, new)
-  local grown = ctype(new)
-  ffi.copy(grown, array, ffi.sizeof(array))
-  return grown
-end
-
-local function store_text(store, id, text)
-  local used, n = store.arena_used, #text
-  if used + n > store.arena_size then
-    local size = math.max(store.arena_size * 2, used + n)
-    store.arena = grow(store.arena, u8_array, size)
-    store.arena_size = size
+  if lib.elx_series_store_limit(store.c, limit, overflow_text, #overflow_text) ~= 0 then
+    error("out of memory for a series store's overflow text")
   end
-  ffi.copy(store.arena + used, text, n)
-  store.text_at[id], store.text_len[id] = used, n
-  store.arena_used = used + n
 end
 
-local new_id
-
--- The overflow series' id, made when first needed; a label set whose every
--- value reads "overflow" already is that series (one text, one line).
-local function overflow_id(store)
-  local id = store.overflow_id
-  if not id then
-    id = store.ids[store.overflow_text] or new_id(store, store.overflow_text)
-    store.overflow_id = id
-    if store.acc then
-      store.acc.overflow_id = id
+-- The id arrays grew (a new id, or room made for a batch's misses): the
+-- scrape under way writes to the new ones. The overflow series may have
+-- been made by the last id.
+local function follow(store, c)
+  local acc = store.acc
+  if acc then
+    acc.overflow_id = c.overflow_id
+    if acc.capacity ~= c.capacity then
+      acc.gens, acc.slots, acc.capacity = c.gens, c.slots, c.capacity
     end
   end
-  return id
 end
 
---- The id of a series text, new or known (past the store's limit, a new
--- text gets the overflow series' id).
+--- The id of a series text, new or known.
 function M.id(store, text)
-  local id = store.ids[text]
-  if id then
-    return id
-  elseif store.limit and store.nids >= store.limit then
-    return overflow_id(store)
+  local c = store.c
+  local id = lib.elx_series_store_id(c, text, #text)
+  if id == 0 then
+    error("out of memory for series " .. text)
   end
-  return new_id(store, text)
-end
-
-function new_id(store, text)
-  local id = store.nids + 1
-  store.nids = id
-  store.ids[text] = id
-  if id >= store.capacity then
-    local cap = store.capacity * 2
-    store.gens, store.slots = grow(store.gens, u32_array, cap), grow(store.slots, u32_array, cap)
-    store.text_at, store.text_len = grow(store.text_at, u32_array, cap), grow(store.text_len, u32_array, cap)
-    store.capacity = cap
-    if store.acc then -- the scrape under way must write to the new arrays
-      store.acc.gens, store.acc.slots = store.gens, store.slots
-    end
-  end
-  store_text(store, id, text)
+  store.last_id = id
+  follow(store, c)
   return id
 end
 
---- Starts a scrape: a new generation, and an accumulator with room for
--- `rows` slots. Slot s (1..acc.n) belongs to series acc.order[s]; a kind
--- keeps its per-slot values in acc.sums (add) or in arrays of its own in
--- acc, which lives as long as the store.
+--- The id of the series text of `len` bytes at pointer `p` (a string.buffer's
+-- ref), new or known: no Lua string is made.
+function M.id_bytes(store, p, len)
+  local c = store.c
+  local id = lib.elx_series_store_id(c, p, len)
+  if id == 0 then
+    error("out of memory for a series")
+  end
+  store.last_id = id
+  follow(store, c)
+  return id
+end
+
+--- Looks up the `count` keys of `key_size` bytes at `keys` on `lane`:
+-- entries[i] (a double array) is the entry cached for key i, or -1 with i
+-- in misses (a uint32 array). Returns the number of misses.
+function M.find(store, lane, keys, count, key_size, entries, misses)
+  local c = store.c
+  local nmiss = lib.elx_series_store_find(c, lane, keys, count, key_size, entries, misses)
+  follow(store, c)
+  return nmiss
+end
+
+--- Caches key (a pointer to key_size bytes) -> entry, which holds series
+-- `id` (0: none); `dropped` when a decoder dropped the row. Past the bounds
+-- the key is not cached: it is decoded again at the next scrape.
+function M.put(store, lane, key, key_size, entry, id, dropped)
+  lib.elx_series_store_put(store.c, lane, key, key_size, entry, id, dropped and 1 or 0)
+end
+
+--- Starts a scrape: a new generation (keys and series long gone are swept),
+-- and an accumulator with room for `rows` slots. Slot s (1..acc.n) belongs
+-- to series acc.order[s]; a kind keeps its per-slot values in acc.sums (add)
+-- or in arrays of its own in acc, which lives as long as the store.
 function M.begin(store, rows)
-  store.gen = store.gen + 1
+  local c = store.c
+  lib.elx_series_store_begin(c)
   local acc = store.acc
   if not acc then
     acc = { size = 0 }
@@ -121,8 +143,8 @@ function M.begin(store, rows)
   if acc.size < rows + 1 then
     acc.sums, acc.order, acc.size = u64_array(rows + 1), u32_array(rows + 1), rows + 1
   end
-  acc.n, acc.gen, acc.gens, acc.slots = 0, store.gen, store.gens, store.slots
-  acc.overflow_id, acc.folded = store.overflow_id, 0
+  acc.n, acc.gen, acc.gens, acc.slots, acc.capacity = 0, c.gen, c.gens, c.slots, c.capacity
+  acc.overflow_id, acc.folded = c.overflow_id, 0
   return acc
 end
 

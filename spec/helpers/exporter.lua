@@ -170,6 +170,14 @@ end
 
 --- The git revision the binary was built from, as the build recorded it;
 -- it must name a commit of this repository.
+--- promtool's lint of the exposition in `path`, less its one complaint about
+-- a name ebpf_exporter gives (the programs' run time, in the output while
+-- anything on the machine has kernel.bpf_stats_enabled on): "" when clean.
+function M.promtool_lint(path)
+  local out = M.sh("promtool check metrics < " .. path)
+  return (out:gsub('ebpf_exporter_ebpf_program_run_time_seconds counter metrics should have "_total" suffix\n', ""))
+end
+
 function M.revision()
   local text = assert(M.read_file(M.build .. "/gen/revision.h"), "no revision.h: run make build")
   local rev = assert(text:match('#define ELX_REVISION "(%x+)"'), text)

@@ -99,6 +99,7 @@ function M.scrape(spec)
   s.reload_success_time_ms = spec.reload_success_time_ms or 0
   s.reloads_success = spec.reloads_success or 0
   s.reloads_failure = spec.reloads_failure or 0
+  s.deadline = spec.deadline or 0
   anchors[#anchors + 1] = s
   M.anchors = M.anchors or {}
   M.anchors[#M.anchors + 1] = anchors

@@ -7,6 +7,7 @@
 -- the ids the kernel shows in their holder's /proc fdinfo.
 local files = require("helpers.files")
 local helper = require("helpers.exporter")
+local lock = require("helpers.lock")
 
 local TARGET = helper.spec_dir .. "/elx-test-target"
 local OBJECTS = helper.spec_dir .. "/elx-bpf-objects"
@@ -406,9 +407,10 @@ describe("--prog-stats-mode", function()
   -- Runs of the uprobe program for 5 hits made between two scrapes that
   -- both saw the same window (want_on) or the same gap between windows,
   -- with the sysctl off all along (another process turning it on would
-  -- count runs outside our windows).
+  -- count runs outside our windows). Windows and gaps of 3 s: two scrapes
+  -- and a hit fit in one even on a loaded machine.
   local function runs_for_5_hits(e, want_on)
-    for _ = 1, 40 do
+    for _ = 1, 80 do
       local before = e:samples()
       local id = uprobe_id(before)
       local series = 'ebpf_program_run_count{prog_id="' .. id .. '"}'
@@ -423,14 +425,15 @@ describe("--prog-stats-mode", function()
       end
       helper.sleep(0.05)
     end
-    error("no 5 hits fell inside one " .. (want_on and "window" or "gap") .. " in 40 tries")
+    error("no 5 hits fell inside one " .. (want_on and "window" or "gap") .. " in 80 tries")
   end
 
   it("sample: counts runs only inside windows, with the duty cycle the flags set", function()
     local e = helper.start({ names = "bpf_collector_test",
       args = "--collector.bpf --no-collector.bpf.btf --no-collector.bpf.links "
-        .. "--prog-stats-mode=sample --prog-stats-sample-interval=2s --prog-stats-sample-duration=1s" })
-    local ok, err = pcall(function()
+        .. "--prog-stats-mode=sample --prog-stats-sample-interval=6s --prog-stats-sample-duration=3s" })
+    -- Under the lock every copy of the specs takes to set the sysctl.
+    local ok, err = pcall(lock.with, "bpf-stats", function()
       local v = e:samples()
       assert.equal(0.5, v.ebpf_exporter_prog_stats_duty_cycle)
       assert.equal(1, v['ebpf_exporter_prog_stats_mode{mode="sample"}'])

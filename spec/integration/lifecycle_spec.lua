@@ -292,7 +292,49 @@ describe("attach failures", function()
   end)
 end)
 
+--- Whether the kernel still has the object of this kind ("prog", "map",
+-- "link") and id; waits up to 5 s for it to go, as the kernel frees some
+-- objects (a tp_btf link's program) an RCU grace period after the last close.
+local function kernel_has(kind, id)
+  for _ = 1, 100 do
+    local _, code = helper.sh(("bpftool %s show id %d"):format(kind, id))
+    if code ~= 0 then return false end
+    helper.sleep(0.05)
+  end
+  return true
+end
+
 describe("shutdown", function()
+  it("of an exporter holding 100,000 series and the default examples exits 0 and leaves nothing of its own", function()
+    local dir = helper.tmpdir()
+    files.run(("cp %s/bench/bench.bpf.o %s/bench/bench.yaml %s/"):format(helper.build, helper.build, dir))
+    for _, name in ipairs({ "timers", "softirqs", "syscalls", "biolatency" }) do
+      files.run(("cp %s/%s.bpf.o %s/%s.yaml %s/"):format(helper.examples_dir, name, helper.examples_dir, name, dir))
+    end
+    local e = helper.start({ dir = dir, names = "bench,timers,softirqs,syscalls,biolatency" })
+    local map = helper.maps_named(e.pid, "bench_values")
+    assert.equal(1, #map)
+    files.run(("%s/elx-bench-baseline fill %d 100000"):format(helper.build, map[1]))
+    local _, series = e:scrape():gsub("\nebpf_exporter_bench_values{", "")
+    assert.equal(100000, series)
+    local owned = helper.bpf_fds(e.pid)
+    -- timers 1, softirqs 1, syscalls 2, biolatency 3: a link each.
+    assert.equal(7, #owned.progs)
+    assert.equal(7, #owned.links)
+    os.execute("kill -TERM " .. e.pid)
+    local code, log = e:wait()
+    assert.equal(0, code, log)
+    for kind, ids in pairs({ prog = owned.progs, map = owned.maps }) do
+      for _, id in ipairs(ids) do
+        assert.is_false(kernel_has(kind, id), kind .. " " .. id .. " left in the kernel")
+      end
+    end
+    for _, link in ipairs(owned.links) do
+      assert.is_false(kernel_has("link", link.id), "link " .. link.id .. " left in the kernel")
+    end
+    os.execute("rm -rf " .. dir)
+  end)
+
   for _, signal in ipairs({ "TERM", "INT" }) do
     it("on SIG" .. signal .. " detaches everything and exits 0", function()
       local e = helper.start({ names = "uprobe_test,attach_fail" })

@@ -208,10 +208,13 @@ describe("targets", function()
       t.wait_for("a's series to go", function()
         return exporter:samples()[series("targets_hits_total", a.pid)] == nil
       end, 6)
-      -- Exactly the grace period after the exit, as the exporter saw both.
+      -- The grace period after the exit, as the exporter saw both: its
+      -- timer counts from the loop's time at the exit, cached before the
+      -- detach is logged, and log lines have whole milliseconds, so a few
+      -- ms under 2000 is the same moment.
       local detached = t.logged_ms(exporter, "detached 2 program%(s%) from process " .. a.pid .. "$")
       local deleted = t.logged_ms(exporter, "map targets_hits_total: 1 keys of 1 exited process")
-      assert.is_true(deleted - detached >= 2000 and deleted - detached < 2500,
+      assert.is_true(deleted - detached >= 1990 and deleted - detached < 2500,
         ("keys deleted %d ms after the exit, for a grace period of 2 s"):format(deleted - detached))
       local s = exporter:samples()
       assert.is_nil(s[series("targets_returns_total", a.pid)])
