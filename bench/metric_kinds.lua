@@ -32,7 +32,7 @@ local function measure(build)
     files.run(("cp %s/bench/bench.bpf.o %s/"):format(build, dir))
     files.write(dir .. "/bench.yaml", "metrics:\n" .. v[2] .. LABELS)
     common.with_exporter({ dir = dir, names = "bench" }, function(e)
-      common.run(("ELX_MAP_OWNER=%d %s/elx-bench-baseline fill bench_values %d"):format(e.pid, build, N))
+      common.run(("%s/elx-bench-baseline fill %d %d"):format(build, common.map_id(e, "bench_values"), N))
       local cold, warm = curl_ms(e), {}
       for i = 1, WARM_RUNS do
         warm[i] = curl_ms(e)
