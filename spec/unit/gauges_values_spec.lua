@@ -446,3 +446,43 @@ metrics:
     assert.same(bound, plans)
   end)
 end)
+
+describe("a gauge's, struct values' or guarded metric's fingerprint", function()
+  local fingerprint = require("exporter.fingerprint")
+
+  local function fp(yaml, info)
+    local cfg = assert(parse(yaml))
+    info.name, info.max_entries = cfg.metrics[1].name, 1024
+    return fingerprint.of(assert(metric.bind(cfg, { info }, { cache_size = 1024 }))[1], registry)
+  end
+
+  local U64 = { type = 1, key_size = 4, value_size = 8 }
+  local function gauge(extra)
+    return "metrics: { gauges: [ { name: g, help: G, labels: [" .. LABEL .. "]" .. extra .. " } ] }"
+  end
+
+  it("changes with max_series and value_type, so that a reload changing them starts afresh", function()
+    local base = fp(gauge(""), U64)
+    assert.equal(base, fp(gauge(""), U64))
+    assert.equal(base, fp(gauge(", value_type: u64"), U64))
+    assert.not_equal(base, fp(gauge(", value_type: s64"), U64))
+    local guarded = fp(gauge(", max_series: 10"), U64)
+    assert.not_equal(base, guarded)
+    assert.not_equal(guarded, fp(gauge(", max_series: 20"), U64))
+  end)
+
+  it("changes with a struct value field's offset, size or sign", function()
+    local info = { type = 1, key_size = 4, value_size = 24, value_type = STATS_BTF.value_type,
+      value_fields = STATS_BTF.value_fields }
+    local base = fp(STATS, info)
+    assert.equal(base, fp(STATS, info))
+    local narrow = { type = 1, key_size = 4, value_size = 24, value_type = STATS_BTF.value_type, value_fields = {
+      { name = "bytes", offset = 0, size = 8 }, { name = "packets", offset = 8, size = 4 },
+      { name = "inflight", offset = 16, size = 4 }, { name = "pad", offset = 20, size = 4 },
+    } }
+    assert.not_equal(base, fp(STATS:gsub("offset: 8, size: 8", "offset: 8, size: 4"), narrow))
+    assert.not_equal(base, fp(STATS:gsub("offset: 16, size: 4, kind: gauge, value_type: s32",
+      "offset: 16, size: 4, kind: gauge, value_type: u32"), info))
+    assert.not_equal(base, fp(STATS:gsub("offset: 16, size: 4", "offset: 20, size: 4"), info))
+  end)
+end)
