@@ -44,6 +44,7 @@ require("targets")(build)
 require("kernel_cost")(build)
 require("shutdown")(build)
 require("web")(build)
+require("metric_kinds")(build)
 
 require("scrape")(build)
 require("cold_profile")(build)

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#define ELX_ABI_VERSION 15
+#define ELX_ABI_VERSION 16
 
 /* Functions called from Lua must be visible to the FFI (-rdynamic). */
 #define ELX_EXPORT __attribute__((visibility("default")))
@@ -75,17 +75,30 @@ struct elx_init {
 	uint64_t decoder_memory_limit; /* --decoders.memory-limit, bytes */
 	uint32_t decoders_unrestricted; /* --decoders.unrestricted */
 	uint32_t reserved;
+	uint64_t max_series; /* --config.max-series: series kept per metric; 0: no limit */
 };
 
 /* One BPF map of a config as libbpf sees it after open, before load. */
+/* A member of a map's value type, from the object's BTF. */
+struct elx_value_field {
+	const char *name;
+	uint32_t offset; /* bytes from the start of the value */
+	uint32_t size;	 /* bytes; 0 for a bitfield */
+};
+
 struct elx_map_info {
 	const char *name;
 	uint32_t type;
 	uint32_t key_size;
 	uint32_t value_size;
 	uint32_t max_entries;
-	uint32_t percpu; /* 1 for the per-CPU map types: a value slot per possible CPU */
-	uint32_t reserved;
+	uint32_t percpu;	/* 1 for the per-CPU map types: a value slot per possible CPU */
+	uint32_t nvalue_fields; /* members of value_fields */
+	/* the value's BTF type name ("tcp_stats", "u64"; "" when anonymous), or
+	 * NULL when the object has no BTF for it; a struct or union has its
+	 * members in value_fields, in order (typedefs and qualifiers resolved) */
+	const char *value_type;
+	const struct elx_value_field *value_fields;
 };
 
 /* A map the core reads at each scrape for a config. */
@@ -183,11 +196,19 @@ struct elx_decoder_count {
 /* Counters of a config that Lua adds to and the core keeps: a reload
  * carries them to the config of the same name. Decoders past the 32nd of a
  * config count in the last slot. */
+/* Rows a metric's cardinality guard folded into its overflow series. */
+struct elx_overflow_count {
+	char metric[64]; /* the metric's name, NUL-terminated; "" for a free slot */
+	uint64_t rows;
+};
 struct elx_config_counters {
 	uint64_t invalid_utf8; /* label values decoded with invalid UTF-8, repaired */
 	uint32_t ndecoders;    /* slots in use */
 	uint32_t reserved;
 	struct elx_decoder_count decoders[32];
+	uint32_t noverflows; /* slots of overflows in use */
+	uint32_t reserved2;
+	struct elx_overflow_count overflows[32];
 };
 
 /* One config's part of a scrape. */
@@ -563,12 +584,14 @@ struct elx_series_store {
 	uint32_t *text_len;
 	uint32_t *gens;
 	uint32_t *slots;
-	uint32_t nids;	   /* the highest id handed out */
-	uint32_t capacity; /* of the id arrays: ids are below it */
-	uint32_t gen;	   /* scrapes begun */
-	uint32_t nseries;  /* series alive */
-	uint32_t nkeys;	   /* keys cached, on every lane, dropped rows' too */
-	uint32_t adopted;  /* configurations that took this store over */
+	uint32_t nids;	      /* the highest id handed out */
+	uint32_t capacity;    /* of the id arrays: ids are below it */
+	uint32_t gen;	      /* scrapes begun */
+	uint32_t nseries;     /* series alive */
+	uint32_t nkeys;	      /* keys cached, on every lane, dropped rows' too */
+	uint32_t adopted;     /* configurations that took this store over */
+	uint32_t max_series;  /* 0: no bound; else new texts past it get overflow_id */
+	uint32_t overflow_id; /* the overflow series (elx_series_store_limit), 0 until made */
 	uint64_t arena_used;
 	uint64_t arena_size;
 	struct elx_series_private *priv;
@@ -597,7 +620,14 @@ uint32_t elx_series_store_find(struct elx_series_store *store, uint32_t lane, co
  * of dropped rows. Returns 0, -ENOSPC past the bound (not cached) or -ENOMEM. */
 int elx_series_store_put(struct elx_series_store *store, uint32_t lane, const uint8_t *key,
 			 uint32_t key_size, double entry, uint32_t id, int dropped);
-/* The id of a series text, known or new (the text copied); 0 when out of memory. */
+/* Bounds the series to max_series (0: none; max_series in a config): a text
+ * not known yet while max_series series other than the overflow one live gets
+ * the id of the overflow series, whose text is overflow_text (copied; made
+ * when first needed). Returns 0 or -ENOMEM. */
+int elx_series_store_limit(struct elx_series_store *store, uint32_t max_series,
+			   const uint8_t *overflow_text, uint32_t len);
+/* The id of a series text, known or new (the text copied), or past the bound
+ * the overflow series'; 0 when out of memory. */
 uint32_t elx_series_store_id(struct elx_series_store *store, const uint8_t *text, uint32_t len);
 
 /* Core symbols Lua may use. */

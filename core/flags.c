@@ -47,6 +47,9 @@ static const struct flag_def flag_defs[] = {
 	{ "config.skip-cache-size", FLAG_COUNT, FIELD(config_skip_cache_size), "N",
 	  "Keys whose rows a decoder dropped (regexp), kept per metric so they are not decoded "
 	  "again; 0 decodes them at every scrape (default 65536)." },
+	{ "config.max-series", FLAG_COUNT, FIELD(config_max_series), "N",
+	  "Series kept per metric without a max_series of its own; past it, new label sets "
+	  "add to one overflow series (default 0: no limit)." },
 	{ "capabilities.keep", FLAG_STRING, FIELD(capabilities_keep), "CAPS",
 	  "Capabilities kept after attaching: all, none, or a list like cap_syslog,cap_bpf "
 	  "(default all)." },

@@ -15,6 +15,7 @@ struct elx_flags {
 	int config_strict;
 	long config_cache_size;
 	long config_skip_cache_size;
+	long config_max_series; /* 0: no limit */
 	int debug;
 	int log_timestamps;
 	char **listen_addresses; /* NULL-terminated, from repeated --web.listen-address */

@@ -146,6 +146,7 @@ static int start_lua(struct elx_generation *gen, const struct elx_flags *flags)
 		.decoder_time_limit = (double)flags->decoders_time_limit_ns / 1e9,
 		.decoder_memory_limit = (uint64_t)flags->decoders_memory_limit << 20,
 		.decoders_unrestricted = (uint32_t)flags->decoders_unrestricted,
+		.max_series = (uint64_t)flags->config_max_series,
 	};
 	char *err = NULL;
 	int ret = elx_lua_new(&gen->lua, &err);

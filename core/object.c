@@ -19,6 +19,7 @@
 #include "kaddrs.h"
 #include "libbpf_log.h"
 #include "log.h"
+#include "map_btf.h"
 #include "object_check.h"
 #include "targets.h"
 
@@ -110,6 +111,8 @@ static int describe_maps(struct elx_object *o)
 		info->value_size = bpf_map__value_size(map);
 		info->max_entries = bpf_map__max_entries(map);
 		info->percpu = (uint32_t)elx_map_type_percpu(info->type);
+		if (elx_map_btf_describe(bpf_object__btf(o->obj), map, info))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -511,6 +514,8 @@ void elx_object_close(struct elx_object *o)
 	free(o->tags);
 	free(o->prog_fds);
 	free(o->attach_errors);
+	for (size_t i = 0; i < o->nmap_infos; i++)
+		elx_map_btf_free(&o->map_infos[i]);
 	free(o->map_infos);
 	free(o->kaddrs_signature);
 	free_image(o);

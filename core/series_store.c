@@ -41,8 +41,11 @@ struct elx_series_private {
 	uint32_t nfree;
 	uint32_t *index; /* text index: slots of ids, 0 empty */
 	uint32_t index_cap;
-	uint32_t seen_now; /* keys seen in the scrape under way */
-	uint64_t garbage;  /* arena bytes of freed series */
+	uint32_t seen_now;	/* keys seen in the scrape under way */
+	uint8_t *overflow_text; /* elx_series_store_limit's, or NULL */
+	uint32_t overflow_len;
+	uint32_t overflow_extra; /* 1: overflow_id was made past the bound, not a place */
+	uint64_t garbage;	 /* arena bytes of freed series */
 };
 
 /* Tables of any size (not powers of two: 100,000 keys would take 262,144
@@ -168,21 +171,70 @@ static uint32_t new_id(struct elx_series_store *s, const uint8_t *text, uint32_t
 	return id;
 }
 
-ELX_EXPORT uint32_t elx_series_store_id(struct elx_series_store *s, const uint8_t *text,
-					uint32_t len)
+/* The id of a text of hash h, or 0 when it has none. */
+static uint32_t known_id(struct elx_series_store *s, const uint8_t *text, uint32_t len, uint32_t h)
 {
 	struct elx_series_private *p = s->priv;
-	uint32_t h = (uint32_t)hash_bytes(text, len);
+	uint32_t cap = p->index_cap;
 
-	if (p->index_cap) {
-		uint32_t cap = p->index_cap;
-
+	if (cap)
 		for (uint32_t i = SLOT(h, cap), id; (id = p->index[i]); i = NEXT(i, cap))
 			if (p->hashes[id] == h && s->text_len[id] == len &&
 			    memcmp(s->arena + s->text_at[id], text, len) == 0)
 				return id;
+	return 0;
+}
+
+/* The overflow series' id, made when first needed; a label set whose text
+ * is the overflow text already is that series (one text, one line). */
+static uint32_t overflow_id(struct elx_series_store *s)
+{
+	struct elx_series_private *p = s->priv;
+
+	if (!s->overflow_id) {
+		uint32_t h = (uint32_t)hash_bytes(p->overflow_text, p->overflow_len);
+		uint32_t id = known_id(s, p->overflow_text, p->overflow_len, h);
+
+		/* A label set that read overflow before the bound holds a place. */
+		p->overflow_extra = !id;
+		s->overflow_id = id ? id : new_id(s, p->overflow_text, p->overflow_len, h);
 	}
+	return s->overflow_id;
+}
+
+ELX_EXPORT uint32_t elx_series_store_id(struct elx_series_store *s, const uint8_t *text,
+					uint32_t len)
+{
+	uint32_t h = (uint32_t)hash_bytes(text, len);
+	uint32_t id = known_id(s, text, len, h);
+
+	if (id)
+		return id;
+	/* The overflow series made past the bound does not count. */
+	if (s->max_series &&
+	    s->nseries - (s->overflow_id && s->priv->overflow_extra) >= s->max_series)
+		return overflow_id(s);
 	return new_id(s, text, len, h);
+}
+
+ELX_EXPORT int elx_series_store_limit(struct elx_series_store *s, uint32_t max_series,
+				      const uint8_t *overflow_text, uint32_t len)
+{
+	struct elx_series_private *p = s->priv;
+	uint8_t *copy;
+
+	s->max_series = max_series;
+	if (p->overflow_text && p->overflow_len == len &&
+	    memcmp(p->overflow_text, overflow_text, len) == 0)
+		return 0; /* the same text every scrape: nothing to copy */
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, overflow_text, len);
+	free(p->overflow_text);
+	p->overflow_text = copy, p->overflow_len = len;
+	s->overflow_id = 0; /* another text: another series */
+	return 0;
 }
 
 static struct lane *lane_of(struct elx_series_store *s, uint32_t lane)
@@ -485,6 +537,8 @@ static void sweep(struct elx_series_store *s, uint32_t oldest)
 		if (!p->live[id] || p->key_refs[id] || s->gens[id] >= oldest)
 			continue;
 		index_delete(p, id);
+		if (id == s->overflow_id)
+			s->overflow_id = 0;
 		p->live[id] = 0, p->garbage += s->text_len[id];
 		p->free_ids[p->nfree++] = id;
 		s->nseries--;
@@ -584,7 +638,7 @@ ELX_EXPORT void elx_series_store_close(struct elx_series_store *s)
 			free_lane(&p->lanes[i]);
 		free(p->lanes), free(p->hashes), free(p->key_refs), free(p->live),
 		    free(p->free_ids);
-		free(p->index);
+		free(p->index), free(p->overflow_text);
 	}
 	free(s->arena), free(s->text_at), free(s->text_len), free(s->gens), free(s->slots);
 	free(p), free(s);

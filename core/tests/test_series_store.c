@@ -1,6 +1,7 @@
 /* The series store: ids by text, keys by lane, the sweep of keys that went
- * away (and of their series, the arena compacted), the bounds, and stores
- * shared by fingerprint across the configurations of a reload. */
+ * away (and of their series, the arena compacted), the bounds, the limit of
+ * series (max_series) with its overflow series, and stores shared by
+ * fingerprint across the configurations of a reload. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -145,10 +146,60 @@ static void test_fingerprints(void)
 	elx_series_store_close(a);
 }
 
+/* Past max_series, new texts get the overflow series' id; known ones keep
+ * theirs; the overflow series made past the limit is no place, one that a
+ * label set made before it is. */
+static void test_limit(void)
+{
+	const char *o = "{k=\"overflow\"} ";
+	struct elx_series_store *s;
+	uint64_t keys[3000];
+	char buf[64];
+	int adopted;
+
+	s = elx_series_store_open(NULL, 0, &adopted);
+	CHECK(s != NULL);
+	CHECK_INT(elx_series_store_limit(s, 2, (const uint8_t *)o, (uint32_t)strlen(o)), 0);
+	CHECK_INT(id_of(s, "a"), 1);
+	CHECK_INT(id_of(s, "b"), 2);
+	CHECK_INT(s->overflow_id, 0);
+	CHECK_INT(id_of(s, "c"), 3);
+	CHECK_INT(s->overflow_id, 3);
+	CHECK_STR(text_of(s, 3, buf), o);
+	CHECK_INT(id_of(s, "d"), 3);
+	CHECK_INT(id_of(s, "a"), 1);
+	CHECK_INT(id_of(s, o), 3);
+	CHECK_INT(s->nseries, 3);
+	/* The same text again copies nothing and keeps the overflow series. */
+	CHECK_INT(elx_series_store_limit(s, 2, (const uint8_t *)o, (uint32_t)strlen(o)), 0);
+	CHECK_INT(s->overflow_id, 3);
+	elx_series_store_close(s);
+
+	s = elx_series_store_open(NULL, 0, &adopted);
+	CHECK_INT(elx_series_store_limit(s, 1, (const uint8_t *)o, (uint32_t)strlen(o)), 0);
+	CHECK_INT(id_of(s, o), 1); /* a label set that reads overflow: a place */
+	CHECK_INT(id_of(s, "a"), 1);
+	CHECK_INT(s->overflow_id, 1);
+	CHECK_INT(s->nseries, 1);
+	elx_series_store_close(s);
+
+	/* 3,000 keys, 1,000 texts, limit 10: 10 series and the overflow one. */
+	s = elx_series_store_open(NULL, 0, &adopted);
+	CHECK_INT(elx_series_store_limit(s, 10, (const uint8_t *)o, (uint32_t)strlen(o)), 0);
+	for (uint32_t i = 0; i < 3000; i++)
+		keys[i] = i;
+	CHECK_INT(scrape(s, keys, 3000), 3000);
+	CHECK_INT(s->nseries, 11);
+	CHECK_INT(id_of(s, "k5"), 6);
+	CHECK_INT(id_of(s, "k500"), s->overflow_id);
+	elx_series_store_close(s);
+}
+
 int main(void)
 {
 	test_ids_and_keys();
 	test_churn();
+	test_limit();
 	test_fingerprints();
 	return 0;
 }

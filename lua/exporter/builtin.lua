@@ -2,6 +2,7 @@
 -- run stats, decoder and map read errors, scrape durations. Names and help
 -- texts are ebpf_exporter's where it has the metric.
 local ffi = require("ffi")
+local cardinality = require("exporter.cardinality")
 local exposition = require("exporter.exposition")
 local numfmt = require("exporter.numfmt")
 
@@ -53,7 +54,7 @@ end
 -- Sample lines of the per-config and per-map families, configs by name.
 local function config_lines(configs)
   local out = { enabled = {}, decoder_errors = {}, durations = {}, read_errors = {}, lost = {}, success = {},
-    invalid_utf8 = {} }
+    invalid_utf8 = {}, overflow = {} }
   local sorted = {}
   for i, cfg in ipairs(configs) do
     sorted[i] = cfg
@@ -74,6 +75,7 @@ local function config_lines(configs)
     end
     out.durations[#out.durations + 1] = label .. numfmt.decimal(stats.duration)
     out.success[#out.success + 1] = label .. (stats.success == false and "0" or "1")
+    cardinality.lines(cfg, out.overflow)
     out.invalid_utf8[#out.invalid_utf8 + 1] = label .. stats.invalid_utf8_total
     local maps = {}
     for map in pairs(stats.read_errors) do
@@ -161,6 +163,9 @@ function M.write(buf, scrape, configs)
   family(buf, "ebpf_exporter_scrape_success",
     "Whether every metric of a config was collected in full at this scrape (0: a map read failed, or the "
       .. "scrape's time budget ran out first)", "gauge", c.success)
+  family(buf, "ebpf_exporter_series_overflow_total",
+    "Rows of a metric with max_series added to its overflow series, whose labels all read overflow", "counter",
+    c.overflow)
   if #p.target_errors > 0 then
     family(buf, "ebpf_exporter_target_attach_errors_total",
       "Attaches of a program of targets: to a process that failed", "counter", p.target_errors)

@@ -3,6 +3,7 @@
 -- copies) into series and writes its family. A metric's state between
 -- scrapes (caches, series) is an object of its own, made by new_state: the
 -- plan stays what binding made it.
+local cardinality = require("exporter.cardinality")
 local fingerprint = require("exporter.fingerprint")
 local kinds = require("exporter.kinds")
 local log = require("exporter.log")
@@ -69,7 +70,11 @@ setmetatable(M, {
 -- number of series written. Goes through collect.<kind>, so a spec can stand
 -- in for a kind's collection.
 function M.metric(plan, state, batch, buf, stats)
-  return M[plan.kind](plan, batch, buf, stats, state)
+  local n = M[plan.kind](plan, batch, buf, stats, state)
+  if plan.max_series then
+    cardinality.count(plan, state, stats)
+  end
+  return n
 end
 
 return M

@@ -105,7 +105,7 @@ local function check_labels(c, node, path, ctx, reserved, attributes)
 end
 
 -- The keys every metric takes; its kind adds its own (kind.keys).
-local COMMON_KEYS = { name = true, help = true, labels = true }
+local COMMON_KEYS = { name = true, help = true, labels = true, max_series = true }
 
 local function check_metric(c, kind, node, path, ctx)
   local allowed = {}
@@ -123,6 +123,8 @@ local function check_metric(c, kind, node, path, ctx)
   end
   m.help = c:required_string(node, "help", path)
   m.labels = check_labels(c, node, path, ctx, kind.reserved_labels or {})
+  -- 0: no limit, even with --config.max-series (cardinality.lua).
+  m.max_series = c:optional_integer(node, "max_series", path, 0)
   kind.check(c, node, path, m)
   return m
 end
@@ -131,10 +133,40 @@ end
 local function section_names()
   local names = {}
   for _, kind in ipairs(kinds.list()) do
-    names[#names + 1] = kind.section
+    names[#names + 1] = kind.section -- nil: none of its own
   end
   local last = table.remove(names)
   return #names > 0 and table.concat(names, ", ") .. " and " .. last or (last or "")
+end
+
+-- Each family comes from one metric and each map gives one metric: a
+-- metric's family is its name, or with `values:` each field's (m.fields;
+-- a gauge of 4-byte values is one field of its own name, m.whole_value).
+local function check_duplicates(c, metrics)
+  local maps, families = {}, {}
+  local function once(seen, name, path, what)
+    if seen[name] then
+      c:fail(path .. ".name", "duplicate %s %q (also at %s)", what, name, seen[name])
+      return false
+    end
+    seen[name] = path
+    return true
+  end
+  for _, m in ipairs(metrics) do
+    local fresh = true
+    if m.name and (not m.fields or m.whole_value) then
+      fresh = once(families, m.name, m.path, "metric")
+    elseif m.name then
+      for _, f in ipairs(m.fields) do
+        if f.name then
+          once(families, f.name, f.path, "metric")
+        end
+      end
+    end
+    if m.name and fresh then
+      once(maps, m.name, m.path, "map")
+    end
+  end
 end
 
 -- `metrics:`: one list of metrics per kind, under the kind's section name.
@@ -145,11 +177,13 @@ local function check_metrics(c, metrics, cfg, ctx)
   end
   local sections = {}
   for _, kind in ipairs(kinds.list()) do
-    sections[kind.section] = true
+    if kind.section then
+      sections[kind.section] = true
+    end
   end
   c:known_keys(metrics, "metrics", sections)
   for _, kind in ipairs(kinds.list()) do
-    local list = metrics[kind.section]
+    local list = kind.section and metrics[kind.section]
     if present(list) and not is_sequence(list) then
       c:fail("metrics." .. kind.section, "must be a list")
     elseif present(list) then
@@ -163,15 +197,7 @@ local function check_metrics(c, metrics, cfg, ctx)
       end
     end
   end
-  local seen = {}
-  for _, m in ipairs(cfg.metrics) do
-    if m.name then
-      if seen[m.name] then
-        c:fail(m.path .. ".name", "duplicate metric %q (also at %s)", m.name, seen[m.name])
-      end
-      seen[m.name] = seen[m.name] or m.path
-    end
-  end
+  check_duplicates(c, cfg.metrics)
 end
 
 local CGROUP_ID_MAP_KEYS = { name = true, type = true, regexps = true }

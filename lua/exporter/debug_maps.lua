@@ -13,6 +13,22 @@ M.CONTENT_TYPE = "text/plain; charset=utf-8"
 
 local u64p = ffi.typeof("const uint64_t *")
 
+-- The value in slot `slot` of the batch: a u64 (an s64 gauge's signed), or
+-- with struct values each field's ("read_calls_total=8 read_last_result=-21").
+local function value_text(plan, batch, slot)
+  local p = batch.values + slot * batch.value_stride
+  if not plan.fields then
+    local v = ffi.cast(u64p, p)[0]
+    return plan.signed and tostring(ffi.cast("int64_t", v)):gsub("LL$", "") or numfmt.u64(v)
+  end
+  local out = {}
+  for i, f in ipairs(plan.fields) do
+    local v = ffi.cast(f.ptr, p + f.offset)[0]
+    out[i] = f.family:sub(#"ebpf_exporter_" + 1) .. "=" .. tostring(v):gsub("U?LL$", "")
+  end
+  return table.concat(out, " ")
+end
+
 local function hex(p, n)
   local out = {}
   for i = 0, n - 1 do
@@ -41,7 +57,6 @@ local function write_map(buf, plan, batch)
     return
   end
   local ks, ncpus = batch.key_size, batch.ncpus
-  local values = ffi.cast(u64p, batch.values)
   for i = 0, batch.count - 1 do
     local p = batch.keys + i * ks
     local raw = ffi.string(p, ks)
@@ -49,12 +64,12 @@ local function write_map(buf, plan, batch)
       for c = 0, ncpus - 1 do
         local cpu = ffi.new("uint16_t[1]", c)
         buf:put(hex(p, ks), " cpu ", c, " (labels: ", labels_text(plan, raw .. ffi.string(cpu, 2)), ") -> ",
-          numfmt.u64(values[i * ncpus + c]), "\n")
+          value_text(plan, batch, i * ncpus + c), "\n")
       end
     else
       local shown = {}
       for c = 0, ncpus - 1 do
-        shown[#shown + 1] = numfmt.u64(values[i * ncpus + c])
+        shown[#shown + 1] = value_text(plan, batch, i * ncpus + c)
       end
       local value = ncpus > 1 and ("[" .. table.concat(shown, " ") .. "] per CPU") or shown[1]
       buf:put(hex(p, ks), " (labels: ", labels_text(plan, raw), ") -> ", value, "\n")

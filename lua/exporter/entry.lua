@@ -13,6 +13,7 @@ local cgroup_index = require("exporter.cgroup_index")
 local clock = require("exporter.clock")
 local collect = require("exporter.collect")
 local config = require("exporter.config")
+local cardinality = require("exporter.cardinality")
 local config_counters = require("exporter.config_counters")
 local debug_maps = require("exporter.debug_maps")
 local decoders = require("exporter.decoders")
@@ -68,6 +69,7 @@ function M.init(opts)
       config_dir = config_dir,
       cache_size = tonumber(opts.cache_size),
       skip_cache_size = tonumber(opts.skip_cache_size),
+      max_series = tonumber(opts.max_series),
       strict = opts.strict ~= 0,
     },
     registry = registry,
@@ -79,21 +81,6 @@ function M.init(opts)
     buf = buffer.new(65536),
   }
   return true
-end
-
-local function map_infos(call)
-  if call.maps == nil then
-    return nil
-  end
-  local infos = {}
-  for i = 0, call.nmaps - 1 do
-    local m = call.maps[i]
-    infos[i + 1] = {
-      name = ffi.string(m.name), type = m.type, key_size = m.key_size,
-      value_size = m.value_size, max_entries = m.max_entries, percpu = m.percpu == 1,
-    }
-  end
-  return infos
 end
 
 -- Binds the config's metrics, each family owned by one config, and its spans.
@@ -109,9 +96,12 @@ local function bind(cfg, infos)
   end
   errors = {}
   for _, plan in ipairs(plans) do
-    local owner = state.family_owner[plan.family]
-    if owner then
-      errors[#errors + 1] = ("%s: metric %s is also defined by config %s"):format(cfg.file, plan.name, owner)
+    for _, family in ipairs(plan.families or { plan.family }) do -- plan.families: kind_values'
+      local owner = state.family_owner[family]
+      if owner then
+        errors[#errors + 1] = ("%s: metric %s is also defined by config %s"):format(cfg.file,
+          family:sub(#"ebpf_exporter_" + 1), owner)
+      end
     end
   end
   if #errors > 0 then
@@ -147,7 +137,9 @@ local function register(name, cfg, plans, span_plans, bound)
   local read_errors, lost, states, fingerprints = {}, {}, {}, {}
   for i, plan in ipairs(plans) do
     states[i], fingerprints[i] = collect.bound_state(plan, state.registry)
-    state.family_owner[plan.family] = name
+    for _, family in ipairs(plan.families or { plan.family }) do
+      state.family_owner[family] = name
+    end
     read_errors[plan.name] = 0
     lost[plan.name] = plan.event and 0 or nil
   end
@@ -217,7 +209,7 @@ function M.configure(call)
     end
     return nil, table.concat(errors, "\n")
   end
-  local infos, plans, span_plans, bound, target_warnings = map_infos(call), {}, {}, nil, {}
+  local infos, plans, span_plans, bound, target_warnings = metric.infos(call.maps, call.nmaps), {}, {}, nil, {}
   if infos then
     plans, span_plans = bind(cfg, infos)
     if not plans then
@@ -315,6 +307,7 @@ local function collect_config(cfg, c, buf)
     end
   end
   config_counters.sync(c.counters, stats, cfg.decoders, cfg.slots)
+  cardinality.sync(c.counters, stats, cfg.plans)
   stats.duration = clock.monotonic() - started + tonumber(c.read_ns) * 1e-9
   scrape_budget.report(cfg, was_cut)
 end

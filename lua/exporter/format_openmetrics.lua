@@ -11,7 +11,7 @@ local M = {
   content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8",
 }
 
-local put_u64 = numfmt.put_u64
+local put_u64, put_i64 = numfmt.put_u64, numfmt.put_i64
 local format = string.format
 
 -- The base units of Prometheus's naming conventions that a name may end in.
@@ -78,12 +78,13 @@ function M.samples(buf, family, help, type_, store, acc, created)
   local total, created_name = name .. "_total", name .. "_created"
   local when = created and created > 0 and format("%.3f", created)
   local arena, text_at, text_len = store.arena, store.text_at, store.text_len
+  local put = acc.signed and put_i64 or put_u64 -- a struct field's counter may be signed
   put_header(buf, name, help, type_)
   for s = 1, n do
     local id = order[s]
     local rest, len = arena + text_at[id], text_len[id]
     buf:put(total):putcdata(rest, len)
-    put_u64(buf, sums[s])
+    put(buf, sums[s])
     buf:put("\n")
     if when then
       buf:put(created_name):putcdata(rest, len):put(when, "\n")

@@ -49,6 +49,8 @@ function M.samples(buf, family, help, type_, store, acc, created)
   end
   put_family(buf, family, help, type_)
   local arena, text_at, text_len = store.arena, store.text_at, store.text_len
+  -- Signed values (acc.signed: value_type s64 or s32) read as int64_t.
+  sums = acc.signed and ffi.cast("int64_t *", sums) or sums
   sample_rec.record = C.ELX_PB_SAMPLE
   sample_rec.created = type_ == "counter" and tonumber(created) or 0
   for s = 1, n do

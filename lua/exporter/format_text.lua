@@ -10,7 +10,7 @@ local M = {
   content_type = exposition.CONTENT_TYPE,
 }
 
-local put_u64 = numfmt.put_u64
+local put_u64, put_i64 = numfmt.put_u64, numfmt.put_i64
 local put_header = exposition.put_header
 
 function M.begin() end
@@ -18,15 +18,17 @@ function M.begin() end
 function M.finish() end
 
 --- The lines of a family of samples (without its header): the family name,
--- each series' text (what follows the name, up to the value), its u64 value.
+-- each series' text (what follows the name, up to the value), its u64 value
+-- (a signed 64-bit one when acc.signed: gauges of value_type s64 or s32).
 function M.sample_lines(buf, family, store, acc)
   local order, sums = acc.order, acc.sums
+  local put = acc.signed and put_i64 or put_u64
   local arena, text_at, text_len = store.arena, store.text_at, store.text_len
   for s = 1, acc.n do
     local id = order[s]
     buf:put(family)
     buf:putcdata(arena + text_at[id], text_len[id])
-    put_u64(buf, sums[s])
+    put(buf, sums[s])
     buf:put("\n")
   end
 end

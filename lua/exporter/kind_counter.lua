@@ -1,13 +1,15 @@
 -- The counter kind: one u64 per key of a metric map, equal label sets
 -- summed; or, on a perf event array or ring buffer, the records a program
 -- sends, counted by their label bytes (the core counts them between flushes).
+local cardinality = require("exporter.cardinality")
 local exposition = require("exporter.exposition")
+local kind_values = require("exporter.kind_values")
 local rows = require("exporter.rows")
 
 local M = {
   name = "counter",
   section = "counters",
-  keys = { perf_event_array = true, flush_interval = true },
+  keys = { perf_event_array = true, flush_interval = true, values = true },
 }
 
 local DEFAULT_FLUSH_INTERVAL = 3600 -- seconds, as ebpf_exporter
@@ -16,6 +18,9 @@ function M.check(c, node, path, m)
   m.perf_event_array = c:optional_bool(node, "perf_event_array", path)
   -- Whether the map is an event map is known at bind, from its type.
   m.flush_interval = c:optional_duration(node, "flush_interval", path)
+  if node.values ~= nil then -- several metrics from a struct value: kind_values
+    kind_values.check(c, node, path, m)
+  end
 end
 
 -- Both keys are about event maps. On a metric map perf_event_array is a
@@ -30,6 +35,10 @@ function M.check_map(m, info, fail, lenient)
     lenient(m.path .. ".flush_interval", "only applies to counters of perf event arrays and ring buffers")
   end
   return true
+end
+
+function M.bind(plan)
+  plan.overflow_text = cardinality.overflow_sample_text(plan)
 end
 
 -- Each record's first plan.key_size bytes are its labels; the core counts

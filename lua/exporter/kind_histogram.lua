@@ -5,6 +5,7 @@
 local ffi = require("ffi")
 local api = require("exporter.decoder_api")
 local checker = require("exporter.checker")
+local cardinality = require("exporter.cardinality")
 local exposition = require("exporter.exposition")
 local histogram = require("exporter.histogram")
 local labels = require("exporter.labels")
@@ -119,6 +120,7 @@ function M.bind(plan, m)
   plan.buckets = histogram.buckets(m)
   plan.label_order = labels.sorted(plan.labels, plan.bucket_label)
   plan.le_parts = exposition.le_parts(plan.buckets.le)
+  plan.overflow_text = cardinality.overflow_pairs(plan)
 end
 
 -- A histogram's cache entry: series id and bucket position in one number,
@@ -167,6 +169,9 @@ local function add_row(acc, code, v)
     ffi.fill(acc.counts + s * span, span * 8)
   else
     s = acc.slots[id]
+  end
+  if id == acc.overflow_id then -- max_series: a row folded into the overflow series
+    acc.folded = acc.folded + 1
   end
   acc.counts[s * span + pos] = acc.counts[s * span + pos] + tonumber(v)
 end

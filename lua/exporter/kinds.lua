@@ -8,23 +8,30 @@ local M = {}
 -- What a kind is, checked at registration:
 --   name        string: the plan's kind and the family's "# TYPE" ("counter");
 --               collect.<name> collects it, so not "metric" or "new_state"
---   section     string: its list under `metrics:` in a config ("counters")
+--   section     string: its list under `metrics:` in a config ("counters");
+--               nil for a kind that another kind's check hands a metric to
+--               (m.kind set there: kind_values, for `values:`)
 --   keys        { key = true }: the YAML keys it takes besides name, help, labels
 --   reserved_labels (optional) { name = true }: label names it writes itself
 --   check(checker, node, path, m)  reads its own keys of the YAML node into
 --               the metric m, reporting mistakes through the checker
 --   check_map(m, info, fail) (optional) refuses a metric map before its shape
 --               is checked: calls fail(path, msg) and returns false
---   bind(plan, m) (optional) adds its own fields to a plan bound to a metric map
+--   check_value(m, info, fail) (optional) checks the map's values in place of
+--               the u64 check (their size; info.value_type and value_fields
+--               are the value's BTF): calls fail(path, msg) and returns false
+--   bind(plan, m, info) (optional) adds its own fields to a plan bound to a
+--               metric map; a kind whose series may be limited (max_series)
+--               sets plan.overflow_text, the text of its overflow series
 --   bind_events(plan, m) (optional) present when the kind counts the records
 --               of perf event arrays and ring buffers: sets plan.read's
 --               record_size and flush_ms
 --   collect(plan, state, batch, buf, stats)  writes its family from one batch
 --               (exposition.lua's writers); returns the number of series
 local FIELDS = {
-  name = "string", section = "string", keys = "table", reserved_labels = "table?",
-  check = "function", check_map = "function?", bind = "function?", bind_events = "function?",
-  collect = "function",
+  name = "string", section = "string?", keys = "table", reserved_labels = "table?",
+  check = "function", check_map = "function?", check_value = "function?", bind = "function?",
+  bind_events = "function?", collect = "function",
 }
 
 local list, by_name, by_section = {}, {}, {}
@@ -43,7 +50,7 @@ local function shape_error(kind)
   end
   if by_name[kind.name] then
     return ("kind %s: already registered"):format(kind.name)
-  elseif by_section[kind.section] then
+  elseif kind.section and by_section[kind.section] then
     return ("kind %s: section %q is kind %s's"):format(kind.name, kind.section, by_section[kind.section].name)
   end
 end
@@ -55,7 +62,10 @@ function M.register(kind)
     error(err, 2)
   end
   list[#list + 1] = kind
-  by_name[kind.name], by_section[kind.section] = kind, kind
+  by_name[kind.name] = kind
+  if kind.section then
+    by_section[kind.section] = kind
+  end
 end
 
 --- Removes the kind registered as `name`, if any.
@@ -64,7 +74,10 @@ function M.unregister(name)
   if not kind then
     return
   end
-  by_name[name], by_section[kind.section] = nil, nil
+  by_name[name] = nil
+  if kind.section then
+    by_section[kind.section] = nil
+  end
   for i, k in ipairs(list) do
     if k == kind then
       table.remove(list, i)
@@ -86,5 +99,7 @@ end
 
 M.register(require("exporter.kind_counter"))
 M.register(require("exporter.kind_histogram"))
+M.register(require("exporter.kind_gauge"))
+M.register(require("exporter.kind_values"))
 
 return M

@@ -51,8 +51,12 @@ local function write_maps(buf, cfg)
   end
   buf:put("<p>Metrics:</p>\n<ul>\n")
   for _, plan in ipairs(cfg.plans) do
-    buf:put("<li><code>", html(plan.family), "</code> (", html(plan.kind), ", map <code>", html(plan.name),
-      "</code>)</li>\n")
+    -- A map of struct values gives a family per field (kind_values: plan.fields).
+    for i, family in ipairs(plan.families or { plan.family }) do
+      local kind = plan.fields and plan.fields[i].type or plan.kind
+      buf:put("<li><code>", html(family), "</code> (", html(kind), ", map <code>", html(plan.name),
+        "</code>)</li>\n")
+    end
   end
   buf:put("</ul>\n")
 end

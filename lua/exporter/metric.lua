@@ -4,6 +4,8 @@
 -- the bounds of its caches, plus what its kind (kinds.lua) adds. A plan never
 -- changes after bind; what changes from scrape to scrape is in the metric's
 -- state (collect.new_state).
+local ffi = require("ffi")
+local cardinality = require("exporter.cardinality")
 local kinds = require("exporter.kinds")
 local labels = require("exporter.labels")
 
@@ -59,6 +61,10 @@ local function bind_event_map(cfg, kind, m, info, opts, fail)
   plan.cache_size = math.max(1, opts.cache_size)
   plan.skip_cache_size = opts.skip_cache_size or 0
   plan.label_order = labels.sorted(m.labels)
+  plan.max_series = cardinality.limit(m, opts)
+  if kind.bind then
+    kind.bind(plan, m, info)
+  end
   kind.bind_events(plan, m)
   return plan
 end
@@ -71,15 +77,20 @@ local function sum_sizes(list, from, to)
   return total
 end
 
--- The map's type, value size and key against the labels. Returns whether a
--- trailing cpu label splits the series by CPU, or nil after fail().
-local function check_shape(m, info, fail)
+-- The map's type, value (the kind's check_value, or u64) and key against the
+-- labels. Returns whether a trailing cpu label splits the series by CPU, or
+-- nil after fail().
+local function check_shape(kind, m, info, fail)
   if not MAP_TYPES[info.type] then
     fail(m.path .. ".name", ("map %q has type %d, which does not hold metric values "
       .. "(hash, array, their per-CPU and LRU forms, or lpm_trie)"):format(m.name, info.type))
     return nil
   end
-  if info.value_size ~= 8 then
+  if kind.check_value then
+    if not kind.check_value(m, info, fail) then
+      return nil
+    end
+  elseif info.value_size ~= 8 then
     fail(m.path .. ".name", ("map %q has %d-byte values; counters and histograms need u64 (8 bytes)")
       :format(m.name, info.value_size))
     return nil
@@ -108,7 +119,7 @@ local function bind_metric_map(cfg, kind, m, info, opts, fail, lenient)
   if kind.check_map and not kind.check_map(m, info, fail, lenient) then
     return nil
   end
-  local split_cpu = check_shape(m, info, fail)
+  local split_cpu = check_shape(kind, m, info, fail)
   if split_cpu == nil then
     return nil
   end
@@ -124,8 +135,9 @@ local function bind_metric_map(cfg, kind, m, info, opts, fail, lenient)
     m.labels[#m.labels].offset = info.key_size -- the CPU index comes after the key bytes
   end
   plan.label_order = labels.sorted(m.labels)
+  plan.max_series = cardinality.limit(m, opts)
   if kind.bind then
-    kind.bind(plan, m)
+    kind.bind(plan, m, info)
   end
   return plan
 end
@@ -176,8 +188,34 @@ local function normalised(info)
   return copy
 end
 
+--- The maps of a configure call (`maps`, a struct elx_map_info * of `n`) as
+-- bind takes them, or nil when the object could not be opened (NULL).
+-- value_type and value_fields are the value's BTF (kind_values checks
+-- struct fields against them).
+function M.infos(maps, n)
+  if maps == nil then
+    return nil
+  end
+  local infos = {}
+  for i = 0, n - 1 do
+    local m = maps[i]
+    local info = {
+      name = ffi.string(m.name), type = m.type, key_size = m.key_size,
+      value_size = m.value_size, max_entries = m.max_entries, percpu = m.percpu == 1,
+      value_type = m.value_type ~= nil and ffi.string(m.value_type) or nil, value_fields = {},
+    }
+    for j = 0, m.nvalue_fields - 1 do
+      local f = m.value_fields[j]
+      info.value_fields[j + 1] = { name = ffi.string(f.name), offset = f.offset, size = f.size }
+    end
+    infos[i + 1] = info
+  end
+  return infos
+end
+
 --- Binds every metric of `cfg` to the maps in `infos` (a list of
--- {name, type, key_size, value_size, max_entries, percpu}). Returns the list
+-- {name, type, key_size, value_size, max_entries, percpu[, value_type,
+-- value_fields]}: M.infos). Returns the list
 -- of plans in config order, or nil and the list of error lines.
 function M.bind(cfg, infos, opts)
   local by_name = {}

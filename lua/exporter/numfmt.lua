@@ -35,6 +35,20 @@ local function put_u64(buf, v)
 end
 M.put_u64 = put_u64
 
+local i64 = ffi.typeof("int64_t")
+
+--- Writes the bits of a 64-bit integer (uint64_t or int64_t cdata, or an
+-- integral number) as a signed value in decimal.
+function M.put_i64(buf, v)
+  v = ffi.cast(i64, v)
+  if v < 0 then
+    buf:put("-")
+    put_u64(buf, -ffi.cast("uint64_t", v)) -- -2^63 too: its magnitude fits a u64
+  else
+    put_u64(buf, v)
+  end
+end
+
 local u64 = ffi.typeof("uint64_t")
 
 --- A uint64_t from its decimal digits (ids past 2^53 stay exact).

@@ -6,6 +6,7 @@
 -- key of the batch and a u64 add per key; decoding happens only on misses.
 local ffi = require("ffi")
 local api = require("exporter.decoder_api")
+local cardinality = require("exporter.cardinality")
 local exposition = require("exporter.exposition")
 local labels = require("exporter.labels")
 local series = require("exporter.series")
@@ -30,13 +31,23 @@ local text_buf = require("string.buffer").new(256)
 -- when it has that metric unchanged, so a reload's first scrape is warm;
 -- `fresh` starts afresh all the same. The plan itself never changes after bind.
 function M.new_state(fingerprint, fresh)
-  return { series = series.new(fingerprint, fresh), entries = nil, misses = nil, rows = 0, values = {} }
+  return { series = series.new(fingerprint, fresh), fingerprint = fingerprint, entries = nil, misses = nil,
+    rows = 0, values = {} }
 end
 
 --- Starts a scrape of a metric: returns its accumulator (series.begin).
 -- Keys are cached up to twice the cache size per lane (keys that went away
--- leave at a sweep), rows decoders dropped up to the skip cache size.
+-- leave at a sweep), rows decoders dropped up to the skip cache size. A
+-- metric with max_series bounds its series (cardinality.lua), and starts
+-- afresh when label sets that left hold places others wait for
+-- (cardinality.stale).
 function M.begin(plan, state, batch)
+  if plan.max_series then
+    if cardinality.stale(state.series) then
+      state.series = series.new(state.fingerprint, true)
+    end
+    series.limit(state.series, plan.max_series, plan.overflow_text)
+  end
   series.bound(state.series, 2 * plan.cache_size, plan.skip_cache_size)
   return series.begin(state.series, batch.count * (plan.split_cpu and batch.ncpus or 1))
 end
@@ -160,7 +171,7 @@ end
 -- accumulator (series.begin) that exposition.put_samples writes.
 function M.sum(plan, state, batch, stats)
   local acc = M.begin(plan, state, batch)
-  M.each(plan, state, batch, stats, M.sample_entry, series.add, acc)
+  M.each(plan, state, batch, stats, M.sample_entry, plan.max_series and series.add_guarded or series.add, acc)
   return acc
 end
 

@@ -63,12 +63,26 @@ function M.bound(store, max_keys, max_skips)
   lib.elx_series_store_bound(store.c, max_keys, max_skips)
 end
 
+--- Bounds the store to `limit` series (max_series, cardinality.lua): past
+-- it, M.id gives every text it does not know the id of one more series,
+-- whose text is `overflow_text`, so that the store never holds more than
+-- limit + 1 series whatever the map holds (the core does the folding).
+function M.limit(store, limit, overflow_text)
+  if lib.elx_series_store_limit(store.c, limit, overflow_text, #overflow_text) ~= 0 then
+    error("out of memory for a series store's overflow text")
+  end
+end
+
 -- The id arrays grew (a new id, or room made for a batch's misses): the
--- scrape under way writes to the new ones.
+-- scrape under way writes to the new ones. The overflow series may have
+-- been made by the last id.
 local function follow(store, c)
   local acc = store.acc
-  if acc and acc.capacity ~= c.capacity then
-    acc.gens, acc.slots, acc.capacity = c.gens, c.slots, c.capacity
+  if acc then
+    acc.overflow_id = c.overflow_id
+    if acc.capacity ~= c.capacity then
+      acc.gens, acc.slots, acc.capacity = c.gens, c.slots, c.capacity
+    end
   end
 end
 
@@ -130,6 +144,7 @@ function M.begin(store, rows)
     acc.sums, acc.order, acc.size = u64_array(rows + 1), u32_array(rows + 1), rows + 1
   end
   acc.n, acc.gen, acc.gens, acc.slots, acc.capacity = 0, c.gen, c.gens, c.slots, c.capacity
+  acc.overflow_id, acc.folded = c.overflow_id, 0
   return acc
 end
 
@@ -146,6 +161,15 @@ function M.add(acc, id, v)
   else
     local s = acc.slots[id]
     acc.sums[s] = acc.sums[s] + v
+  end
+end
+
+--- add, for a store with a limit: also counts in acc.folded the rows added
+-- to the overflow series.
+function M.add_guarded(acc, id, v)
+  M.add(acc, id, v)
+  if id == acc.overflow_id then
+    acc.folded = acc.folded + 1
   end
 end
 

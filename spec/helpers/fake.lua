@@ -10,6 +10,8 @@ function M.u8(n) return ffi.string(ffi.new("uint8_t[1]", n), 1) end
 function M.u16(n) return ffi.string(ffi.new("uint16_t[1]", n), 2) end
 function M.u32(n) return ffi.string(ffi.new("uint32_t[1]", n), 4) end
 function M.u64(n) return ffi.string(ffi.new("uint64_t[1]", n), 8) end
+function M.s32(n) return ffi.string(ffi.new("int32_t[1]", n), 4) end
+function M.s64(n) return ffi.string(ffi.new("int64_t[1]", n), 8) end
 
 -- A batch: rows = { { key = <bytes>, value = n } or { key = <bytes>, cpus = { n, ... } } }.
 -- The returned cdata keeps its buffers alive through `anchors`.
@@ -19,13 +21,21 @@ function M.batch(spec)
   local key_size = spec.key_size or (rows[1] and #rows[1].key) or 4
   local count = #rows
   local keys = ffi.new("uint8_t[?]", math.max(1, count * key_size))
-  local values = ffi.new("uint64_t[?]", math.max(1, count * ncpus))
+  -- Values of other sizes (structs, 4-byte gauges): spec.stride bytes a
+  -- slot, each row's `bytes` (or `cpu_bytes`, one string per CPU).
+  local stride = spec.stride or 8
+  local values = ffi.new("uint8_t[?]", math.max(8, count * ncpus * stride))
   for i, row in ipairs(rows) do
     assert(#row.key == key_size, "row key of the wrong size")
     ffi.copy(keys + (i - 1) * key_size, row.key, key_size)
-    local cpus = row.cpus or { row.value }
+    local cpus = row.cpu_bytes or { row.bytes }
     for c = 1, ncpus do
-      values[(i - 1) * ncpus + c - 1] = cpus[c] or 0
+      local slot = values + ((i - 1) * ncpus + c - 1) * stride
+      if spec.stride then
+        ffi.copy(slot, cpus[c] or "", math.min(stride, #(cpus[c] or "")))
+      else
+        ffi.cast("uint64_t *", slot)[0] = (row.cpus or { row.value })[c] or 0
+      end
     end
   end
   local b = ffi.new("struct elx_batch")
@@ -33,7 +43,7 @@ function M.batch(spec)
   b.name = name
   b.map_type = spec.map_type or 1
   b.key_size = key_size
-  b.value_stride = 8
+  b.value_stride = stride
   b.ncpus = ncpus
   b.count = count
   b.error = spec.error or 0

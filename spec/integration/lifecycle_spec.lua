@@ -22,6 +22,8 @@ describe("flags", function()
         'ebpf-lua-exporter: error: --config.names: "a" is listed twice, try --help' },
       { "--config.dir=/tmp --config.names=a --config.cache-size=lots",
         "ebpf-lua-exporter: error: --config.cache-size: lots is not a count (a whole number >= 0), try --help" },
+      { "--config.dir=/tmp --config.names=a --config.max-series=-1",
+        "ebpf-lua-exporter: error: --config.max-series: -1 is not a count (a whole number >= 0), try --help" },
       { "--config.dir=/tmp --config.names=a --web.telemetry-path=metrics",
         "ebpf-lua-exporter: error: --web.telemetry-path: metrics must start with /, try --help" },
       { "--config.dir=/tmp --config.names=a --decoders.time-limit=soon",

@@ -204,7 +204,7 @@ metrics:
       bucket_type: linear
       labels:
         - { name: bucket, size: 8, decoders: [{ name: uint }] }
-  gauges: []
+  summaries: []
 kaddrs: [ok_symbol, "not a symbol"]
 tracing: {}
 typo: 1
@@ -213,7 +213,7 @@ typo: 1
     assert.same({
       "test.yaml: typo: unknown key",
       "test.yaml: tracing.spans: missing: a list of spans, each read from a ring buffer",
-      "test.yaml: metrics.gauges: unknown key",
+      "test.yaml: metrics.summaries: unknown key",
       'test.yaml: metrics.counters[0].name: "9bad" is not a valid Prometheus metric name',
       "test.yaml: metrics.counters[0].help: missing",
       "test.yaml: metrics.counters[0].labels[0].decoders[0]: uint: cannot decode 3 bytes (size must be 1, 2, 4 or 8)",

@@ -1,5 +1,5 @@
--- The metric kind registry: a kind registered at run time (a toy gauge, not
--- shipped) flows through config checking, binding, collection and exposition.
+-- The metric kind registry: a kind registered at run time (a toy gauge kind,
+-- "level", not shipped) flows through config checking, binding, collection and exposition.
 local buffer = require("string.buffer")
 local collect = require("exporter.collect")
 local config = require("exporter.config")
@@ -12,11 +12,11 @@ local rows = require("exporter.rows")
 
 local registry = assert(decoders.load({ decoders.builtin_dir() }, function() end))
 
--- A gauge whose family name ends in its unit: one YAML key of its own,
+-- A gauge-like kind whose family name ends in its unit: one YAML key of its own,
 -- checked with the Checker and used at bind.
-local gauge = {
-  name = "gauge",
-  section = "gauges",
+local level = {
+  name = "level",
+  section = "levels",
   keys = { unit = true },
   check = function(c, node, path, m)
     m.unit = c:required_string(node, "unit", path)
@@ -38,7 +38,7 @@ local GAUGES = [[
 metrics:
   counters:
     - { name: events_total, help: Events }
-  gauges:
+  levels:
     - name: queue_depth
       help: Requests waiting, by queue
       unit: requests
@@ -47,12 +47,12 @@ metrics:
 ]]
 
 describe("metric kinds", function()
-  before_each(function() kinds.register(gauge) end)
-  after_each(function() kinds.unregister("gauge") end)
+  before_each(function() kinds.register(level) end)
+  after_each(function() kinds.unregister("level") end)
 
   it("check, bind, collect and write a kind registered at run time", function()
     local cfg = assert(parse(GAUGES))
-    assert.same({ "counter", "gauge" }, { cfg.metrics[1].kind, cfg.metrics[2].kind })
+    assert.same({ "counter", "level" }, { cfg.metrics[1].kind, cfg.metrics[2].kind })
     assert.equal("requests", cfg.metrics[2].unit)
     local plans = assert(metric.bind(cfg, {
       { name = "events_total", type = 2, key_size = 4, value_size = 8, max_entries = 1 },
@@ -84,40 +84,40 @@ describe("metric kinds", function()
   it("report the kind's own YAML mistakes with their paths, and its section among the others", function()
     local _, errors = parse([[
 metrics:
-  gauges:
+  levels:
     - { name: g, help: x, units: s }
 ]], true)
     assert.same({
-      "t.yaml: metrics.gauges[0].units: unknown key; did you mean unit?",
-      "t.yaml: metrics.gauges[0].unit: missing",
+      "t.yaml: metrics.levels[0].units: unknown key; did you mean unit?",
+      "t.yaml: metrics.levels[0].unit: missing",
     }, errors)
     _, errors = parse("metrics: [1]")
-    assert.same({ "t.yaml: metrics: must be a mapping with counters, histograms and gauges" }, errors)
+    assert.same({ "t.yaml: metrics: must be a mapping with counters, histograms, gauges and levels" }, errors)
   end)
 
   it("refuse event maps for a kind that does not count records", function()
-    local cfg = assert(parse("metrics: { gauges: [ { name: ring, help: x, unit: s } ] }"))
+    local cfg = assert(parse("metrics: { levels: [ { name: ring, help: x, unit: s } ] }"))
     local _, errors = metric.bind(cfg, { { name = "ring", type = 27, key_size = 0, value_size = 0 } }, { cache_size = 1 })
-    assert.same({ 't.yaml: metrics.gauges[0].name: map "ring" is a ringbuf: only counters can count its records' },
+    assert.same({ 't.yaml: metrics.levels[0].name: map "ring" is a ringbuf: only counters can count its records' },
       errors)
   end)
 
   it("are gone once unregistered", function()
-    kinds.unregister("gauge")
-    local _, errors = parse("metrics: { gauges: [] }", true)
+    kinds.unregister("level")
+    local _, errors = parse("metrics: { levels: [] }", true)
     -- One mistake, said once: that the config is left empty by it is no second one.
-    assert.same({ "t.yaml: metrics.gauges: unknown key" }, errors)
-    assert.is_nil(collect.gauge)
-    kinds.register(gauge)
-    assert.is_function(collect.gauge)
+    assert.same({ "t.yaml: metrics.levels: unknown key" }, errors)
+    assert.is_nil(collect.level)
+    kinds.register(level)
+    assert.is_function(collect.level)
   end)
 
   it("refuse a malformed kind, a name or a section already taken", function()
     assert.has_error(function() kinds.register({ name = "x", section = "xs", keys = {}, check = function() end }) end,
       "kind x: collect must be a function, not nil")
-    assert.has_error(function() kinds.register(gauge) end, "kind gauge: already registered")
-    local other = setmetatable({ name = "other" }, { __index = gauge })
-    assert.has_error(function() kinds.register(other) end, 'kind other: section "gauges" is kind gauge\'s')
+    assert.has_error(function() kinds.register(level) end, "kind level: already registered")
+    local other = setmetatable({ name = "other" }, { __index = level })
+    assert.has_error(function() kinds.register(other) end, 'kind other: section "levels" is kind level\'s')
   end)
 end)
 
