@@ -59,7 +59,7 @@ end)
 describe("the read-stats example (struct values)", function()
   local e, dir
   setup(function()
-    e = helper.start({ dir = helper.examples_dir, names = "read-stats" })
+    e = helper.start({ dir = helper.examples_dir, names = "read-stats", args = "--web.enable-openmetrics" })
     dir = helper.tmpdir()
   end)
   teardown(function()
@@ -84,6 +84,16 @@ describe("the read-stats example (struct values)", function()
     assert.truthy(text:find("# TYPE ebpf_exporter_read_bytes_total counter\n", 1, true))
     assert.truthy(text:find("# TYPE ebpf_exporter_read_last_result gauge\n", 1, true))
     assert.is_nil(text:find("ebpf_exporter_read_stats", 1, true)) -- the map itself is no family
+    -- OpenMetrics: the same counts, the signed field with its sign, and a
+    -- created time for each counter field but none for the gauge.
+    local om = e:get("/metrics", "-H 'Accept: application/openmetrics-text;version=1.0.0'")
+    for _, line in ipairs({ "ebpf_exporter_read_calls_total" .. labels .. " 8\n",
+      "ebpf_exporter_read_bytes_total" .. labels .. " 7000\n", "ebpf_exporter_read_last_result" .. labels .. " -21\n",
+      "ebpf_exporter_read_calls_created" .. labels .. " " }) do
+      assert.truthy(om:find("\n" .. line, 1, true), line)
+    end
+    assert.is_nil(om:find("ebpf_exporter_read_last_result_created", 1, true))
+    assert.truthy(om:find("\n# EOF\n$"))
   end)
 
   it("refuses a field that falls on no member of the value's BTF type", function()
