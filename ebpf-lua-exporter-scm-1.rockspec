@@ -33,6 +33,7 @@ build = {
       ["exporter.checker"] = "lua/exporter/checker.lua",
       ["exporter.clock"] = "lua/exporter/clock.lua",
       ["exporter.collect"] = "lua/exporter/collect.lua",
+      ["exporter.collect_config"] = "lua/exporter/collect_config.lua",
       ["exporter.config"] = "lua/exporter/config.lua",
       ["exporter.config_counters"] = "lua/exporter/config_counters.lua",
       ["exporter.entry"] = "lua/exporter/entry.lua",

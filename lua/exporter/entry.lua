@@ -10,10 +10,9 @@ local bpf_collector = require("exporter.bpf_collector")
 local builtin = require("exporter.builtin")
 local cgroup_id_map = require("exporter.cgroup_id_map")
 local cgroup_index = require("exporter.cgroup_index")
-local clock = require("exporter.clock")
 local collect = require("exporter.collect")
+local collect_config = require("exporter.collect_config")
 local config = require("exporter.config")
-local cardinality = require("exporter.cardinality")
 local config_counters = require("exporter.config_counters")
 local debug_maps = require("exporter.debug_maps")
 local decoders = require("exporter.decoders")
@@ -22,7 +21,6 @@ local guard = require("exporter.guard")
 local landing = require("exporter.landing")
 local log = require("exporter.log")
 local metric = require("exporter.metric")
-local scrape_budget = require("exporter.scrape_budget")
 local span_metrics = require("exporter.span_metrics")
 local spans = require("exporter.spans")
 local prog_stats = require("exporter.prog_stats")
@@ -233,92 +231,6 @@ function M.configure(call)
   return true
 end
 
--- Puts back what the buffer held before a collection that failed half-way.
-local function truncate(buf, before)
-  local kept = buf:get(before)
-  buf:reset()
-  buf:put(kept)
-end
-
-local function is_overtime(err)
-  return type(err) == "table" and getmetatable(err) == decoders.Overtime
-end
-
--- If a metric fails half-way (a bug, or memory), or the scrape's time
--- budget cuts it (scrape_budget), the scrape loses that metric's series, not
--- its syntax: the buffer goes back to what it held before. A users' decoder
--- past its time budget stops the whole config (collect_config). Returns
--- whether the metric was collected.
-local function collect_metric(plan, plan_state, batch, buf, stats)
-  local before = #buf
-  local ok, err = pcall(collect.metric, plan, plan_state, batch, buf, stats)
-  if not ok then
-    truncate(buf, before)
-    if is_overtime(err) then
-      error(err, 0)
-    end
-    if err == scrape_budget.CUT then
-      stats.cut = true
-    else
-      log.error(("config %s, metric %s: %s"):format(plan.config, plan.name, tostring(err)))
-    end
-  end
-  return ok
-end
-
--- stats.success: every metric collected in full (no read error, no
--- failure, no cut).
-local function collect_plans(cfg, c, buf)
-  local stats = cfg.stats
-  for i, plan in ipairs(cfg.plans) do
-    local batch = c.batches[i - 1]
-    stats.read_errors[plan.name] = tonumber(batch.read_errors)
-    if plan.event then
-      stats.lost[plan.name] = tonumber(batch.lost)
-    end
-    stats.cut = stats.cut or scrape_budget.spent()
-    if stats.cut or batch.error ~= 0 or not collect_metric(plan, cfg.states[i], batch, buf, stats) then
-      stats.success = false
-    end
-  end
-end
-
--- One config's metrics from its batches, in a section of the guard: when a
--- users' decoder runs past the time budget, none of the config's series are
--- in this scrape, and the decoder is named in the log and in its errors. The
--- counters are the core's (a reload carries them over); read errors and lost
--- records come with each batch.
-local function collect_config(cfg, c, buf)
-  local stats = cfg.stats
-  local started, before, was_cut = clock.monotonic(), #buf, stats.cut
-  stats.success, stats.cut = true, false
-  guard.begin()
-  local ok, err = pcall(collect_plans, cfg, c, buf)
-  guard.finish()
-  if not ok then
-    truncate(buf, before)
-    stats.success = false
-    if is_overtime(err) then
-      stats.decoder_errors = stats.decoder_errors + 1
-      stats.errors_by_decoder[err.decoder] = (stats.errors_by_decoder[err.decoder] or 0) + 1
-      log.error(("config %s: %s: its series are left out of this scrape"):format(cfg.name, err.message))
-    else
-      log.error(("config %s: %s"):format(cfg.name, tostring(err)))
-    end
-  end
-  config_counters.sync(c.counters, stats, cfg.decoders, cfg.slots)
-  cardinality.sync(c.counters, stats, cfg.plans)
-  stats.duration = clock.monotonic() - started + tonumber(c.read_ns) * 1e-9
-  scrape_budget.report(cfg, was_cut)
-end
-
-local function by_name(scrape)
-  local configs = {}
-  for i = 0, scrape.nconfigs - 1 do
-    configs[ffi.string(scrape.configs[i].name)] = scrape.configs[i]
-  end
-  return configs
-end
 
 --- The metrics page of one scrape (a struct elx_scrape *) in the format
 -- it asks for (scrape.format), in a string.buffer valid until the next
@@ -332,17 +244,7 @@ function M.metrics_text(scrape)
   buf:reserve(state.metrics_len or 0)
   local text = exposition.use(fmt)
   fmt.begin(buf, scrape)
-  local configs, present = by_name(scrape), {}
-  for _, cfg in ipairs(state.configs) do
-    present[#present + 1] = configs[cfg.name] and cfg or nil
-  end
-  local deadline = tonumber(scrape.deadline)
-  local order = scrape_budget.order(present, deadline)
-  for i, cfg in ipairs(order) do
-    scrape_budget.enter(deadline, #order - i + 1)
-    collect_config(cfg, configs[cfg.name], buf)
-    scrape_budget.leave()
-  end
+  local present = collect_config.scrape(scrape, state.configs, buf)
   builtin.write(buf, scrape, present)
   span_metrics.write(buf, scrape, state.configs)
   prog_stats.write(buf, scrape)
@@ -369,6 +271,8 @@ function M.landing_text(scrape)
   return buf
 end
 
+local TEXT = exposition.format_for(0)
+
 -- Each page: how it is written and what it is.
 local PAGES = {
   [C.ELX_PAGE_LANDING] = { text = M.landing_text, content_type = landing.CONTENT_TYPE },
@@ -383,6 +287,9 @@ function M.render(scrape)
   if not page then
     return nil, "no such page: " .. tostring(scrape.page)
   end
+  -- Every page starts in the text format: a metrics page that raised
+  -- half-way has not put it back.
+  exposition.use(TEXT)
   local buf, content_type = page.text(scrape)
   local data, len = buf:ref()
   local ret = C.elx_scrape_set_body(scrape, data, len)
