@@ -5,16 +5,17 @@
 -- sums over the metric stay exact, and ebpf_exporter_series_overflow_total{config,metric} counts the
 -- rows folded in. The counts live in the core's per-config counters, which
 -- a reload carries over.
-local ffi = require("ffi")
 local buffer = require("string.buffer")
+local config_counters = require("exporter.config_counters")
 local exposition = require("exporter.exposition")
 
 local M = {}
 
 M.OVERFLOW = "overflow"
 
-local SLOTS = 32 -- struct elx_config_counters' overflows[]
-local NAME_BYTES = 63 -- overflows[].metric, less the NUL
+-- struct elx_config_counters' overflows[]: rows folded by metric.
+local OVERFLOWS = { array = "overflows", used = "noverflows", slots = 32, name = "metric", name_bytes = 63,
+  count = "rows" }
 
 --- The bound of metric `m` (config.lua's m.max_series; 0 there is no
 -- bound even with the flag), or nil for none.
@@ -76,26 +77,6 @@ function M.count(plan, state, stats)
   end
 end
 
--- The slot of metric `name` in the core's counters, taken when missing;
--- past the last slot, the last one counts for every other metric.
-local function slot(counters, name)
-  local key = name:sub(1, NAME_BYTES)
-  for i = 0, counters.noverflows - 1 do
-    if ffi.string(counters.overflows[i].metric) == key then
-      return i
-    end
-  end
-  if counters.noverflows >= SLOTS then
-    return SLOTS - 1
-  end
-  local i = counters.noverflows
-  ffi.fill(counters.overflows[i].metric, NAME_BYTES + 1)
-  ffi.copy(counters.overflows[i].metric, key, #key)
-  counters.overflows[i].rows = 0
-  counters.noverflows = i + 1
-  return i
-end
-
 local slots = setmetatable({}, { __mode = "k" }) -- plan -> its slot
 
 --- Adds this scrape's stats.folded to `counters` (a struct
@@ -105,7 +86,7 @@ function M.sync(counters, stats, plans)
   local totals, folded = {}, stats.folded or {}
   for _, plan in ipairs(plans) do
     if plan.max_series then
-      slots[plan] = slots[plan] or slot(counters, plan.name)
+      slots[plan] = slots[plan] or config_counters.named_slot(counters, OVERFLOWS, plan.name)
       local o = counters.overflows[slots[plan]]
       o.rows = o.rows + (folded[plan.name] or 0)
       folded[plan.name] = nil

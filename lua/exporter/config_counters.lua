@@ -6,27 +6,35 @@ local ffi = require("ffi")
 
 local M = {}
 
-local SLOTS = 32 -- struct elx_config_counters' decoders[]
-local NAME_BYTES = 47 -- decoders[].decoder, less the NUL
-
--- The slot of decoder `name` in `counters`, taken when missing; past the
--- last slot, the last slot counts for every other name.
-local function slot(counters, name)
-  local key = name:sub(1, NAME_BYTES)
-  for i = 0, counters.ndecoders - 1 do
-    if ffi.string(counters.decoders[i].decoder) == key then
+--- A named slot of the core's per-config counters: the index of the slot
+-- named `name` in `t.array` (`counters[t.array]`, `counters[t.used]` used,
+-- `t.slots` in all; each a struct with a char[t.name_bytes + 1] `t.name` and
+-- a counter `t.count`), taken (named, counter zeroed) when missing. Past the
+-- last slot, the last one counts for every other name.
+function M.named_slot(counters, t, name)
+  local array, used = counters[t.array], counters[t.used]
+  local key = name:sub(1, t.name_bytes)
+  for i = 0, used - 1 do
+    if ffi.string(array[i][t.name]) == key then
       return i
     end
   end
-  if counters.ndecoders >= SLOTS then
-    return SLOTS - 1
+  if used >= t.slots then
+    return t.slots - 1
   end
-  local i = counters.ndecoders
-  ffi.fill(counters.decoders[i].decoder, NAME_BYTES + 1)
-  ffi.copy(counters.decoders[i].decoder, key, #key)
-  counters.decoders[i].errors = 0
-  counters.ndecoders = i + 1
-  return i
+  ffi.fill(array[used][t.name], t.name_bytes + 1)
+  ffi.copy(array[used][t.name], key, #key)
+  array[used][t.count] = 0
+  counters[t.used] = used + 1
+  return used
+end
+
+-- struct elx_config_counters' decoders[]: errors by decoder.
+local DECODERS = { array = "decoders", used = "ndecoders", slots = 32, name = "decoder", name_bytes = 47,
+  count = "errors" }
+
+local function slot(counters, name)
+  return M.named_slot(counters, DECODERS, name)
 end
 
 --- Adds this scrape's counts of `stats` to `counters` (a struct

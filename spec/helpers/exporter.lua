@@ -170,6 +170,30 @@ end
 
 --- The git revision the binary was built from, as the build recorded it;
 -- it must name a commit of this repository.
+--- A start and a stop for a spec file whose exporters must not outlive a
+-- failing test: each one start()ed is stopped after its test however it
+-- ended, but those started `shared` (a describe's setup: its teardown's to
+-- stop). stop(e) returns e's exit code and log. `after_each` is the spec
+-- file's (busted's globals live in the spec's environment, not here).
+function M.tracked(after_each)
+  local running = {}
+  local function start(opts, shared)
+    local e = M.start(opts)
+    running[e] = not shared or nil
+    return e
+  end
+  local function stop(e)
+    running[e] = nil
+    return e:stop()
+  end
+  after_each(function()
+    for e in pairs(running) do
+      pcall(stop, e)
+    end
+  end)
+  return start, stop
+end
+
 --- promtool's lint of the exposition in `path`, less its one complaint about
 -- a name ebpf_exporter gives (the programs' run time, in the output while
 -- anything on the machine has kernel.bpf_stats_enabled on): "" when clean.

@@ -5,25 +5,7 @@ local files = require("helpers.files")
 
 -- Exporters a spec started and has not stopped: a failing spec leaves none
 -- running (their uprobes would slow down every later spec's target).
-local running = {}
-
-local function start(opts)
-  local e = helper.start(opts)
-  running[e] = true
-  return e
-end
-
---- Stops `e`; returns its exit code and log.
-local function stop(e)
-  running[e] = nil
-  return e:stop()
-end
-
-after_each(function()
-  for e in pairs(running) do
-    pcall(stop, e)
-  end
-end)
+local start, stop = helper.tracked(after_each)
 
 --- Runs a Python client script (argv[1] is the port) and returns its output.
 local function client(e, script)

@@ -7,24 +7,7 @@ local helper = require("helpers.exporter")
 local files = require("helpers.files")
 local prometheus = require("helpers.prometheus")
 
-local running = {}
-
-local function start(opts)
-  local e = helper.start(opts)
-  running[e] = true
-  return e
-end
-
-local function stop(e)
-  running[e] = nil
-  return e:stop()
-end
-
-after_each(function()
-  for e in pairs(running) do
-    pcall(stop, e)
-  end
-end)
+local start, stop = helper.tracked(after_each)
 
 -- Fills the bench_values map of exporter e (found by its own fds) with n keys.
 local function fill(e, n)

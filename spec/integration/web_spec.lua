@@ -9,25 +9,13 @@ local prometheus = require("helpers.prometheus")
 
 -- Exporters a spec started and has not stopped: a failing spec leaves none
 -- running. Those of a describe's setup are its teardown's to stop.
-local running = {}
+local tracked_start, stop = helper.tracked(after_each)
 
 local function start(opts, shared)
-  local e = helper.start(opts)
-  running[e] = not shared or nil
+  local e = tracked_start(opts, shared)
   e.https = "https://localhost:" .. e.port
   return e
 end
-
-local function stop(e)
-  running[e] = nil
-  return e:stop()
-end
-
-after_each(function()
-  for e in pairs(running) do
-    pcall(stop, e)
-  end
-end)
 
 --- A CA; server certificates for localhost and 127.0.0.1 signed by it
 -- (server: CN server-one, server2: CN server-two); client certificates it
