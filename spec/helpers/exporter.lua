@@ -30,6 +30,32 @@ function M.config_dir(object, name, yaml)
   return dir
 end
 
+local HITS_BY_VALUE = [[
+metrics:
+  counters:
+    - name: test_hits_by_value_total
+      help: Calls of elx_test_hit by a user decoder's view of the argument
+      labels:
+        - name: value
+          size: 8
+          decoders:
+            - name: uint
+%s
+]]
+
+--- A config dir of uprobe_test.bpf.o under `name` whose one metric labels
+-- elx_test_hit's argument with uint and then `decoders` (names, in order),
+-- and an empty <dir>/decoders for users' decoders.
+function M.decoded_hits_dir(name, decoders)
+  local chain = {}
+  for i, d in ipairs(decoders) do
+    chain[i] = "            - name: " .. d
+  end
+  local dir = M.config_dir("uprobe_test", name, HITS_BY_VALUE:format(table.concat(chain, "\n")))
+  files.run("mkdir -p " .. dir .. "/decoders")
+  return dir
+end
+
 -- Runs the exporter to completion (for --config.check and flag errors),
 -- with `env` ("VAR=value ...") if given, on a free port unless `args` names
 -- a listen address.

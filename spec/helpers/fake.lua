@@ -186,4 +186,23 @@ function M.init(opts)
   return init
 end
 
+--- A copy of `v` as assert.same compares it: tables copied (cycles kept),
+-- functions and cdata shared. A plan's copy at bind time, compared after
+-- scrapes, shows that nothing changed it.
+function M.copy(v, seen)
+  if type(v) ~= "table" then
+    return v
+  end
+  seen = seen or {}
+  if seen[v] then
+    return seen[v]
+  end
+  local c = {}
+  seen[v] = c
+  for k, x in pairs(v) do
+    c[k] = M.copy(x, seen)
+  end
+  return c
+end
+
 return M

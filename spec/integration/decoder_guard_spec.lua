@@ -6,25 +6,10 @@ local helper = require("helpers.exporter")
 local files = require("helpers.files")
 local write = files.write
 
-
--- A config dir with uprobe_test.bpf.o as `name`, whose one metric labels
--- elx_test_hit's argument with uint and then the decoder `decoder`, written
--- from `source` into <dir>/decoders.
+-- A config dir (helper.decoded_hits_dir) whose decoder after uint is
+-- `decoder`, written from `source` into <dir>/decoders.
 local function config_dir(name, decoder, source)
-  local dir = helper.tmpdir()
-  files.run(("cp %s/uprobe_test.bpf.o %s/%s.bpf.o && mkdir -p %s/decoders"):format(helper.spec_dir, dir, name, dir))
-  write(("%s/%s.yaml"):format(dir, name), ([[
-metrics:
-  counters:
-    - name: test_hits_by_value_total
-      help: Calls of elx_test_hit by a user decoder's view of the argument
-      labels:
-        - name: value
-          size: 8
-          decoders:
-            - name: uint
-            - name: %s
-]]):format(decoder))
+  local dir = helper.decoded_hits_dir(name, { decoder })
   write(("%s/decoders/%s.lua"):format(dir, decoder), source)
   return dir
 end

@@ -4,29 +4,9 @@ local helper = require("helpers.exporter")
 local files = require("helpers.files")
 local write = files.write
 
--- A config dir with uprobe_test.bpf.o under `name` and a config whose one
--- metric labels elx_test_hit's argument with the given decoders after uint.
-local function config_dir(name, decoders_yaml)
-  local dir = helper.tmpdir()
-  os.execute(("cp %s/uprobe_test.bpf.o %s/%s.bpf.o && mkdir -p %s/decoders"):format(helper.spec_dir, dir, name, dir))
-  write(("%s/%s.yaml"):format(dir, name), ([[
-metrics:
-  counters:
-    - name: test_hits_by_value_total
-      help: Calls of elx_test_hit by a user decoder's view of the argument
-      labels:
-        - name: value
-          size: 8
-          decoders:
-            - name: uint
-%s
-]]):format(decoders_yaml))
-  return dir
-end
-
 describe("user decoders", function()
   it("from <config.dir>/decoders label a real scrape", function()
-    local dir = config_dir("ports", "            - name: port_service")
+    local dir = helper.decoded_hits_dir("ports", { "port_service" })
     os.execute("cp examples/decoders/port_service.lua " .. dir .. "/decoders/")
     local e = helper.start({ dir = dir, names = "ports" })
     e:target("values 22 443 22 50000 1500 22")
@@ -41,7 +21,7 @@ describe("user decoders", function()
   end)
 
   it("from --decoders.path, and one that overrides a built-in decoder", function()
-    local dir = config_dir("shout", "            - name: string\n            - name: shout")
+    local dir = helper.decoded_hits_dir("shout", { "string", "shout" })
     local extra = helper.tmpdir()
     write(extra .. "/shout.lua", [[
 return { new = function() return function(s) return s:upper() .. "!" end end }
@@ -62,7 +42,7 @@ return { new = function() return function(s) return (s:gsub("%D", "")) end end }
   end)
 
   it("that throw cost only their rows, count errors, and log each message once", function()
-    local dir = config_dir("fragile", "            - name: fragile")
+    local dir = helper.decoded_hits_dir("fragile", { "fragile" })
     write(dir .. "/decoders/fragile.lua", [[
 return { new = function() return function(s)
   if s == "13" then error("unlucky number", 0) end
@@ -88,7 +68,7 @@ end end }
   end)
 
   it("count errors on across reloads, kept objects and reloaded ones alike", function()
-    local dir = config_dir("fragile", "            - name: fragile")
+    local dir = helper.decoded_hits_dir("fragile", { "fragile" })
     write(dir .. "/decoders/fragile.lua", [[
 return { new = function() return function(s)
   if s == "13" then error("unlucky number", 0) end
@@ -118,7 +98,7 @@ end end }
   end)
 
   it("with a mistake stop the start with the file named", function()
-    local dir = config_dir("broken", "            - name: broken")
+    local dir = helper.decoded_hits_dir("broken", { "broken" })
     write(dir .. "/decoders/broken.lua", "return { new = 42 }\n")
     local out, code = helper.run("--log.no-timestamps --config.dir=" .. dir .. " --config.names=broken")
     os.execute("rm -rf " .. dir)

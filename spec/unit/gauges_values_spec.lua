@@ -396,23 +396,6 @@ metrics:
 end)
 
 describe("gauge and values plans", function()
-  -- Tables copied, functions and cdata shared: what assert.same compares.
-  local function copy(v, seen)
-    if type(v) ~= "table" then
-      return v
-    end
-    seen = seen or {}
-    if seen[v] then
-      return seen[v]
-    end
-    local c = {}
-    seen[v] = c
-    for k, x in pairs(v) do
-      c[k] = copy(x, seen)
-    end
-    return c
-  end
-
   it("stay as binding made them, guarded or not: what changes is in the metric's state", function()
     local cfg = assert(parse([[
 metrics:
@@ -431,7 +414,7 @@ metrics:
       { name = "tcp_stats", type = 1, key_size = 4, value_size = 24, max_entries = 8 },
       { name = "g", type = 1, key_size = 4, value_size = 8, max_entries = 8 },
     }, { cache_size = 8, skip_cache_size = 8 }))
-    local bound = copy(plans)
+    local bound = fake.copy(plans)
     local batches = {
       fake.batch({ stride = 24, rows = { { key = fake.u32(1), bytes = stats_value(1, 2, 3) },
         { key = fake.u32(2), bytes = stats_value(4, 5, 6) } } }),

@@ -122,23 +122,6 @@ metrics:
 end)
 
 describe("shipped kinds", function()
-  -- Tables copied, functions and cdata shared: what assert.same compares.
-  local function copy(v, seen)
-    if type(v) ~= "table" then
-      return v
-    end
-    seen = seen or {}
-    if seen[v] then
-      return seen[v]
-    end
-    local c = {}
-    seen[v] = c
-    for k, x in pairs(v) do
-      c[k] = copy(x, seen)
-    end
-    return c
-  end
-
   it("leave their plans as binding made them: what changes is in the metric's state", function()
     local cfg = assert(parse([[
 metrics:
@@ -156,7 +139,7 @@ metrics:
       fake.batch({ ncpus = 2, rows = { { key = fake.u32(1), cpus = { 1, 2 } } } }),
       fake.batch({ rows = { { key = fake.u32(0) .. fake.u32(1), value = 4 }, { key = fake.u32(0) .. fake.u32(3), value = 9 } } }),
     }
-    local bound = copy(plans)
+    local bound = fake.copy(plans)
     local outputs = {}
     for i, plan in ipairs(plans) do
       local state = collect.new_state(plan)
