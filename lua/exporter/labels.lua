@@ -40,29 +40,102 @@ local function valid_value(v, stats)
   return v
 end
 
+-- Within one pass over a batch's missed keys, a label's input often
+-- repeats (a cgroup id, a port, a histogram's bucket among many other keys):
+-- its chain's answer is remembered, so each distinct input is decoded, and
+-- its value checked, once per pass. Not remembered: answers a decoder marked
+-- UNCACHED, values UTF-8 repair changed (each row counts in invalid_utf8),
+-- errors (each row counts). A label whose inputs do not repeat (PROBE tries,
+-- fewer than a quarter found) stops being remembered for the pass; a plan of
+-- one label never is (two keys of a batch differ, so its inputs do too).
+local PROBE, MAX_REMEMBERED = 512, 16384
+
+local function new_memo(nlabels)
+  return { n = nlabels, on = false, tables = {}, tries = {}, hits = {}, sizes = {} }
+end
+
+local function recall(memo, i, v)
+  local t = memo.tables[i]
+  if not t then return nil end
+  local hit, tries = t[v], memo.tries[i] + 1
+  memo.tries[i] = tries
+  if hit ~= nil then
+    memo.hits[i] = memo.hits[i] + 1
+  elseif tries == PROBE and memo.hits[i] * 4 < tries then
+    memo.tables[i] = false
+  end
+  return hit
+end
+
+local function remember(memo, i, v, answer)
+  local t = memo.tables[i]
+  if t and memo.sizes[i] < MAX_REMEMBERED then
+    t[v], memo.sizes[i] = answer, memo.sizes[i] + 1
+  end
+end
+
 -- A plan's decoding as one function without loops, made from source once
 -- per plan: every label's chain unrolled. Loops over one or two labels and
 -- decoders inside the loop over a batch's misses get LuaJIT to abort and
 -- then blacklist the traces (the interpreter ran a third of a cold scrape).
 local compiled = setmetatable({}, { __mode = "k" })
 
+-- One label's chain, from its input `v` to values[i].
+local function chain_source(src, i, label, decs, names)
+  src[#src + 1] = ("  v = raw:sub(%d, %d)\n  hit = recall(M, %d, v)\n  if hit == SKIP then return SKIP end\n"
+    .. "  if hit then\n    values[%d] = hit\n  else\n    input, u = v, false\n")
+    :format(label.offset + 1, label.offset + label.size, i, i)
+  local ascii = false
+  for _, d in ipairs(label.decoders) do
+    decs[#decs + 1], names[#names + 1], ascii = d.decode, d.name, d.ascii
+    src[#src + 1] = ("    out, err = D[%d](v)\n"
+      .. "    if out == SKIP then if not u then remember(M, %d, input, SKIP) end return SKIP end\n"
+      .. "    if out == nil then fail(stats, plan, L[%d], N[%d], err) return nil end\n"
+      .. "    if err == UNCACHED then u = true end\n    v = out\n"):format(#decs, i, i, #decs)
+  end
+  src[#src + 1] = (ascii and "    x = v\n" or "    x = valid(v, stats)\n")
+    .. ("    if u then uncached = true elseif x == v then remember(M, %d, input, x) end\n"
+    .. "    values[%d] = x\n  end\n"):format(i, i)
+end
+
 local function unrolled(plan)
-  local src, decs, names = { "local SKIP, UNCACHED, fail, valid, L, D, N = ...\n",
-    "return function(plan, raw, stats, values)\n  local uncached, v, out, err = false\n" }, {}, {}
+  local src, decs, names = { "local SKIP, UNCACHED, fail, valid, L, D, N, M, recall, remember = ...\n",
+    "return function(plan, raw, stats, values)\n  local uncached, v, out, err, hit, input, u, x = false\n" }, {}, {}
   for i, label in ipairs(plan.labels) do
-    src[#src + 1] = ("  v = raw:sub(%d, %d)\n"):format(label.offset + 1, label.offset + label.size)
-    local ascii = false
-    for _, d in ipairs(label.decoders) do
-      decs[#decs + 1], names[#names + 1], ascii = d.decode, d.name, d.ascii
-      src[#src + 1] = ("  out, err = D[%d](v)\n  if out == SKIP then return SKIP end\n"
-        .. "  if out == nil then fail(stats, plan, L[%d], N[%d], err) return nil end\n"
-        .. "  if err == UNCACHED then uncached = true end\n  v = out\n"):format(#decs, i, #decs)
-    end
-    src[#src + 1] = ascii and ("  values[%d] = v\n"):format(i) or ("  values[%d] = valid(v, stats)\n"):format(i)
+    chain_source(src, i, label, decs, names)
   end
   src[#src + 1] = "  return values, uncached\nend\n"
   local chunk = assert(loadstring(table.concat(src), "=labels(" .. plan.name .. ")"))
-  return chunk(SKIP, UNCACHED, M.decode_error, valid_value, plan.labels, decs, names)
+  local memo = new_memo(#plan.labels)
+  return { decode = chunk(SKIP, UNCACHED, M.decode_error, valid_value, plan.labels, decs, names, memo, recall,
+    remember), memo = memo }
+end
+
+local function compiled_for(plan)
+  local c = compiled[plan]
+  if not c then
+    c = unrolled(plan)
+    compiled[plan] = c
+  end
+  return c
+end
+
+--- Starts a pass of decode calls over one batch's keys: from here to
+-- end_pass, answers for a label's repeated inputs are remembered.
+function M.begin_pass(plan)
+  local memo = compiled_for(plan).memo
+  local on = memo.n > 1
+  for i = 1, memo.n do
+    memo.tables[i], memo.tries[i], memo.hits[i], memo.sizes[i] = on and {}, 0, 0, 0
+  end
+end
+
+--- Ends a pass: nothing is remembered past it.
+function M.end_pass(plan)
+  local memo = compiled_for(plan).memo
+  for i = 1, memo.n do
+    memo.tables[i] = false
+  end
 end
 
 --- Runs every label's decoder chain over the raw key bytes (each label reads
@@ -73,15 +146,11 @@ end
 -- users' decoder ran past its time budget (decoders.Overtime). With `into`,
 -- the values go into that table (scratch the caller reuses) and not a new one.
 -- A chain whose last decoder is a built-in one that answers only ASCII
--- (decoders.lua, ascii_only) skips the UTF-8 check.
+-- (decoders.lua, ascii_only) skips the UTF-8 check. Between begin_pass and
+-- end_pass a label's repeated input is decoded once.
 function M.decode(plan, raw, stats, into)
   scrape_budget.check() -- a slow decoder is where a scrape runs out of time
-  local f = compiled[plan]
-  if not f then
-    f = unrolled(plan)
-    compiled[plan] = f
-  end
-  return f(plan, raw, stats, into or {})
+  return compiled_for(plan).decode(plan, raw, stats, into or {})
 end
 
 --- The order a series writes its labels in: by name, as client_golang

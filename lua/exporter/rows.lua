@@ -93,11 +93,16 @@ local function miss_entry(plan, state, p, ks, lane, suffix, stats, make_entry)
   return e
 end
 
--- Decodes and caches the keys series.find missed, and visits them.
+-- Decodes and caches the keys series.find missed, and visits them. The
+-- misses are one pass of labels.lua's: a label's repeated input is decoded once.
 local function visit_misses(plan, state, batch, cpu, suffix, stats, make_entry, visit, acc, nmiss)
+  if nmiss == 0 then
+    return
+  end
   local keys, ks, ncpus = batch.keys, batch.key_size, batch.ncpus
   local values = ffi_cast(u64p, batch.values)
   local misses = state.misses
+  labels.begin_pass(plan)
   for j = 0, nmiss - 1 do
     local i = misses[j]
     local e = miss_entry(plan, state, keys + i * ks, ks, cpu or 0, suffix, stats, make_entry)
@@ -111,6 +116,7 @@ local function visit_misses(plan, state, batch, cpu, suffix, stats, make_entry, 
       visit(acc, e, v)
     end
   end
+  labels.end_pass(plan)
 end
 
 -- Room for a batch's entries and misses.

@@ -337,6 +337,59 @@ metrics:
   end)
 end)
 
+describe("a label's repeated inputs within one scrape", function()
+  it("are decoded once, except answers marked UNCACHED, errors and repaired values, which count per row", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    os.execute("mkdir -p " .. dir)
+    local f = assert(io.open(dir .. "/counted.lua", "w"))
+    f:write([[
+local api = require("exporter.decoder_api")
+local answers = { ["1"] = "one", ["3"] = api.SKIP, ["5"] = "bad\255" }
+return { new = function() return function(s)
+  COUNTED_CALLS[s] = (COUNTED_CALLS[s] or 0) + 1
+  if s == "2" then return "two", api.UNCACHED end
+  if s == "4" then return nil, "no four" end
+  return answers[s]
+end end }
+]])
+    f:close()
+    _G.COUNTED_CALLS = {}
+    local reg = assert(decoders.load({ decoders.builtin_dir(), dir }, function() end, { unrestricted = true }))
+    local cfg = assert(config.parse([[
+metrics:
+  counters:
+    - name: c
+      help: x
+      labels:
+        - { name: kind, size: 4, decoders: [{ name: uint }, { name: counted }] }
+        - { name: id, size: 4, decoders: [{ name: uint }] }
+]], "t.yaml", { config = "t", registry = reg }))
+    local p = assert(metric.bind(cfg, { { name = "c", type = HASH, key_size = 8, value_size = 8, max_entries = 64 } },
+      { cache_size = 64 }))[1]
+    local rows = {}
+    for id = 1, 15 do -- kinds 1..5, three rows each
+      rows[id] = { key = fake.u32((id - 1) % 5 + 1) .. fake.u32(id), value = id }
+    end
+    local stats = new_stats()
+    local out = run(p, fake.batch({ rows = rows }), stats)
+    local _, ones = out:gsub('kind="one"', "")
+    local _, twos = out:gsub('kind="two"', "")
+    local _, bad = out:gsub('kind="bad\239\191\189"', "")
+    assert.same({ 3, 3, 3 }, { ones, twos, bad })
+    assert.same({ ["1"] = 1, ["2"] = 3, ["3"] = 1, ["4"] = 3, ["5"] = 3 }, _G.COUNTED_CALLS)
+    assert.equal(3, stats.decoder_errors)
+    assert.equal(3, stats.invalid_utf8)
+    -- The next scrape: cached keys are not decoded; the UNCACHED ones, the
+    -- failed ones and the skipped ones (without a skip cache) are, once per input again.
+    _G.COUNTED_CALLS = {}
+    run(p, fake.batch({ rows = rows }), stats)
+    assert.same({ ["2"] = 3, ["3"] = 1, ["4"] = 3 }, _G.COUNTED_CALLS)
+    _G.COUNTED_CALLS = nil
+    os.execute("rm -rf " .. dir)
+  end)
+end)
+
 describe("per-CPU counters", function()
   it("sums CPUs without a cpu label", function()
     local p = assert(plans("metrics: { counters: [ { name: c, help: x, labels: [{ name: k, size: 4, decoders: [{ name: uint }] }] } ] }",
