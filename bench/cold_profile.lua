@@ -13,6 +13,7 @@ local RUNS = 10
 
 local function setup(build)
   package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+  collectgarbage("setpause", 100) -- as the core sets its Lua state's (core/lua_host.c)
   local collect = require("exporter.collect")
   local config = require("exporter.config")
   local decoders = require("exporter.decoders")

@@ -47,11 +47,11 @@ end
 -- UNCACHED, values UTF-8 repair changed (each row counts in invalid_utf8),
 -- errors (each row counts). A label whose inputs do not repeat (PROBE tries,
 -- fewer than a quarter found) stops being remembered for the pass; a plan of
--- one label never is (two keys of a batch differ, so its inputs do too).
+-- one label has nothing to remember.
 local PROBE, MAX_REMEMBERED = 512, 16384
 
 local function new_memo(nlabels)
-  return { n = nlabels, on = false, tables = {}, tries = {}, hits = {}, sizes = {} }
+  return { n = nlabels, tables = {}, tries = {}, hits = {}, sizes = {} }
 end
 
 local function recall(memo, i, v)
@@ -80,35 +80,40 @@ end
 -- then blacklist the traces (the interpreter ran a third of a cold scrape).
 local compiled = setmetatable({}, { __mode = "k" })
 
--- One label's chain, from its input `v` to values[i].
-local function chain_source(src, i, label, decs, names)
-  src[#src + 1] = ("  v = raw:sub(%d, %d)\n  hit = recall(M, %d, v)\n  if hit == SKIP then return SKIP end\n"
-    .. "  if hit then\n    values[%d] = hit\n  else\n    input, u = v, false\n")
-    :format(label.offset + 1, label.offset + label.size, i, i)
+-- One label's chain, from its input `v` to values[i]; with `memo`, its
+-- answers remembered within a pass (begin_pass).
+local function chain_source(src, i, label, decs, names, memo)
+  src[#src + 1] = ("  v = raw:sub(%d, %d)\n"):format(label.offset + 1, label.offset + label.size)
+  src[#src + 1] = memo and ("  hit = recall(M, %d, v)\n  if hit == SKIP then return SKIP end\n"
+    .. "  if hit then\n    values[%d] = hit\n  else\n"):format(i, i) or "  do\n"
+  src[#src + 1] = "    input, u = v, false\n"
   local ascii = false
   for _, d in ipairs(label.decoders) do
     decs[#decs + 1], names[#names + 1], ascii = d.decode, d.name, d.ascii
-    src[#src + 1] = ("    out, err = D[%d](v)\n"
-      .. "    if out == SKIP then if not u then remember(M, %d, input, SKIP) end return SKIP end\n"
+    src[#src + 1] = ("    out, err = D[%d](v)\n    if out == SKIP then %sreturn SKIP end\n"
       .. "    if out == nil then fail(stats, plan, L[%d], N[%d], err) return nil end\n"
-      .. "    if err == UNCACHED then u = true end\n    v = out\n"):format(#decs, i, i, #decs)
+      .. "    if err == UNCACHED then u = true end\n    v = out\n"):format(#decs,
+      memo and ("if not u then remember(M, %d, input, SKIP) end "):format(i) or "", i, #decs)
   end
-  src[#src + 1] = (ascii and "    x = v\n" or "    x = valid(v, stats)\n")
-    .. ("    if u then uncached = true elseif x == v then remember(M, %d, input, x) end\n"
-    .. "    values[%d] = x\n  end\n"):format(i, i)
+  src[#src + 1] = ascii and "    x = v\n" or "    x = valid(v, stats)\n"
+  src[#src + 1] = memo
+    and ("    if u then uncached = true elseif x == v then remember(M, %d, input, x) end\n"):format(i)
+    or "    if u then uncached = true end\n"
+  src[#src + 1] = ("    values[%d] = x\n  end\n"):format(i)
 end
 
 local function unrolled(plan)
   local src, decs, names = { "local SKIP, UNCACHED, fail, valid, L, D, N, M, recall, remember = ...\n",
     "return function(plan, raw, stats, values)\n  local uncached, v, out, err, hit, input, u, x = false\n" }, {}, {}
+  local memo = #plan.labels > 1 -- one label: two keys of a batch differ, so its inputs do too
   for i, label in ipairs(plan.labels) do
-    chain_source(src, i, label, decs, names)
+    chain_source(src, i, label, decs, names, memo)
   end
   src[#src + 1] = "  return values, uncached\nend\n"
   local chunk = assert(loadstring(table.concat(src), "=labels(" .. plan.name .. ")"))
-  local memo = new_memo(#plan.labels)
-  return { decode = chunk(SKIP, UNCACHED, M.decode_error, valid_value, plan.labels, decs, names, memo, recall,
-    remember), memo = memo }
+  local m = new_memo(memo and #plan.labels or 0)
+  return { decode = chunk(SKIP, UNCACHED, M.decode_error, valid_value, plan.labels, decs, names, m, recall,
+    remember), memo = m }
 end
 
 local function compiled_for(plan)
@@ -124,9 +129,8 @@ end
 -- end_pass, answers for a label's repeated inputs are remembered.
 function M.begin_pass(plan)
   local memo = compiled_for(plan).memo
-  local on = memo.n > 1
   for i = 1, memo.n do
-    memo.tables[i], memo.tries[i], memo.hits[i], memo.sizes[i] = on and {}, 0, 0, 0
+    memo.tables[i], memo.tries[i], memo.hits[i], memo.sizes[i] = {}, 0, 0, 0
   end
 end
 
