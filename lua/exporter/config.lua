@@ -35,7 +35,7 @@ local function check_decoders(c, label_node, path, label, ctx)
     else
       local name = c:required_string(d, "name", dpath)
       if name and ctx.registry then
-        local decode, err = ctx.registry:new(d, {
+        local decode, err, direct = ctx.registry:new(d, {
           input_size = i == 1 and label.size or nil,
           label = label.name,
           config = ctx.config,
@@ -43,7 +43,7 @@ local function check_decoders(c, label_node, path, label, ctx)
         })
         if decode then
           chain[#chain + 1] = { name = name, decode = decode, options = d, -- options: for fingerprint.lua
-            ascii = ctx.registry:ascii_only(name) }
+            direct = direct, ascii = ctx.registry:ascii_only(name) }
         else
           c:fail(dpath, "%s", err)
         end

@@ -1,6 +1,7 @@
 -- A metric's labels: the decoder chains that turn a raw key into label
 -- values, what a failing decoder costs, and the label pairs of a series.
 local api = require("exporter.decoder_api")
+local decoders = require("exporter.decoders")
 local exposition = require("exporter.exposition")
 local scrape_budget = require("exporter.scrape_budget")
 local utf8 = require("exporter.utf8")
@@ -50,6 +51,10 @@ end
 -- one label has nothing to remember.
 local PROBE, MAX_REMEMBERED = 512, 16384
 
+-- Raised by the fast decode function for a built-in decoder's answer that
+-- is no string or too long: the safe one says what is wrong with it.
+local RECHECK = "a built-in decoder's answer to check"
+
 local function new_memo(nlabels)
   return { n = nlabels, tables = {}, tries = {}, hits = {}, sizes = {} }
 end
@@ -81,19 +86,23 @@ end
 local compiled = setmetatable({}, { __mode = "k" })
 
 -- One label's chain, from its input `v` to values[i]; with `memo`, its
--- answers remembered within a pass (begin_pass).
-local function chain_source(src, i, label, decs, names, memo)
+-- answers remembered within a pass (begin_pass); with `direct`, built-in
+-- decoders called directly.
+local function chain_source(src, i, label, decs, names, memo, direct)
   src[#src + 1] = ("  v = raw:sub(%d, %d)\n"):format(label.offset + 1, label.offset + label.size)
   src[#src + 1] = memo and ("  hit = recall(M, %d, v)\n  if hit == SKIP then return SKIP end\n"
     .. "  if hit then\n    values[%d] = hit\n  else\n"):format(i, i) or "  do\n"
   src[#src + 1] = "    input, u = v, false\n"
   local ascii = false
   for _, d in ipairs(label.decoders) do
-    decs[#decs + 1], names[#names + 1], ascii = d.decode, d.name, d.ascii
+    local call_direct = direct and d.direct
+    decs[#decs + 1], names[#names + 1], ascii = call_direct or d.decode, d.name, d.ascii
     src[#src + 1] = ("    out, err = D[%d](v)\n    if out == SKIP then %sreturn SKIP end\n"
       .. "    if out == nil then fail(stats, plan, L[%d], N[%d], err) return nil end\n"
-      .. "    if err == UNCACHED then u = true end\n    v = out\n"):format(#decs,
-      memo and ("if not u then remember(M, %d, input, SKIP) end "):format(i) or "", i, #decs)
+      .. "%s    if err == UNCACHED then u = true end\n    v = out\n"):format(#decs,
+      memo and ("if not u then remember(M, %d, input, SKIP) end "):format(i) or "", i, #decs,
+      -- What the checked form would refuse: the caller decodes the key again through it.
+      call_direct and "    if type(out) ~= 'string' or #out > MAX then error(RECHECK) end\n" or "")
   end
   src[#src + 1] = ascii and "    x = v\n" or "    x = valid(v, stats)\n"
   src[#src + 1] = memo
@@ -102,44 +111,72 @@ local function chain_source(src, i, label, decs, names, memo)
   src[#src + 1] = ("    values[%d] = x\n  end\n"):format(i)
 end
 
-local function unrolled(plan)
-  local src, decs, names = { "local SKIP, UNCACHED, fail, valid, L, D, N, M, recall, remember = ...\n",
+local function unrolled(plan, memo, direct)
+  local src, decs, names = { "local SKIP, UNCACHED, fail, valid, L, D, N, M, recall, remember, MAX, RECHECK = ...\n",
     "return function(plan, raw, stats, values)\n  local uncached, v, out, err, hit, input, u, x = false\n" }, {}, {}
-  local memo = #plan.labels > 1 -- one label: two keys of a batch differ, so its inputs do too
   for i, label in ipairs(plan.labels) do
-    chain_source(src, i, label, decs, names, memo)
+    chain_source(src, i, label, decs, names, direct and memo.n > 0, direct)
   end
   src[#src + 1] = "  return values, uncached\nend\n"
   local chunk = assert(loadstring(table.concat(src), "=labels(" .. plan.name .. ")"))
-  local m = new_memo(memo and #plan.labels or 0)
-  return { decode = chunk(SKIP, UNCACHED, M.decode_error, valid_value, plan.labels, decs, names, m, recall,
-    remember), memo = m }
+  return chunk(SKIP, UNCACHED, M.decode_error, valid_value, plan.labels, decs, names, memo, recall, remember,
+    decoders.MAX_VALUE, RECHECK)
 end
 
+-- A plan's two decode functions: `fast` calls built-in decoders directly,
+-- remembers answers, and is used only within a pass, whose caller takes a
+-- raise back (M.safely); `safe` calls every decoder through the registry's
+-- checked form and remembers nothing, so that an answer the checks would
+-- refuse is never served from the memo.
 local function compiled_for(plan)
   local c = compiled[plan]
   if not c then
-    c = unrolled(plan)
+    -- One label: two keys of a batch differ, so its inputs do too.
+    local memo = new_memo(#plan.labels > 1 and #plan.labels or 0)
+    c = { memo = memo, safe = unrolled(plan, memo, false), fast = unrolled(plan, memo, true), passing = false }
     compiled[plan] = c
   end
   return c
 end
 
 --- Starts a pass of decode calls over one batch's keys: from here to
--- end_pass, answers for a label's repeated inputs are remembered.
+-- end_pass, answers for a label's repeated inputs are remembered, and
+-- built-in decoders are called without a pcall each: a raise from one goes
+-- up to the caller, which decodes that key again through M.safely.
 function M.begin_pass(plan)
-  local memo = compiled_for(plan).memo
+  local c = compiled_for(plan)
+  local memo = c.memo
   for i = 1, memo.n do
     memo.tables[i], memo.tries[i], memo.hits[i], memo.sizes[i] = {}, 0, 0, 0
   end
+  c.passing = true
 end
 
 --- Ends a pass: nothing is remembered past it.
 function M.end_pass(plan)
-  local memo = compiled_for(plan).memo
-  for i = 1, memo.n do
-    memo.tables[i] = false
+  local c = compiled_for(plan)
+  for i = 1, c.memo.n do
+    c.memo.tables[i] = false
   end
+  c.passing = false
+end
+
+--- Whether `err`, raised within a pass, must end it: the scrape's time is
+-- up, or a users' decoder ran past its budget. Anything else may be a
+-- built-in decoder's raise, which costs only its key (M.safely).
+function M.ends_pass(err)
+  return err == scrape_budget.CUT or (type(err) == "table" and getmetatable(err) == decoders.Overtime)
+end
+
+--- pcall(fn, ...) with every decoder of the plan called through its checked
+-- form, in the pass under way: a raise from a decoder becomes that row's
+-- decoder error.
+function M.safely(plan, fn, ...)
+  local c = compiled_for(plan)
+  c.passing = false
+  local ok, err = pcall(fn, ...)
+  c.passing = true
+  return ok, err
 end
 
 --- Runs every label's decoder chain over the raw key bytes (each label reads
@@ -154,7 +191,8 @@ end
 -- end_pass a label's repeated input is decoded once.
 function M.decode(plan, raw, stats, into)
   scrape_budget.check() -- a slow decoder is where a scrape runs out of time
-  return compiled_for(plan).decode(plan, raw, stats, into or {})
+  local c = compiled_for(plan)
+  return (c.passing and c.fast or c.safe)(plan, raw, stats, into or {})
 end
 
 --- The order a series writes its labels in: by name, as client_golang

@@ -93,19 +93,17 @@ local function miss_entry(plan, state, p, ks, lane, suffix, stats, make_entry)
   return e
 end
 
--- Decodes and caches the keys series.find missed, and visits them. The
--- misses are one pass of labels.lua's: a label's repeated input is decoded once.
-local function visit_misses(plan, state, batch, cpu, suffix, stats, make_entry, visit, acc, nmiss)
-  if nmiss == 0 then
-    return
-  end
+-- Decodes, caches and visits misses from..to-1 (indexes into state.misses).
+-- state.at is the miss being decoded, -1 once it is visited.
+local function visit_range(plan, state, batch, cpu, suffix, stats, make_entry, visit, acc, from, to)
   local keys, ks, ncpus = batch.keys, batch.key_size, batch.ncpus
   local values = ffi_cast(u64p, batch.values)
   local misses = state.misses
-  labels.begin_pass(plan)
-  for j = 0, nmiss - 1 do
+  for j = from, to - 1 do
     local i = misses[j]
+    state.at = j
     local e = miss_entry(plan, state, keys + i * ks, ks, cpu or 0, suffix, stats, make_entry)
+    state.at = -1
     if e ~= nil and e ~= SKIPPED then
       local v = values[i * ncpus + (cpu or 0)]
       if not cpu then
@@ -115,6 +113,37 @@ local function visit_misses(plan, state, batch, cpu, suffix, stats, make_entry, 
       end
       visit(acc, e, v)
     end
+  end
+end
+
+-- Decodes and caches the keys series.find missed, and visits them, in one
+-- pass of labels.lua's: a label's repeated input is decoded once, built-in
+-- decoders are called directly. When something raises while a key is
+-- decoded (a built-in decoder's bug, say), that key is decoded again with
+-- each decoder under its pcall (labels.safely), so a raising decoder costs
+-- its row, and the pass goes on; a second raise, the scrape's time running
+-- out or a users' decoder past its budget goes up.
+local function visit_misses(plan, state, batch, cpu, suffix, stats, make_entry, visit, acc, nmiss)
+  if nmiss == 0 then
+    return
+  end
+  labels.begin_pass(plan)
+  local from = 0
+  while from < nmiss do
+    local ok, err = pcall(visit_range, plan, state, batch, cpu, suffix, stats, make_entry, visit, acc, from, nmiss)
+    if ok then
+      break
+    end
+    local at = state.at
+    if at >= 0 and not labels.ends_pass(err) then
+      ok, err = labels.safely(plan, visit_range, plan, state, batch, cpu, suffix, stats, make_entry, visit, acc,
+        at, at + 1)
+    end
+    if not ok then
+      labels.end_pass(plan)
+      error(err, 0)
+    end
+    from = at + 1
   end
   labels.end_pass(plan)
 end

@@ -390,6 +390,63 @@ metrics:
   end)
 end)
 
+describe("a built-in decoder that raises or answers a non-string", function()
+  it("costs the rows it fails on, each counted, and the scrape goes on", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    os.execute("mkdir -p " .. dir)
+    local f = assert(io.open(dir .. "/boom.lua", "w"))
+    -- It says it answers only ASCII: its answers skip the UTF-8 check that
+    -- would raise on a number by chance.
+    f:write([[
+return { ascii_only = true, new = function() return function(s)
+  local b = s:byte(1)
+  if b == 2 then error("boom") end
+  if b == 3 then return 42 end
+  return "v" .. b
+end end }
+]])
+    f:close()
+    local reg = assert(decoders.load({ dir }, function() end)) -- the first directory: built-in decoders
+    local cfg = assert(config.parse([[
+metrics:
+  counters:
+    - name: c
+      help: x
+      labels:
+        - { name: kind, size: 4, decoders: [{ name: boom }] }
+        - { name: id, size: 4, decoders: [{ name: boom }] }
+    - { name: one, help: x, labels: [{ name: kind, size: 4, decoders: [{ name: boom }] }] }
+]], "t.yaml", { config = "t", registry = reg }))
+    local infos = { { name = "c", type = HASH, key_size = 8, value_size = 8, max_entries = 64 },
+      { name = "one", type = HASH, key_size = 4, value_size = 8, max_entries = 64 } }
+    local p = assert(metric.bind(cfg, infos, { cache_size = 64 }))
+    local rows, single = {}, {}
+    for id = 10, 18 do -- kinds 1, 2, 3, three rows each
+      rows[#rows + 1] = { key = fake.u32((id - 10) % 3 + 1) .. fake.u32(id), value = id }
+    end
+    for kind = 1, 3 do
+      single[kind] = { key = fake.u32(kind), value = kind }
+    end
+    local stats = new_stats()
+    local head = "# HELP ebpf_exporter_c x\n# TYPE ebpf_exporter_c counter\n"
+    assert.equal(head .. 'ebpf_exporter_c{id="v10",kind="v1"} 10\nebpf_exporter_c{id="v13",kind="v1"} 13\n'
+      .. 'ebpf_exporter_c{id="v16",kind="v1"} 16\n', run(p[1], fake.batch({ rows = rows }), stats))
+    assert.equal(6, stats.decoder_errors)
+    assert.equal('# HELP ebpf_exporter_one x\n# TYPE ebpf_exporter_one counter\nebpf_exporter_one{kind="v1"} 1\n',
+      run(p[2], fake.batch({ rows = single }), stats))
+    assert.equal(8, stats.decoder_errors)
+    assert.equal(4, #stats.messages) -- each distinct message once
+    for i, m in ipairs({ "c", "one" }) do
+      assert.truthy(stats.messages[2 * i - 1]:find(('config t, metric %s, label kind: decoder "boom" raised: .*boom')
+        :format(m)))
+      assert.equal(('config t, metric %s, label kind: decoder "boom" returned a number, not a string'):format(m),
+        stats.messages[2 * i])
+    end
+    os.execute("rm -rf " .. dir)
+  end)
+end)
+
 describe("per-CPU counters", function()
   it("sums CPUs without a cpu label", function()
     local p = assert(plans("metrics: { counters: [ { name: c, help: x, labels: [{ name: k, size: 4, decoders: [{ name: uint }] }] } ] }",
