@@ -271,6 +271,14 @@ static inline int key_equal(const uint8_t *a, const uint8_t *b, uint32_t n)
 	return x == y;
 }
 
+/* The slot of key, or the empty slot where it would go, probing from slot i. */
+static uint32_t lane_probe(const struct lane *l, const uint8_t *key, uint32_t i)
+{
+	while (l->seen[i] && !key_equal(l->keys + (size_t)i * l->key_size, key, l->key_size))
+		i = NEXT(i, l->cap);
+	return i;
+}
+
 /* The slot of key, or the empty slot where it would go. */
 static uint32_t lane_slot(const struct lane *l, const uint8_t *key, uint64_t h)
 {
@@ -354,6 +362,19 @@ static void reserve(struct elx_series_store *s, uint32_t lane, uint32_t key_size
 		grow_ids(s, s->nids + n + 1 + (s->nids + n) / 16);
 }
 
+#define AHEAD 8
+
+/* A key's home slot, whose memory is asked for now and used later. */
+static uint32_t prefetched_home(const struct lane *l, const uint8_t *key)
+{
+	uint32_t i = SLOT(hash_bytes(key, l->key_size), l->cap);
+
+	__builtin_prefetch(&l->seen[i], 1);
+	__builtin_prefetch(l->keys + (size_t)i * l->key_size);
+	__builtin_prefetch(&l->entries[i]);
+	return i;
+}
+
 ELX_EXPORT uint32_t elx_series_store_find(struct elx_series_store *s, uint32_t lane,
 					  const uint8_t *keys, uint32_t count, uint32_t key_size,
 					  double *entries, uint32_t *misses)
@@ -367,10 +388,20 @@ ELX_EXPORT uint32_t elx_series_store_find(struct elx_series_store *s, uint32_t l
 		reserve(s, lane, key_size, count);
 		return count;
 	}
+	/* A key's home slot is found AHEAD keys before it is probed, and its
+	 * memory fetched meanwhile: the table is larger than the caches, and
+	 * the three misses of each key (seen, keys, entries) overlap with the
+	 * work on the keys before it. */
+	uint32_t home[AHEAD];
+
+	for (uint32_t i = 0; i < count && i < AHEAD; i++)
+		home[i] = prefetched_home(l, keys + (size_t)i * key_size);
 	for (uint32_t i = 0; i < count; i++) {
 		const uint8_t *key = keys + (size_t)i * key_size;
-		uint32_t slot = lane_slot(l, key, hash_bytes(key, key_size));
+		uint32_t slot = lane_probe(l, key, home[i % AHEAD]);
 
+		if (i + AHEAD < count)
+			home[i % AHEAD] = prefetched_home(l, key + (size_t)AHEAD * key_size);
 		if (l->seen[slot]) {
 			entries[i] = l->entries[slot];
 			seen += l->seen[slot] != gen;
