@@ -5,6 +5,7 @@ local config = require("exporter.config")
 local decoders = require("exporter.decoders")
 local fake = require("helpers.fake")
 local metric = require("exporter.metric")
+local spec_files = require("helpers.files")
 
 local registry = assert(decoders.load({ decoders.builtin_dir() }, function() end))
 local HASH, PERCPU_HASH, PERCPU_ARRAY, PERF_EVENT_ARRAY = 1, 5, 6, 4
@@ -18,6 +19,20 @@ local function new_stats()
   local logged = {}
   return { decoder_errors = 0, logged = {}, nlogged = 0, log = function(m) logged[#logged + 1] = m end,
     messages = logged }
+end
+
+-- A registry of the built-in decoders and `files` ({ [name] = source }) as
+-- users' decoders, unrestricted; with `builtin`, of `files` alone as the
+-- built-in decoders. The files go once loaded: nothing reads them again.
+local function registry_with(files, builtin)
+  local dir = spec_files.tmpdir()
+  for name, source in pairs(files) do
+    spec_files.write(dir .. "/" .. name .. ".lua", source)
+  end
+  local reg = assert(decoders.load(builtin and { dir } or { decoders.builtin_dir(), dir }, function() end,
+    { unrestricted = true }))
+  os.execute("rm -rf " .. dir)
+  return reg
 end
 
 local function run(plan, batch, stats)
@@ -254,19 +269,13 @@ metrics:
   end)
 
   it("drops rows a decoder skips", function()
-    local dir = os.tmpname()
-    os.remove(dir)
-    os.execute("mkdir -p " .. dir)
-    local f = assert(io.open(dir .. "/odd_only.lua", "w"))
-    f:write([[
+    local reg = registry_with({ odd_only = [[
 local api = require("exporter.decoder_api")
 return { new = function() return function(s)
   ODD_ONLY_CALLS = ODD_ONLY_CALLS + 1
   return tonumber(s) % 2 == 1 and s or api.SKIP
 end end }
-]])
-    f:close()
-    local reg = assert(decoders.load({ decoders.builtin_dir(), dir }, function() end, { unrestricted = true }))
+]] })
     local cfg = assert(config.parse([[
 metrics:
   counters:
@@ -285,27 +294,20 @@ metrics:
       assert.equal(case.calls, _G.ODD_ONLY_CALLS, "skip_cache_size " .. case.skip_cache_size)
     end
     _G.ODD_ONLY_CALLS = nil
-    os.execute("rm -rf " .. dir)
   end)
 end)
 
 describe("UNCACHED answers", function()
   it("are exported, not cached, and replaced once the decoder knows better", function()
-    local dir = os.tmpname()
-    os.remove(dir)
-    os.execute("mkdir -p " .. dir)
-    local f = assert(io.open(dir .. "/late.lua", "w"))
-    f:write([[
+    _G.LATE_CALLS, _G.LATE_KNOWN = {}, false
+    local reg = registry_with({ late = [[
 local api = require("exporter.decoder_api")
 return { new = function() return function(s)
   LATE_CALLS[s] = (LATE_CALLS[s] or 0) + 1
   if s == "2" and not LATE_KNOWN then return "unknown:" .. s, api.UNCACHED end
   return "dev" .. s
 end end }
-]])
-    f:close()
-    _G.LATE_CALLS, _G.LATE_KNOWN = {}, false
-    local reg = assert(decoders.load({ decoders.builtin_dir(), dir }, function() end, { unrestricted = true }))
+]] })
     local cfg = assert(config.parse([[
 metrics:
   counters:
@@ -322,7 +324,6 @@ metrics:
     run(p, batch)
     assert.same({ ["1"] = 1, ["2"] = 3 }, _G.LATE_CALLS) -- key 2 asked until known, then cached
     _G.LATE_CALLS, _G.LATE_KNOWN = nil, nil
-    os.execute("rm -rf " .. dir)
   end)
 
   it("come from the decoders whose stand-ins may turn real", function()
@@ -339,11 +340,8 @@ end)
 
 describe("a label's repeated inputs within one scrape", function()
   it("are decoded once, except answers marked UNCACHED, errors and repaired values, which count per row", function()
-    local dir = os.tmpname()
-    os.remove(dir)
-    os.execute("mkdir -p " .. dir)
-    local f = assert(io.open(dir .. "/counted.lua", "w"))
-    f:write([[
+    _G.COUNTED_CALLS = {}
+    local reg = registry_with({ counted = [[
 local api = require("exporter.decoder_api")
 local answers = { ["1"] = "one", ["3"] = api.SKIP, ["5"] = "bad\255" }
 return { new = function() return function(s)
@@ -352,10 +350,7 @@ return { new = function() return function(s)
   if s == "4" then return nil, "no four" end
   return answers[s]
 end end }
-]])
-    f:close()
-    _G.COUNTED_CALLS = {}
-    local reg = assert(decoders.load({ decoders.builtin_dir(), dir }, function() end, { unrestricted = true }))
+]] })
     local cfg = assert(config.parse([[
 metrics:
   counters:
@@ -386,28 +381,21 @@ metrics:
     run(p, fake.batch({ rows = rows }), stats)
     assert.same({ ["2"] = 3, ["3"] = 1, ["4"] = 3 }, _G.COUNTED_CALLS)
     _G.COUNTED_CALLS = nil
-    os.execute("rm -rf " .. dir)
   end)
 end)
 
 describe("a built-in decoder that raises or answers a non-string", function()
   it("costs the rows it fails on, each counted, and the scrape goes on", function()
-    local dir = os.tmpname()
-    os.remove(dir)
-    os.execute("mkdir -p " .. dir)
-    local f = assert(io.open(dir .. "/boom.lua", "w"))
     -- It says it answers only ASCII: its answers skip the UTF-8 check that
     -- would raise on a number by chance.
-    f:write([[
+    local reg = registry_with({ boom = [[
 return { ascii_only = true, new = function() return function(s)
   local b = s:byte(1)
   if b == 2 then error("boom") end
   if b == 3 then return 42 end
   return "v" .. b
 end end }
-]])
-    f:close()
-    local reg = assert(decoders.load({ dir }, function() end)) -- the first directory: built-in decoders
+]] }, true) -- as a built-in decoder
     local cfg = assert(config.parse([[
 metrics:
   counters:
@@ -443,7 +431,6 @@ metrics:
       assert.equal(('config t, metric %s, label kind: decoder "boom" returned a number, not a string'):format(m),
         stats.messages[2 * i])
     end
-    os.execute("rm -rf " .. dir)
   end)
 end)
 
