@@ -1,4 +1,5 @@
-/* Content negotiation of the metrics page. A media range is one of:
+/* Content negotiation: the format of the metrics page (Accept) and whether
+ * it goes gzipped (Accept-Encoding). A media range is one of:
  * - application/vnd.google.protobuf with proto=io.prometheus.client.MetricFamily
  *   and encoding=delimited: protobuf (what Prometheus asks for with native
  *   histograms enabled);
@@ -62,6 +63,43 @@ static int type_is(const char *type, size_t len, const char *want)
 	return len == strlen(want) && !strncasecmp(type, want, len);
 }
 
+/* One element of a comma-separated header list (RFC 9110 5.6.1): its
+ * token (a media range, a coding) without the whitespace around it, its
+ * parameters (";a=b" up to end) and its weight. */
+struct element {
+	const char *token, *params, *end;
+	size_t token_len;
+	double q;
+};
+
+/* The element of the list at *p, and *p past it; 0 at the list's end. A q
+ * parameter that is not a number counts as 1, as a missing one does: only
+ * an explicit zero refuses. */
+static int next_element(const char **p, struct element *el)
+{
+	char q[16], *q_end;
+
+	if (!**p)
+		return 0;
+	el->end = *p + strcspn(*p, ",");
+	el->token = *p + strspn(*p, " \t");
+	if (el->token > el->end)
+		el->token = el->end;
+	el->params = memchr(el->token, ';', (size_t)(el->end - el->token));
+	if (!el->params)
+		el->params = el->end;
+	el->token_len = (size_t)(el->params - el->token);
+	while (el->token_len &&
+	       (el->token[el->token_len - 1] == ' ' || el->token[el->token_len - 1] == '\t'))
+		el->token_len--;
+	param_value(el->params, el->end, "q", q, sizeof(q));
+	el->q = strtod(q, &q_end);
+	if (q_end == q)
+		el->q = 1.0;
+	*p = *el->end ? el->end + 1 : el->end;
+	return 1;
+}
+
 /* The format a media range (type/subtype;params) asks for, or NO_FORMAT. */
 static int range_format(const char *type, size_t type_len, const char *params, const char *end)
 {
@@ -91,31 +129,33 @@ enum elx_format elx_accept_format(const char *accept, int openmetrics)
 	int best = ELX_FORMAT_TEXT;
 	double best_q = 0;
 	const char *p = accept ? accept : "";
+	struct element el;
 
-	while (*p) {
-		size_t len = strcspn(p, ",");
-		const char *end = p + len, *params, *type = p + strspn(p, " \t");
-		size_t type_len;
-		char q[16];
-		double qv;
-		int format;
+	while (next_element(&p, &el)) {
+		int format = range_format(el.token, el.token_len, el.params, el.end);
 
-		params = memchr(type, ';', (size_t)(end - type));
-		if (!params)
-			params = end;
-		type_len = (size_t)(params - type);
-		while (type_len && (type[type_len - 1] == ' ' || type[type_len - 1] == '\t'))
-			type_len--;
-		param_value(params, end, "q", q, sizeof(q));
-		qv = q[0] ? strtod(q, NULL) : 1.0;
-		format = range_format(type, type_len, params, end);
 		if (format == ELX_FORMAT_OPENMETRICS && !openmetrics)
 			format = NO_FORMAT;
-		if (format != NO_FORMAT && qv > best_q) {
+		if (format != NO_FORMAT && el.q > best_q) {
 			best = format;
-			best_q = qv;
+			best_q = el.q;
 		}
-		p = *end ? end + 1 : end;
 	}
 	return (enum elx_format)best;
+}
+
+int elx_accept_gzip(const char *accept_encoding)
+{
+	int gzip = -1, any = -1;
+	const char *p = accept_encoding ? accept_encoding : "";
+	struct element el;
+
+	while (next_element(&p, &el)) {
+		if (type_is(el.token, el.token_len, "gzip") ||
+		    type_is(el.token, el.token_len, "x-gzip"))
+			gzip = el.q > 0;
+		else if (type_is(el.token, el.token_len, "*"))
+			any = el.q > 0;
+	}
+	return gzip >= 0 ? gzip : any > 0;
 }

@@ -19,6 +19,8 @@
 
 #include <http_parser.h>
 
+#include "accept.h"
+#include "http_conn.h"
 #include "listen.h"
 #include "log.h"
 #include "tls.h"
@@ -35,145 +37,7 @@
 /* After the last response, how long we wait for the client's FIN while
  * discarding its input; closing with unread input would send a RST that
  * can destroy the response in flight. */
-#define LINGER_MS     2000
-#define READ_BUF_SIZE 65536
-
-enum conn_state {
-	CONN_READING,  /* parsing requests */
-	CONN_DRAINING, /* the last response is queued; input is discarded */
-	CONN_LINGER,   /* our side is shut down; waiting for the client's FIN */
-	CONN_CLOSING,  /* uv_close was called, memory goes in the close callbacks */
-};
-
-enum header_cb { HEADER_NONE, HEADER_FIELD, HEADER_VALUE };
-
-/* The request headers the server keeps: every other one is counted against
- * the limits and dropped. */
-enum kept_header {
-	KEEP_NONE,
-	KEEP_ACCEPT_ENCODING, /* repeated ones are one list */
-	KEEP_ACCEPT,	      /* repeated ones are one list too */
-	KEEP_AUTHORIZATION,   /* the first one counts */
-	KEEP_SCRAPE_TIMEOUT,  /* X-Prometheus-Scrape-Timeout-Seconds, the first one */
-	KEEP_COUNT
-};
-
-static const char *const kept_names[KEEP_COUNT] = {
-	[KEEP_ACCEPT_ENCODING] = "accept-encoding",
-	[KEEP_ACCEPT] = "accept",
-	[KEEP_AUTHORIZATION] = "authorization",
-	[KEEP_SCRAPE_TIMEOUT] = "x-prometheus-scrape-timeout-seconds",
-};
-
-struct elx_buf {
-	char *data;
-	size_t len, cap;
-};
-
-/* How the answer to a request is written. */
-struct answer_mode {
-	int gzip;	/* the client accepts gzip */
-	int head_only;	/* HEAD: the headers of the GET answer */
-	int keep_alive; /* else Connection: close, and the connection ends */
-	int http10;	/* an HTTP/1.0 client keeping the connection is told so */
-};
-
-struct elx_http_deferred {
-	struct elx_http_conn *conn; /* NULL once the connection is gone */
-	struct answer_mode mode;
-};
-
-struct elx_http_conn {
-	uv_tcp_t tcp;
-	uv_timer_t timer; /* the soonest deadline that applies: conn_arm */
-	uv_shutdown_t shutdown_req;
-	http_parser parser;
-	struct elx_http_server *srv;
-	struct elx_http_conn *prev, *next;
-	int open_handles;
-	enum conn_state state;
-	int reading;	 /* uv_read_start is in effect */
-	int paused;	 /* the parser waits: for queued responses to drain, or an answer */
-	int eof;	 /* the client shut down its side */
-	int handshaking; /* TLS: no request before the handshake is done */
-
-	/* Input received while paused; parsed once the parser may go on. */
-	char *pending;
-	size_t pending_len, pending_off;
-
-	/* The request being parsed. */
-	struct elx_buf url, body, kept[KEEP_COUNT];
-	int kept_seen[KEEP_COUNT]; /* the header came, its value may be "" */
-	size_t header_bytes;
-	unsigned header_count;
-	enum header_cb last_header_cb;
-	char field[40]; /* start of the current header name: the longest kept one fits */
-	size_t field_len;
-	enum kept_header in_kept; /* the value being read is of this header */
-	int accept_gzip;
-	int error_status; /* the answer to a request that broke a limit */
-	struct answer_mode mode;
-	struct elx_http_deferred *deferred; /* its answer comes later */
-
-	/* Deadlines, in loop milliseconds. */
-	int in_request;		/* a request's first byte came, its last not yet */
-	uint64_t request_start; /* when its first byte came */
-	uint64_t idle_since;	/* when the connection last had nothing to do */
-	uint64_t linger_due;
-	size_t write_seen;	/* libuv's write queue size when last looked at */
-	uint64_t write_seen_at; /* when it last changed */
-
-	size_t out_bytes; /* response bytes queued and not yet written */
-	unsigned out_count;
-
-	struct elx_tls_conn *tls; /* NULL: plain HTTP */
-};
-
-/* One response on its way out: the request that writes it, a reference to
- * its body, and its head, in one allocation. */
-struct elx_http_write {
-	uv_write_t req;
-	struct elx_http_conn *conn;
-	struct elx_http_body *body; /* NULL for none */
-	enum elx_http_form form;
-	const char *body_data;
-	size_t body_len;
-	void (*on_done)(void *arg);
-	void *on_done_arg;
-	size_t head_len;
-	char head[];
-};
-
-/* A listening socket; a server has one or more. */
-struct http_listener {
-	uv_tcp_t handle;
-	struct elx_http_server *srv;
-};
-
-#define MAX_LISTENERS 64
-
-struct elx_http_server {
-	uv_loop_t *loop;
-	struct http_listener *listeners[MAX_LISTENERS];
-	unsigned nlisteners;
-	unsigned listeners_open; /* not closed yet: the memory goes with the last */
-	struct elx_http_limits limits;
-	elx_http_handler_fn fn;
-	void *ctx;
-	struct elx_http_conn *conns;
-	unsigned conn_count;  /* allocated */
-	unsigned conn_active; /* not closing */
-	size_t queued_bytes;  /* heads, and each body form once however many send it */
-	int closing;
-	int port;
-	char *headers;		 /* added to every response */
-	struct elx_tls_ctx *tls; /* for connections accepted from now on */
-	void (*on_accept)(void *arg);
-	void *on_accept_arg;
-	/* One read buffer serves every connection: each read is parsed before
-	 * the next one is allocated. */
-	char read_buf[READ_BUF_SIZE];
-};
+#define LINGER_MS 2000
 
 static void conn_close(struct elx_http_conn *conn);
 static void conn_resume(struct elx_http_conn *conn);
@@ -227,88 +91,6 @@ static void buf_free(struct elx_buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
-}
-
-/* ---------------------------------------------------------------- gzip choice */
-
-static int is_ows(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static void trim(const char **s, const char **e)
-{
-	while (*s < *e && is_ows(**s))
-		(*s)++;
-	while (*e > *s && is_ows((*e)[-1]))
-		(*e)--;
-}
-
-static int token_is(const char *s, const char *e, const char *word)
-{
-	size_t n = strlen(word);
-
-	return (size_t)(e - s) == n && strncasecmp(s, word, n) == 0;
-}
-
-/* qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ); a value that
- * is not zero, malformed ones included, counts as acceptable. */
-static int qvalue_is_zero(const char *s, const char *e)
-{
-	if (s == e || *s != '0')
-		return 0;
-	if (++s == e)
-		return 1;
-	if (*s != '.' || e - s > 4)
-		return 0;
-	while (++s < e)
-		if (*s != '0')
-			return 0;
-	return 1;
-}
-
-/* Accept-Encoding (RFC 9110 12.5.3): an explicit gzip decides by its
- * weight, otherwise "*" does; "gzip;q=0" forbids gzip. */
-static int accepts_gzip(const char *s, size_t len)
-{
-	const char *end = s + len;
-	int gzip = -1, any = -1;
-
-	while (s < end) {
-		const char *elem_end = memchr(s, ',', (size_t)(end - s));
-		const char *coding_end, *p;
-		int acceptable = 1;
-
-		if (!elem_end)
-			elem_end = end;
-		coding_end = memchr(s, ';', (size_t)(elem_end - s));
-		if (!coding_end)
-			coding_end = elem_end;
-		/* Parameters follow the coding, each after a ';'. */
-		for (p = coding_end; p < elem_end;) {
-			const char *param = p + 1, *param_end;
-
-			p = memchr(param, ';', (size_t)(elem_end - param));
-			if (!p)
-				p = elem_end;
-			param_end = p;
-			trim(&param, &param_end);
-			if (param_end - param >= 2 && (*param == 'q' || *param == 'Q') &&
-			    param[1] == '=') {
-				param += 2;
-				trim(&param, &param_end);
-				acceptable = !qvalue_is_zero(param, param_end);
-			}
-		}
-		p = s;
-		trim(&p, &coding_end);
-		if (token_is(p, coding_end, "gzip") || token_is(p, coding_end, "x-gzip"))
-			gzip = acceptable;
-		else if (token_is(p, coding_end, "*"))
-			any = acceptable;
-		s = elem_end + 1;
-	}
-	return gzip >= 0 ? gzip : any > 0;
 }
 
 /* ---------------------------------------------------------------- responses */
@@ -874,6 +656,14 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
+/* A kept header's value: "" for an empty one, NULL when it did not come. */
+static const char *kept_value(const struct elx_http_conn *conn, enum kept_header k)
+{
+	if (!conn->kept_seen[k])
+		return NULL;
+	return conn->kept[k].data ? conn->kept[k].data : "";
+}
+
 static int on_headers_complete(http_parser *p)
 {
 	struct elx_http_conn *conn = parser_conn(p);
@@ -888,9 +678,7 @@ static int on_headers_complete(http_parser *p)
 	if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX &&
 	    p->content_length > conn->srv->limits.max_body_bytes)
 		return conn_refuse(conn, 413);
-	conn->accept_gzip = accepts_gzip(
-	    conn->kept[KEEP_ACCEPT_ENCODING].data ? conn->kept[KEEP_ACCEPT_ENCODING].data : "",
-	    conn->kept[KEEP_ACCEPT_ENCODING].len);
+	conn->accept_gzip = elx_accept_gzip(kept_value(conn, KEEP_ACCEPT_ENCODING));
 	return 0;
 }
 
@@ -903,14 +691,6 @@ static int on_body(http_parser *p, const char *at, size_t len)
 	if (buf_append(&conn->body, at, len) < 0)
 		return conn_refuse(conn, -ENOMEM);
 	return 0;
-}
-
-/* A kept header's value: "" for an empty one, NULL when it did not come. */
-static const char *kept_value(const struct elx_http_conn *conn, enum kept_header k)
-{
-	if (!conn->kept_seen[k])
-		return NULL;
-	return conn->kept[k].data ? conn->kept[k].data : "";
 }
 
 /* The request as the handler sees it; its strings live in the connection. */

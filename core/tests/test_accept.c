@@ -52,5 +52,20 @@ int main(void)
 				    "MetricFamily\"; encoding=delimited; q=0.7, text/plain; q=0.3",
 				    1),
 		  ELX_FORMAT_PROTOBUF);
+
+	/* Accept-Encoding: an explicit gzip decides by its q, else "*" does. */
+	CHECK_INT(elx_accept_gzip(NULL), 0);
+	CHECK_INT(elx_accept_gzip(""), 0);
+	CHECK_INT(elx_accept_gzip("gzip"), 1);
+	CHECK_INT(elx_accept_gzip(" X-GZIP "), 1);
+	CHECK_INT(elx_accept_gzip("br ; q=1.0 ,gzip ; q=0.001"), 1);
+	CHECK_INT(elx_accept_gzip("*;q=0, gzip"), 1);
+	CHECK_INT(elx_accept_gzip("gzip;q=0.5, *;q=0"), 1);
+	CHECK_INT(elx_accept_gzip("gzip; Q=0.000, *"), 0);
+	CHECK_INT(elx_accept_gzip("*"), 1);
+	CHECK_INT(elx_accept_gzip("*;q=0"), 0);
+	CHECK_INT(elx_accept_gzip("identity, gzipx, xgzip"), 0);
+	/* A q that is no number is not a refusal. */
+	CHECK_INT(elx_accept_gzip("gzip;q=high"), 1);
 	return 0;
 }
