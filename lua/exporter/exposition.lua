@@ -80,14 +80,6 @@ function M.put_header(buf, family, help, type_)
   buf:put("# HELP ", family, " ", M.escape_help(help), "\n# TYPE ", family, " ", type_, "\n")
 end
 
---- A sample line up to its value: 'family{a="x"} ', or 'family ' without labels.
-function M.sample_start(family, pairs_text)
-  if pairs_text == "" then
-    return family .. " "
-  end
-  return family .. "{" .. pairs_text .. "} "
-end
-
 --- Writes a family of samples (counter, gauge), one series each: the family
 -- name, the series' text in `store` (put_sample_labels: what follows the
 -- family name in a sample line) and its u64 value. `acc` is the

@@ -16,11 +16,6 @@ describe("exposition", function()
     }, "\n"), buf:tostring())
   end)
 
-  it("starts sample lines with or without label pairs", function()
-    assert.equal('f{a="1"} ', exposition.sample_start("f", 'a="1"'))
-    assert.equal("f ", exposition.sample_start("f", ""))
-  end)
-
   it("ends bucket lines with each bound, then +Inf", function()
     assert.same({ 'le="0.5"} ', 'le="1"} ', 'le="+Inf"} ' }, exposition.le_parts({ "0.5", "1" }))
   end)
