@@ -1,9 +1,11 @@
-/* The span benchmark's program: every call of elx_test_hit(value) in the
- * test target submits one span with the value and the caller's command. */
+/* The span benchmark's program: every call of elx_test_hit(value, owner) in
+ * the test target made for this object (elx_owner.bpf.h) submits one span
+ * with the value and the caller's command. */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "tracing.bpf.h"
+#include "../spec/integration/bpf/elx_owner.bpf.h"
 
 #define ELX_STR_(x) #x
 #define ELX_STR(x)  ELX_STR_(x)
@@ -20,8 +22,10 @@ struct {
 } hit_spans SEC(".maps");
 
 SEC("uprobe/" ELX_STR(ELX_TEST_TARGET) ":elx_test_hit")
-int BPF_KPROBE(hit, u64 value)
+int BPF_KPROBE(hit, u64 value, u64 owner)
 {
+	if (!elx_owned(owner))
+		return 0;
 	struct span_parent_t root = { .trace_id_hi = value + 1,
 				      .trace_id_lo = bpf_get_prandom_u32() };
 

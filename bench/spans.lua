@@ -17,10 +17,9 @@ local function one_run(build, r)
   local result
   common.with_exporter({ dir = build .. "/bench", names = "spans",
     env = r:env("OTEL_BSP_MAX_QUEUE_SIZE=" .. N) }, function(e)
-    local target = build .. "/spec/elx-test-target"
     local before = common.cpu_ns(e.pid)
     local requests0 = r:stats()
-    common.run(("%s hit %d 7"):format(target, N))
+    common.run(e:target_command(("hit %d 7"):format(N)))
     for _ = 1, 600 do
       if exported(e) >= N then break end
       common.helper.sleep(0.05)
