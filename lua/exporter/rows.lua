@@ -32,7 +32,7 @@ local text_buf = require("string.buffer").new(256)
 -- `fresh` starts afresh all the same. The plan itself never changes after bind.
 function M.new_state(fingerprint, fresh)
   return { series = series.new(fingerprint, fresh), fingerprint = fingerprint, entries = nil, misses = nil,
-    rows = 0, values = {} }
+    rows = 0, values = {}, at = -1 }
 end
 
 --- Starts a scrape of a metric: returns its accumulator (series.begin).
