@@ -90,6 +90,21 @@ local function profile(plan, batch, mode)
   return table.concat(times, " "), report
 end
 
+-- Each profile runs in a process of its own: after one profile (and the
+-- JIT turned off and on), jit.p's next one in the same process came out
+-- empty or charged everything to the garbage collector.
+local function run_profile(build, case, mode)
+  package.path = ("lua/?.lua;lua/?/init.lua;spec/?.lua;%s/gen/?.lua;"):format(build) .. package.path
+  collectgarbage("setpause", 100) -- as the core sets its Lua state's (core/lua_host.c)
+  case = CASES[tonumber(case)]
+  local plan, batch = plan_of(build, case), batch_of(case)
+  if mode:sub(1, 1) == "F" then
+    jit.off() -- only the interpreter says what each part costs
+  end
+  local times, report = profile(plan, batch, mode)
+  io.write(times, "\n", report)
+end
+
 local function show(report)
   for line in report:gmatch("[^\n]+") do
     local pct = tonumber(line:match("^%s*(%d+)%%"))
@@ -99,16 +114,23 @@ local function show(report)
   end
 end
 
+if arg and arg[0] and arg[0]:match("cold_profile%.lua$") then
+  run_profile(arg[1], arg[2], arg[3])
+  return
+end
+
 return function(build)
-  package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
-  collectgarbage("setpause", 100) -- as the core sets its Lua state's (core/lua_host.c)
-  for _, case in ipairs(CASES) do
-    local plan, batch = plan_of(build, case), batch_of(case)
-    local times, states = profile(plan, batch, "vi1")
-    jit.off()
-    jit.flush() -- the traces made so far would still run
-    local slow, lines = profile(plan, batch, "Fi1")
-    jit.on()
+  local script = debug.getinfo(1, "S").source:sub(2)
+  local function spawn(case, mode)
+    local p = assert(io.popen(("luajit %s %s %d %s 2>/dev/null"):format(script, build, case, mode)))
+    local out = p:read("*a")
+    p:close()
+    return out:match("^([^\n]*)\n(.*)$")
+  end
+  for i, case in ipairs(CASES) do
+    local times, states = spawn(i, "vi1")
+    local slow, lines = spawn(i, "Fi1")
+    assert(times and slow, "the profile of " .. case.name .. " failed")
     print(("\nprofile of %d cold collections of %d %s in one process (ms each: %s):"):format(RUNS, N, case.what,
       times))
     show(states)
