@@ -3,48 +3,34 @@
 -- requires of key files), and sandboxed decoders read only what every user
 -- may read.
 local ffi = require("ffi")
+local libc = require("exporter.libc")
 
 local M = {}
 
-if not pcall(function() return ffi.C.exporter_access_statx end) then
+-- statx and strerror are libc.lua's; these two are this module's own.
+if not pcall(function() return ffi.C.exporter_access_realpath end) then
   ffi.cdef([[
-/* struct statx has the same layout on every architecture; only the head is named. */
-struct exporter_access_statx {
-  uint32_t stx_mask;
-  uint32_t stx_blksize;
-  uint64_t stx_attributes;
-  uint32_t stx_nlink;
-  uint32_t stx_uid;
-  uint32_t stx_gid;
-  uint16_t stx_mode;
-  uint16_t spare0;
-  uint8_t rest[232];
-};
-int exporter_access_statx(int dirfd, const char *path, int flags, unsigned int mask,
-                          struct exporter_access_statx *buf) __asm__("statx");
 char *exporter_access_realpath(const char *path, char *resolved) __asm__("realpath");
 unsigned int exporter_access_geteuid(void) __asm__("geteuid");
-char *exporter_access_strerror(int errnum) __asm__("strerror");
 ]])
 end
 local C = ffi.C
 
-local AT_FDCWD = -100
 local STATX_BASIC_STATS = 0x7ff
 local S_IFMT, S_IFDIR, S_IFREG = 0xf000, 0x4000, 0x8000
 local S_ISVTX = 0x200
 local S_IWGRP, S_IWOTH, S_IROTH, S_IXOTH = 0x10, 0x2, 0x4, 0x1
 
-local statx_buf = ffi.new("struct exporter_access_statx")
+local statx_buf = ffi.new("struct exporter_libc_statx")
 local path_buf = ffi.new("char[4096]")
 
 local function errno_text()
-  return ffi.string(C.exporter_access_strerror(ffi.errno()))
+  return libc.strerror(ffi.errno())
 end
 
 --- { mode = <permission bits and type>, uid = n }, or nil and the reason.
 function M.stat(path)
-  if C.exporter_access_statx(AT_FDCWD, path, 0, STATX_BASIC_STATS, statx_buf) ~= 0 then
+  if C.exporter_libc_statx(libc.AT_FDCWD, path, 0, STATX_BASIC_STATS, statx_buf) ~= 0 then
     return nil, path .. ": " .. errno_text()
   end
   return { mode = statx_buf.stx_mode, uid = statx_buf.stx_uid }
